@@ -1,0 +1,136 @@
+//! Kafka client settings chosen by measurement on the local broker (SPEC §8), and the reachability
+//! check every binary runs before it relies on the broker.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::client::{Client, ClientContext};
+
+/// How long a binary waits for the broker's first answer before it gives up with a clear error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A problem talking to Kafka, worded for the person running the command.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    /// No broker answered at the bootstrap address.
+    #[error("cannot reach a Kafka broker at {bootstrap} within {}s ({reason}); start one with `harness broker` or pass --bootstrap HOST:PORT", CONNECT_TIMEOUT.as_secs())]
+    Unreachable {
+        /// The address tried.
+        bootstrap: String,
+        /// What the client said.
+        reason: String,
+    },
+    /// The broker answered but has no such topic.
+    #[error(
+        "topic `{topic}` does not exist on {bootstrap}; create it with `harness topics create`"
+    )]
+    MissingTopic {
+        /// The topic.
+        topic: String,
+        /// The broker.
+        bootstrap: String,
+    },
+    /// Any other client error.
+    #[error("kafka {action}: {source}")]
+    Client {
+        /// What was being done.
+        action: String,
+        /// The client's error.
+        source: rdkafka::error::KafkaError,
+    },
+}
+
+impl KafkaError {
+    /// Wraps a client error with what was being done.
+    pub fn client(action: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
+        let action = action.into();
+        move |source| KafkaError::Client { action, source }
+    }
+}
+
+fn base(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("socket.nagle.disable", "true")
+        // Fail fast and quietly when the broker is absent; the reachability check reports it.
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("topic.metadata.refresh.interval.ms", "60000");
+    config
+}
+
+/// Settings of an events producer: idempotent (retries neither lose nor duplicate), acks from all
+/// replicas, and `linger.ms=5`, which the local broker needs (SPEC §8: smaller lingers flood it with tiny
+/// produce requests and its latency grows to seconds).
+pub fn producer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = base(bootstrap);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .set("message.timeout.ms", "60000");
+    config
+}
+
+/// Settings of a consumer that reads explicitly assigned partitions (no group join: the local broker
+/// takes ~23 s for one) with the lowest fetch latency.
+pub fn consumer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = base(bootstrap);
+    config
+        .set("group.id", "adstream")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "1")
+        .set("fetch.min.bytes", "1")
+        .set("enable.partition.eof", "false");
+    config
+}
+
+/// Settings of an admin client.
+pub fn admin_config(bootstrap: &str) -> ClientConfig {
+    base(bootstrap)
+}
+
+/// Asks the broker for its metadata, turning silence into [`KafkaError::Unreachable`] within
+/// [`CONNECT_TIMEOUT`].
+pub fn check_reachable<C: ClientContext>(
+    client: &Client<C>,
+    bootstrap: &str,
+) -> Result<(), KafkaError> {
+    client
+        .fetch_metadata(None, CONNECT_TIMEOUT)
+        .map(|_| ())
+        .map_err(|e| KafkaError::Unreachable {
+            bootstrap: bootstrap.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// The number of partitions of `topic`, after checking the broker answers.
+pub fn partition_count<C: ClientContext>(
+    client: &Client<C>,
+    bootstrap: &str,
+    topic: &str,
+) -> Result<u32, KafkaError> {
+    check_reachable(client, bootstrap)?;
+    let metadata = client
+        .fetch_metadata(Some(topic), CONNECT_TIMEOUT)
+        .map_err(KafkaError::client(format!("metadata of topic `{topic}`")))?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map_or(0, |t| t.partitions().len());
+    if partitions == 0 {
+        return Err(KafkaError::MissingTopic {
+            topic: topic.to_owned(),
+            bootstrap: bootstrap.to_owned(),
+        });
+    }
+    Ok(partitions as u32)
+}

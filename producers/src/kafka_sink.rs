@@ -1,0 +1,196 @@
+//! The Kafka sink: events with `producer` and `seq` headers, watermark and end records with a `kind`
+//! header (SPEC §4), through an idempotent producer whose delivery reports are counted.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use adstream_common::kafka::{self, KafkaError};
+use adstream_common::schema::{
+    ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+};
+use anyhow::Context as _;
+use rdkafka::ClientContext;
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+
+/// How long `finish` waits for outstanding deliveries.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Sends between two polls of the delivery-report queue.
+const POLL_EVERY: u64 = 1024;
+/// Delivery opaque marking an event (control records carry 0).
+const EVENT: usize = 1;
+
+/// Counts delivery reports as librdkafka serves them.
+#[derive(Debug, Default)]
+pub struct DeliveryCounter {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    control_failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryCounter {}
+
+impl ProducerContext for DeliveryCounter {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, kind: usize) {
+        match result {
+            Ok(_) if kind == EVENT => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err((error, _)) => {
+                let counter = if kind == EVENT {
+                    &self.failed
+                } else {
+                    &self.control_failed
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let mut first = self.first_error.lock().expect("delivery counter lock");
+                first.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+}
+
+/// Sends one producer's records to the events topic.
+pub struct KafkaSink {
+    producer: BaseProducer<DeliveryCounter>,
+    topic: String,
+    producer_id: String,
+    sends: u64,
+}
+
+impl KafkaSink {
+    /// Connects to `bootstrap` and checks that `topic` exists; returns the sink and the topic's
+    /// partition count.
+    pub fn connect(
+        bootstrap: &str,
+        topic: &str,
+        producer_id: u32,
+    ) -> Result<(Self, u32), KafkaError> {
+        let producer: BaseProducer<DeliveryCounter> = kafka::producer_config(bootstrap)
+            .create_with_context(DeliveryCounter::default())
+            .map_err(KafkaError::client("create producer"))?;
+        let partitions = kafka::partition_count(producer.client(), bootstrap, topic)?;
+        let sink = Self {
+            producer,
+            topic: topic.to_owned(),
+            producer_id: producer_id.to_string(),
+            sends: 0,
+        };
+        Ok((sink, partitions))
+    }
+
+    fn headers(&self, extra: Header<'_, &str>) -> OwnedHeaders {
+        OwnedHeaders::new_with_capacity(2)
+            .insert(Header {
+                key: HEADER_PRODUCER,
+                value: Some(self.producer_id.as_str()),
+            })
+            .insert(extra)
+    }
+
+    fn send(
+        &mut self,
+        partition: u32,
+        headers: OwnedHeaders,
+        value: &[u8],
+        kind: usize,
+    ) -> anyhow::Result<()> {
+        let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&self.topic, kind)
+            .partition(partition as i32)
+            .payload(value)
+            .headers(headers);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    // The local queue is full: serve delivery reports until there is room again.
+                    self.producer.poll(Duration::from_millis(1));
+                    record = returned;
+                }
+                Err((error, _)) => return Err(error).context("produce to Kafka"),
+            }
+        }
+        self.sends += 1;
+        if self.sends % POLL_EVERY == 0 {
+            self.producer.poll(Duration::ZERO);
+        }
+        Ok(())
+    }
+
+    fn control(
+        &mut self,
+        partition: u32,
+        kind: ControlKind,
+        value: &impl serde::Serialize,
+    ) -> anyhow::Result<()> {
+        let headers = self.headers(Header {
+            key: HEADER_KIND,
+            value: Some(kind.as_str()),
+        });
+        let value = serde_json::to_vec(value)?;
+        self.send(partition, headers, &value, 0)
+    }
+}
+
+impl crate::sink::Sink for KafkaSink {
+    fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> anyhow::Result<()> {
+        let seq = seq.to_string();
+        let headers = self.headers(Header {
+            key: HEADER_SEQ,
+            value: Some(seq.as_str()),
+        });
+        self.send(partition, headers, value, EVENT)
+    }
+
+    fn watermark(&mut self, partition: u32, watermark: Watermark) -> anyhow::Result<()> {
+        self.control(partition, ControlKind::Watermark, &watermark)
+    }
+
+    fn end(&mut self, partition: u32, marker: EndMarker) -> anyhow::Result<()> {
+        self.control(partition, ControlKind::End, &marker)
+    }
+
+    fn idle(&mut self) -> anyhow::Result<()> {
+        self.producer.poll(Duration::ZERO);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<crate::sink::Delivery> {
+        let flushed = self.producer.flush(FLUSH_TIMEOUT);
+        self.producer.poll(Duration::ZERO);
+        let counter = self.producer.context();
+        let delivery = crate::sink::Delivery {
+            delivered: counter.delivered.load(Ordering::Relaxed),
+            failed: counter.failed.load(Ordering::Relaxed),
+        };
+        let first_error = counter
+            .first_error
+            .lock()
+            .expect("delivery counter lock")
+            .clone();
+        let control_failed = counter.control_failed.load(Ordering::Relaxed);
+        if let Err(error) = flushed {
+            anyhow::bail!(
+                "{} records still undelivered after {}s ({error}); first delivery error: {}",
+                self.producer.in_flight_count(),
+                FLUSH_TIMEOUT.as_secs(),
+                first_error.as_deref().unwrap_or("none")
+            );
+        }
+        if delivery.failed > 0 || control_failed > 0 {
+            anyhow::bail!(
+                "{} events and {control_failed} control records failed delivery (first error: {}); {} events delivered",
+                delivery.failed,
+                first_error.as_deref().unwrap_or("unknown"),
+                delivery.delivered
+            );
+        }
+        Ok(delivery)
+    }
+}

@@ -1,0 +1,10 @@
+//! adstream's event producer: traffic shapes, event contents, pacing and the sinks it writes to.
+
+pub mod event_factory;
+pub mod generator;
+pub mod kafka_sink;
+pub mod pacer;
+pub mod run;
+pub mod sink;
+pub mod stdout_sink;
+pub mod summary;

@@ -1,0 +1,95 @@
+//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr.
+
+use adstream_common::cli::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
+use adstream_common::config::Profile;
+use adstream_producers::kafka_sink::KafkaSink;
+use adstream_producers::pacer::unix_now_ns;
+use adstream_producers::run::{self, Plan};
+use adstream_producers::sink::Sink;
+use adstream_producers::stdout_sink::StdoutSink;
+use anyhow::Context as _;
+use clap::{Args, Parser};
+
+/// Generate ad events of one traffic shape and send them to Kafka (or stdout with --dry-run).
+#[derive(Debug, Parser)]
+#[command(name = "producer", version)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    producer: ProducerArgs,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+}
+
+/// Flags of this producer process.
+#[derive(Debug, Args)]
+struct ProducerArgs {
+    /// This producer's id [key: producers.id]
+    #[arg(long)]
+    id: Option<u32>,
+    /// The run's base time in Unix ms, shared by all producers; default now [key: producers.base_time_ms]
+    #[arg(long, value_name = "UNIX_MS")]
+    base_time_ms: Option<u64>,
+    /// Write the events as JSON lines to stdout instead of Kafka [key: producers.dry_run]
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl Override for ProducerArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let p = &mut profile.producers;
+        if self.id.is_some() {
+            p.id = self.id.unwrap_or_default();
+        }
+        if self.base_time_ms.is_some() {
+            p.base_time_ms = self.base_time_ms;
+        }
+        p.dry_run |= self.dry_run;
+    }
+}
+
+fn main() {
+    let cli: Cli = cli::parse_or_exit();
+    let profile = cli
+        .config
+        .resolve(&[&cli.producer, &cli.traffic, &cli.kafka, &cli.window])
+        .unwrap_or_else(|e| cli::config_error_exit(&e));
+    if let Err(error) = produce(profile, cli.kafka.partitions.is_some()) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
+    let p = &profile.producers;
+    let id = p.id;
+    let base_ns = p.base_time_ms.map_or_else(unix_now_ns, |ms| ms * 1_000_000);
+    let (mut sink, partitions): (Box<dyn Sink>, u32) = if p.dry_run {
+        (Box::new(StdoutSink::default()), profile.kafka.partitions)
+    } else {
+        let k = &profile.kafka;
+        let (sink, partitions) = KafkaSink::connect(&k.bootstrap, &k.events_topic, id)?;
+        if partitions_given && partitions != k.partitions {
+            anyhow::bail!(
+                "topic `{}` has {partitions} partitions but --partitions says {}",
+                k.events_topic,
+                k.partitions
+            );
+        }
+        (Box::new(sink), partitions)
+    };
+    let plan = Plan {
+        id,
+        base_ns,
+        partitions,
+        profile: profile.clone(),
+    };
+    let summary = run::run(&plan, sink.as_mut()).with_context(|| format!("producer {id}"))?;
+    eprintln!("{summary}");
+    Ok(())
+}
