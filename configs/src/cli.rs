@@ -20,12 +20,14 @@ pub fn parse_or_exit<T: Parser>() -> T {
         ) {
             error.exit();
         }
+        // clap's first paragraph is the problem (and the possible values); the rest is a help hint.
         let rendered = error.render().to_string();
-        let first = rendered
+        let problem: Vec<&str> = rendered
             .lines()
-            .next()
-            .unwrap_or("error: invalid command line");
-        eprintln!("{first}");
+            .map(str::trim)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        eprintln!("{}", problem.join(" "));
         std::process::exit(2);
     })
 }

@@ -68,7 +68,6 @@ fn main() {
 fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
     let p = &profile.producers;
     let id = p.id;
-    let base_ns = p.base_time_ms.map_or_else(unix_now_ns, |ms| ms * 1_000_000);
     let (mut sink, partitions): (Box<dyn Sink>, u32) = if p.dry_run {
         (Box::new(StdoutSink::default()), profile.kafka.partitions)
     } else {
@@ -83,6 +82,8 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         }
         (Box::new(sink), partitions)
     };
+    // Without a shared base the schedule starts now, after connecting, so start-up is not counted as lag.
+    let base_ns = p.base_time_ms.map_or_else(unix_now_ns, |ms| ms * 1_000_000);
     let plan = Plan {
         id,
         base_ns,

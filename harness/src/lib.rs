@@ -1,0 +1,6 @@
+//! The harness library: the local broker and its provisioning, topic administration, and the pieces of a
+//! run. The `harness` binary and the integration tests share it, so both start brokers the same way.
+
+pub mod broker;
+pub mod processes;
+pub mod topics;

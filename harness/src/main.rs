@@ -1,0 +1,244 @@
+//! `harness`: the front door (SPEC §3) — the local broker, topic administration and whole runs.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use adstream_common::cli::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
+use adstream_common::config::{DEFAULT_BOOTSTRAP, Profile};
+use adstream_common::kafka;
+use adstream_harness::broker::LocalBroker;
+use adstream_harness::processes::sibling_binary;
+use adstream_harness::topics::Topics;
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+/// Run adstream experiments: broker, topics, producers and reports.
+#[derive(Debug, Parser)]
+#[command(name = "harness", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run one experiment: broker, fresh topics, producers, summary.
+    Run(RunArgs),
+    /// Run the local broker (tansu, memory storage) in the foreground until interrupted.
+    Broker(BrokerArgs),
+    /// Create, clear or list the events, results and dead-letter topics.
+    Topics(TopicsArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Number of producer processes [key: producers.count]
+    #[arg(long)]
+    producers: Option<u32>,
+    /// Directory for the run's files (effective profile, logs); default out/run-<unix ms>
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+impl Override for RunArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct BrokerArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_BOOTSTRAP)]
+    listen: String,
+    /// Only make sure the broker binary is installed (into the per-user cache), then exit
+    #[arg(long)]
+    install_only: bool,
+}
+
+#[derive(Debug, Args)]
+struct TopicsArgs {
+    /// What to do
+    #[arg(value_enum)]
+    action: TopicsAction,
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TopicsAction {
+    /// Create the topics that do not exist yet.
+    Create,
+    /// Delete and recreate the topics, empty, with the configured partition count.
+    Clear,
+    /// List every topic on the broker with its partitions and record count.
+    List,
+}
+
+fn main() {
+    let cli: Cli = cli::parse_or_exit();
+    let result = match cli.command {
+        Cmd::Run(args) => run(&args),
+        Cmd::Broker(args) => broker(&args),
+        Cmd::Topics(args) => topics(&args),
+    };
+    if let Err(error) = result {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn resolve(config: &ConfigArg, overrides: &[&dyn Override]) -> Profile {
+    config
+        .resolve(overrides)
+        .unwrap_or_else(|e| cli::config_error_exit(&e))
+}
+
+fn broker(args: &BrokerArgs) -> anyhow::Result<()> {
+    let tansu = adstream_harness::broker::ensure_tansu()?;
+    if args.install_only {
+        println!("{}", tansu.display());
+        return Ok(());
+    }
+    let mut broker = LocalBroker::start(&args.listen)?;
+    eprintln!(
+        "tansu {} listening on {} (pid {}, memory storage, log {}); Ctrl-C stops it",
+        adstream_harness::broker::TANSU_VERSION,
+        broker.address(),
+        broker.pid(),
+        broker.log_path().display()
+    );
+    let status = broker.wait()?;
+    anyhow::bail!("the broker exited: {status}")
+}
+
+fn topics(args: &TopicsArgs) -> anyhow::Result<()> {
+    let profile = resolve(&args.config, &[&args.kafka]);
+    let topics = Topics::connect(&profile.kafka)?;
+    match args.action {
+        TopicsAction::Create => {
+            let created = topics.create()?;
+            topics.check_partitions()?;
+            println!("created {} of {}", created.len(), topics.names().join(", "));
+        }
+        TopicsAction::Clear => {
+            topics.clear()?;
+            println!(
+                "cleared {} ({} partitions)",
+                topics.names().join(", "),
+                profile.kafka.partitions
+            );
+        }
+        TopicsAction::List => {
+            println!("{:<40} {:>10} {:>12}", "topic", "partitions", "records");
+            for t in topics.list()? {
+                println!("{:<40} {:>10} {:>12}", t.name, t.partitions, t.records);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The broker of a run: an existing one that answers, or a local one started for the run.
+fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
+    let bootstrap = &profile.kafka.bootstrap;
+    let probe: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+        kafka::admin_config(bootstrap).create()?;
+    if kafka::check_reachable(probe.inner(), bootstrap).is_ok() {
+        return Ok(None);
+    }
+    if bootstrap != DEFAULT_BOOTSTRAP {
+        kafka::check_reachable(probe.inner(), bootstrap)?;
+    }
+    eprintln!("starting the local broker on {bootstrap}");
+    Ok(Some(LocalBroker::start(bootstrap)?))
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let mut profile = resolve(
+        &args.config,
+        &[&args.kafka, &args.traffic, &args.window, args],
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("out/run-{}", unix_ms())));
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let producer = sibling_binary("producer")?;
+
+    let _broker = ensure_broker(&profile)?;
+    Topics::connect(&profile.kafka)?.clear()?;
+
+    // A shared base a moment ahead, so every producer starts its schedule at the same instant.
+    profile.producers.base_time_ms = Some(unix_ms() + 500);
+    let profile_path = out.join("profile.toml");
+    std::fs::write(&profile_path, toml::to_string(&profile)?)?;
+
+    let p = &profile.producers;
+    eprintln!(
+        "run: {} producers × {} events/s × {} s ({}), {} partitions, broker {}",
+        p.count, p.rate, p.duration, p.generator, profile.kafka.partitions, profile.kafka.bootstrap
+    );
+    let mut children = Vec::new();
+    for id in 0..p.count {
+        let child = Command::new(&producer)
+            .arg("--config")
+            .arg(&profile_path)
+            .args(["--id", &id.to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("start producer {id}"))?;
+        children.push((id, child));
+    }
+    let mut failed = Vec::new();
+    for (id, mut child) in children {
+        let stderr = child.stderr.take().expect("piped");
+        let lines: Vec<String> = BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect();
+        let status = child.wait()?;
+        for line in &lines {
+            eprintln!("  {line}");
+        }
+        if !status.success() {
+            failed.push(format!("producer {id} ({status})"));
+        }
+    }
+    anyhow::ensure!(failed.is_empty(), "{} failed", failed.join(", "));
+    let topics = Topics::connect(&profile.kafka)?.list()?;
+    for t in topics
+        .iter()
+        .filter(|t| t.name == profile.kafka.events_topic)
+    {
+        eprintln!(
+            "run complete: `{}` holds {} records; files in {}",
+            t.name,
+            t.records,
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Topic administration (the seed's topic_creation.py and clear_topics.py): create, clear and list the
+//! events, results and dead-letter topics of a profile.
+
+use std::time::{Duration, Instant};
+
+use adstream_common::config::KafkaSection;
+use adstream_common::kafka::{self, KafkaError};
+use futures_executor::block_on;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+
+/// How long deleted topics may take to disappear before they are created again.
+const RECREATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One topic as the broker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Its name.
+    pub name: String,
+    /// Its partition count.
+    pub partitions: u32,
+    /// Records in it: the sum over partitions of high − low watermark.
+    pub records: i64,
+}
+
+/// An admin connection to one broker, for the topics of one profile.
+pub struct Topics {
+    admin: AdminClient<DefaultClientContext>,
+    kafka: KafkaSection,
+}
+
+impl Topics {
+    /// Connects to the profile's broker, failing within a few seconds if none answers.
+    pub fn connect(kafka: &KafkaSection) -> Result<Self, KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = kafka::admin_config(&kafka.bootstrap)
+            .create()
+            .map_err(KafkaError::client("create admin client"))?;
+        kafka::check_reachable(admin.inner(), &kafka.bootstrap)?;
+        Ok(Self {
+            admin,
+            kafka: kafka.clone(),
+        })
+    }
+
+    /// The profile's topics: events, results and dead letters.
+    pub fn names(&self) -> [String; 3] {
+        [
+            self.kafka.events_topic.clone(),
+            self.kafka.results_topic.clone(),
+            self.kafka.dlq_topic(),
+        ]
+    }
+
+    fn options() -> AdminOptions {
+        AdminOptions::new().operation_timeout(Some(kafka::CONNECT_TIMEOUT))
+    }
+
+    /// Creates the profile's topics with its partition count and replication; topics that already
+    /// exist are kept. Returns the names created.
+    pub fn create(&self) -> Result<Vec<String>, KafkaError> {
+        let names = self.names();
+        let new: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|name| {
+                NewTopic::new(
+                    name,
+                    self.kafka.partitions as i32,
+                    TopicReplication::Fixed(i32::from(self.kafka.replication)),
+                )
+            })
+            .collect();
+        let results = block_on(self.admin.create_topics(&new, &Self::options()))
+            .map_err(KafkaError::client("create topics"))?;
+        let mut created = Vec::new();
+        for result in results {
+            match result {
+                Ok(name) => created.push(name),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(KafkaError::Client {
+                        action: format!("create topic `{name}`"),
+                        source: rdkafka::error::KafkaError::AdminOp(code),
+                    });
+                }
+            }
+        }
+        Ok(created)
+    }
+
+    /// Deletes the profile's topics that exist. Returns the names deleted.
+    pub fn delete(&self) -> Result<Vec<String>, KafkaError> {
+        let existing: Vec<String> = self.list()?.into_iter().map(|t| t.name).collect();
+        let names: Vec<&str> = existing
+            .iter()
+            .filter(|name| self.names().contains(name))
+            .map(String::as_str)
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let results = block_on(self.admin.delete_topics(&names, &Self::options()))
+            .map_err(KafkaError::client("delete topics"))?;
+        let mut deleted = Vec::new();
+        for result in results {
+            match result {
+                Ok(name) => deleted.push(name),
+                Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((name, code)) => {
+                    return Err(KafkaError::Client {
+                        action: format!("delete topic `{name}`"),
+                        source: rdkafka::error::KafkaError::AdminOp(code),
+                    });
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Empties the profile's topics: deletes them and creates them again, so a run starts from offset 0
+    /// with the configured partition count.
+    pub fn clear(&self) -> Result<(), KafkaError> {
+        self.delete()?;
+        let deadline = Instant::now() + RECREATE_TIMEOUT;
+        loop {
+            let names = self.names();
+            let gone = self.list()?.iter().all(|t| !names.contains(&t.name));
+            if gone || Instant::now() > deadline {
+                break;
+            }
+        }
+        self.create()?;
+        self.check_partitions()
+    }
+
+    /// Fails if the events topic exists with another partition count than the profile's.
+    pub fn check_partitions(&self) -> Result<(), KafkaError> {
+        let topics = self.list()?;
+        if let Some(events) = topics.iter().find(|t| t.name == self.kafka.events_topic) {
+            if events.partitions != self.kafka.partitions {
+                return Err(KafkaError::Client {
+                    action: format!(
+                        "topic `{}` has {} partitions, not {}; run `harness topics clear` to recreate it",
+                        events.name, events.partitions, self.kafka.partitions
+                    ),
+                    source: rdkafka::error::KafkaError::AdminOp(
+                        RDKafkaErrorCode::InvalidPartitions,
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every topic on the broker with its partition and record counts, sorted by name.
+    pub fn list(&self) -> Result<Vec<TopicInfo>, KafkaError> {
+        let metadata = self
+            .admin
+            .inner()
+            .fetch_metadata(None, kafka::CONNECT_TIMEOUT)
+            .map_err(KafkaError::client("list topics"))?;
+        let consumer: BaseConsumer = kafka::consumer_config(&self.kafka.bootstrap)
+            .create()
+            .map_err(KafkaError::client("create consumer"))?;
+        let mut topics = Vec::new();
+        for topic in metadata.topics() {
+            if topic.error().is_some() || topic.name().starts_with("__") {
+                continue;
+            }
+            let mut records = 0;
+            for partition in topic.partitions() {
+                let (low, high) = consumer
+                    .fetch_watermarks(topic.name(), partition.id(), kafka::CONNECT_TIMEOUT)
+                    .map_err(KafkaError::client(format!("offsets of `{}`", topic.name())))?;
+                records += high - low;
+            }
+            topics.push(TopicInfo {
+                name: topic.name().to_owned(),
+                partitions: topic.partitions().len() as u32,
+                records,
+            });
+        }
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+}
