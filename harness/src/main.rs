@@ -85,7 +85,7 @@ enum TopicsAction {
     Create,
     /// Delete and recreate the topics, empty, with the configured partition count.
     Clear,
-    /// List every topic on the broker with its partitions and record count.
+    /// List every topic on the broker with its partition count.
     List,
 }
 
@@ -133,7 +133,19 @@ fn topics(args: &TopicsArgs) -> anyhow::Result<()> {
         TopicsAction::Create => {
             let created = topics.create()?;
             topics.check_partitions()?;
-            println!("created {} of {}", created.len(), topics.names().join(", "));
+            let (made, kept): (Vec<String>, Vec<String>) = topics
+                .names()
+                .into_iter()
+                .partition(|name| created.contains(name));
+            match (made.is_empty(), kept.is_empty()) {
+                (false, true) => println!("created {}", made.join(", ")),
+                (true, _) => println!("kept {} (already there)", kept.join(", ")),
+                (false, false) => println!(
+                    "created {}; kept {} (already there)",
+                    made.join(", "),
+                    kept.join(", ")
+                ),
+            }
         }
         TopicsAction::Clear => {
             topics.clear()?;
@@ -144,9 +156,9 @@ fn topics(args: &TopicsArgs) -> anyhow::Result<()> {
             );
         }
         TopicsAction::List => {
-            println!("{:<40} {:>10} {:>12}", "topic", "partitions", "records");
+            println!("{:<40} {:>10}", "topic", "partitions");
             for t in topics.list()? {
-                println!("{:<40} {:>10} {:>12}", t.name, t.partitions, t.records);
+                println!("{:<40} {:>10}", t.name, t.partitions);
             }
         }
     }
@@ -228,17 +240,6 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(failed.is_empty(), "{} failed", failed.join(", "));
-    let topics = Topics::connect(&profile.kafka)?.list()?;
-    for t in topics
-        .iter()
-        .filter(|t| t.name == profile.kafka.events_topic)
-    {
-        eprintln!(
-            "run complete: `{}` holds {} records; files in {}",
-            t.name,
-            t.records,
-            out.display()
-        );
-    }
+    eprintln!("run complete; files in {}", out.display());
     Ok(())
 }

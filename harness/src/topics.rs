@@ -8,7 +8,6 @@ use adstream_common::kafka::{self, KafkaError};
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 
 /// How long deleted topics may take to disappear before they are created again.
@@ -21,8 +20,6 @@ pub struct TopicInfo {
     pub name: String,
     /// Its partition count.
     pub partitions: u32,
-    /// Records in it: the sum over partitions of high − low watermark.
-    pub records: i64,
 }
 
 /// An admin connection to one broker, for the topics of one profile.
@@ -153,34 +150,25 @@ impl Topics {
         Ok(())
     }
 
-    /// Every topic on the broker with its partition and record counts, sorted by name.
+    /// Every topic on the broker with its partition count, sorted by name.
+    ///
+    /// Record counts are not listed: tansu 0.6.0 reports a partition's high watermark per batch rather
+    /// than per record, so offsets cannot be trusted as counts there.
     pub fn list(&self) -> Result<Vec<TopicInfo>, KafkaError> {
         let metadata = self
             .admin
             .inner()
             .fetch_metadata(None, kafka::CONNECT_TIMEOUT)
             .map_err(KafkaError::client("list topics"))?;
-        let consumer: BaseConsumer = kafka::consumer_config(&self.kafka.bootstrap)
-            .create()
-            .map_err(KafkaError::client("create consumer"))?;
-        let mut topics = Vec::new();
-        for topic in metadata.topics() {
-            if topic.error().is_some() || topic.name().starts_with("__") {
-                continue;
-            }
-            let mut records = 0;
-            for partition in topic.partitions() {
-                let (low, high) = consumer
-                    .fetch_watermarks(topic.name(), partition.id(), kafka::CONNECT_TIMEOUT)
-                    .map_err(KafkaError::client(format!("offsets of `{}`", topic.name())))?;
-                records += high - low;
-            }
-            topics.push(TopicInfo {
-                name: topic.name().to_owned(),
-                partitions: topic.partitions().len() as u32,
-                records,
-            });
-        }
+        let mut topics: Vec<TopicInfo> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none() && !t.name().starts_with("__"))
+            .map(|t| TopicInfo {
+                name: t.name().to_owned(),
+                partitions: t.partitions().len() as u32,
+            })
+            .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(topics)
     }

@@ -1,0 +1,136 @@
+//! `harness topics create|list|clear` on a real broker.
+
+use std::process::{Command, Output};
+
+use adstream_tests::{EventsRecord, TestBroker, bin, ended, read_events};
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(bin("harness"))
+        .args(args)
+        .output()
+        .expect("run harness")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The partition count `list` shows for `topic`.
+fn listed(listing: &str, topic: &str) -> Option<u32> {
+    listing.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.first() == Some(&topic)).then(|| fields[1].parse().unwrap())
+    })
+}
+
+/// Runs one unpaced producer of 300 uniform events with the given id.
+fn produce(bootstrap: &str, id: &str) {
+    let out = Command::new(bin("producer"))
+        .args([
+            "--bootstrap",
+            bootstrap,
+            "--rate",
+            "300",
+            "--duration",
+            "1",
+            "--unpaced",
+        ])
+        .args(["--generator", "uniform", "--id", id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn topics_are_created_listed_and_cleared() {
+    let t = TestBroker::with_topics(1);
+    let bootstrap = t.kafka.bootstrap.as_str();
+    let out = harness(&[
+        "topics",
+        "create",
+        "--bootstrap",
+        bootstrap,
+        "--partitions",
+        "3",
+        "--events-topic",
+        "ev",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "created ev, ev-dlq; kept results (already there)"
+    );
+
+    let listing = stdout(&harness(&["topics", "list", "--bootstrap", bootstrap]));
+    assert_eq!(listed(&listing, "ev"), Some(3), "{listing}");
+    assert_eq!(listed(&listing, "ev-dlq"), Some(3), "{listing}");
+    assert_eq!(listed(&listing, "events"), Some(1), "{listing}");
+    assert_eq!(
+        listed(&listing, "results"),
+        Some(1),
+        "results existed already: kept"
+    );
+
+    // Fill `events`, clear it with a new partition count, fill it again: only the new records remain.
+    produce(bootstrap, "0");
+    let out = harness(&[
+        "topics",
+        "clear",
+        "--bootstrap",
+        bootstrap,
+        "--partitions",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "cleared events, results, events-dlq (2 partitions)"
+    );
+    let listing = stdout(&harness(&["topics", "list", "--bootstrap", bootstrap]));
+    assert_eq!(listed(&listing, "events"), Some(2), "{listing}");
+    assert_eq!(
+        listed(&listing, "ev"),
+        Some(3),
+        "other topics are untouched"
+    );
+
+    produce(bootstrap, "7");
+    let mut kafka = t.kafka.clone();
+    kafka.partitions = 2;
+    let records = read_events(&kafka, std::time::Duration::from_secs(30), |r| {
+        ended(r, 2, 1)
+    });
+    let mut events = 0;
+    for r in records.values().flatten() {
+        match r {
+            EventsRecord::Event { producer, .. } => {
+                assert_eq!(*producer, 7, "a record from before the clear survived");
+                events += 1;
+            }
+            EventsRecord::End(end) => assert_eq!(end.producer, 7),
+            EventsRecord::Watermark(w) => assert_eq!(w.producer, 7),
+        }
+    }
+    assert_eq!(events, 300);
+
+    // A different partition count for an existing topic is named as the problem.
+    let out = harness(&[
+        "topics",
+        "create",
+        "--bootstrap",
+        bootstrap,
+        "--partitions",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("topic `events` has 2 partitions, not 5"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
