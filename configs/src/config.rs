@@ -401,16 +401,16 @@ fn key_error(
     let inner = error.inner();
     let message = one_line(inner.message());
     // An unknown key is reported by serde at its parent table; name the key itself.
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        if let Some((name, expected)) = rest.split_once('`') {
-            // The path already ends at the unknown key itself.
-            let key = if path == "." { name.to_owned() } else { path };
-            return ConfigError::Key {
-                origin: origin.to_owned(),
-                key,
-                message: format!("unknown key{}", expected.replace("field", "key")),
-            };
-        }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((name, expected)) = rest.split_once('`')
+    {
+        // The path already ends at the unknown key itself.
+        let key = if path == "." { name.to_owned() } else { path };
+        return ConfigError::Key {
+            origin: origin.to_owned(),
+            key,
+            message: format!("unknown key{}", expected.replace("field", "key")),
+        };
     }
     if path == "." {
         let (line, column) = inner

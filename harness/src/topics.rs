@@ -134,18 +134,16 @@ impl Topics {
     /// Fails if the events topic exists with another partition count than the profile's.
     pub fn check_partitions(&self) -> Result<(), KafkaError> {
         let topics = self.list()?;
-        if let Some(events) = topics.iter().find(|t| t.name == self.kafka.events_topic) {
-            if events.partitions != self.kafka.partitions {
-                return Err(KafkaError::Client {
-                    action: format!(
-                        "topic `{}` has {} partitions, not {}; run `harness topics clear` to recreate it",
-                        events.name, events.partitions, self.kafka.partitions
-                    ),
-                    source: rdkafka::error::KafkaError::AdminOp(
-                        RDKafkaErrorCode::InvalidPartitions,
-                    ),
-                });
-            }
+        if let Some(events) = topics.iter().find(|t| t.name == self.kafka.events_topic)
+            && events.partitions != self.kafka.partitions
+        {
+            return Err(KafkaError::Client {
+                action: format!(
+                    "topic `{}` has {} partitions, not {}; run `harness topics clear` to recreate it",
+                    events.name, events.partitions, self.kafka.partitions
+                ),
+                source: rdkafka::error::KafkaError::AdminOp(RDKafkaErrorCode::InvalidPartitions),
+            });
         }
         Ok(())
     }

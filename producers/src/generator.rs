@@ -79,7 +79,7 @@ impl Iterator for Poisson {
 
     fn next(&mut self) -> Option<u64> {
         self.now_s += self.gaps.sample(&mut self.rng);
-        (self.now_s < self.end_s).then(|| (self.now_s * NS_PER_S) as u64)
+        (self.now_s < self.end_s).then_some((self.now_s * NS_PER_S) as u64)
     }
 }
 

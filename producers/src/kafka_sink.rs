@@ -117,7 +117,7 @@ impl KafkaSink {
             }
         }
         self.sends += 1;
-        if self.sends % POLL_EVERY == 0 {
+        if self.sends.is_multiple_of(POLL_EVERY) {
             self.producer.poll(Duration::ZERO);
         }
         Ok(())
