@@ -65,13 +65,14 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
     let watermark_interval = Duration::from_millis(p.watermark_interval_ms);
 
     let clock = Clock::new();
-    let started = Instant::now();
+    // The achieved rate counts from the first send, not from start-up or the wait for a future base.
+    let mut first_send: Option<Instant> = None;
+    let mut last_watermark = Instant::now();
     let mut lag = ScheduleLag::default();
     let mut per_partition = vec![0u64; plan.partitions as usize];
     let mut value = Vec::with_capacity(512);
     let mut seq = 0u64;
     let mut watermarked_window = None;
-    let mut last_watermark = started;
 
     for offset in arrivals {
         let due_ns = plan.base_ns + offset;
@@ -97,6 +98,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
         } else {
             clock.now_ns()
         };
+        first_send.get_or_insert_with(Instant::now);
         let mut event = factory.make(due_ns);
         event.produce_time = sent_ns / 1_000_000;
         value.clear();
@@ -116,7 +118,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
         )?;
     }
     let delivery = sink.finish()?;
-    let elapsed_s = started.elapsed().as_secs_f64();
+    let elapsed_s = first_send.map_or(0.0, |t| t.elapsed().as_secs_f64());
     Ok(Summary {
         producer: plan.id,
         events: seq,

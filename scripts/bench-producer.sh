@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Producer benchmarks of BENCHMARKS.md: one producer paced at 20,000 events/s (schedule lag), then one
+# producer unpaced (throughput), each against a fresh local broker on a free port, three repeats.
+# Usage: scripts/bench-producer.sh [PACED_SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+paced_seconds="${1:-60}"
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bootstrap="127.0.0.1:$port"
+log=$(mktemp)
+"$bin/harness" broker --listen "$bootstrap" >"$log" 2>&1 &
+harness_pid=$!
+trap 'kill $harness_pid 2>/dev/null; pkill -f "tansu broker --listener-url tcp://$bootstrap" || true; rm -f "$log"' EXIT
+until grep -q listening "$log"; do
+    kill -0 $harness_pid 2>/dev/null || { cat "$log"; exit 1; }
+    sleep 0.2
+done
+tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
+broker_cpu() { awk '{print $14+$15}' "/proc/$tansu_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
+echo "== paced: 1 producer, poisson, 20000 events/s, ${paced_seconds} s, 2 partitions"
+for i in 1 2 3; do
+    "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 2 >/dev/null
+    "$bin/producer" --bootstrap "$bootstrap" --rate 20000 --duration "$paced_seconds" --generator poisson
+done
+
+echo "== unpaced: 1 producer, 3,000,000 events as fast as possible, 2 partitions"
+for i in 1 2 3; do
+    "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 2 >/dev/null
+    before=$(broker_cpu)
+    /usr/bin/time -f "  producer CPU %P of one core, %e s wall" \
+        "$bin/producer" --bootstrap "$bootstrap" --unpaced --rate 100000 --duration 30 --generator poisson
+    echo "  broker CPU $(( ($(broker_cpu) - before) * 1000 / hz )) ms"
+done
