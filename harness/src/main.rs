@@ -170,11 +170,11 @@ fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
     let bootstrap = &profile.kafka.bootstrap;
     let probe: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
         kafka::admin_config(bootstrap).create()?;
-    if kafka::check_reachable(probe.inner(), bootstrap).is_ok() {
-        return Ok(None);
-    }
-    if bootstrap != DEFAULT_BOOTSTRAP {
-        kafka::check_reachable(probe.inner(), bootstrap)?;
+    match kafka::check_reachable(probe.inner(), bootstrap) {
+        Ok(()) => return Ok(None),
+        // Only the default local address gets a broker started for it; any other must already answer.
+        Err(unreachable) if bootstrap != DEFAULT_BOOTSTRAP => return Err(unreachable.into()),
+        Err(_) => {}
     }
     eprintln!("starting the local broker on {bootstrap}");
     Ok(Some(LocalBroker::start(bootstrap)?))

@@ -22,6 +22,29 @@ pub struct TopicInfo {
     pub partitions: u32,
 }
 
+/// The topics an admin operation succeeded on; `harmless` (the topic already was as asked) is skipped,
+/// any other error fails the whole operation naming the topic.
+fn succeeded(
+    results: Vec<rdkafka::admin::TopicResult>,
+    harmless: RDKafkaErrorCode,
+    verb: &str,
+) -> Result<Vec<String>, KafkaError> {
+    let mut done = Vec::new();
+    for result in results {
+        match result {
+            Ok(name) => done.push(name),
+            Err((_, code)) if code == harmless => {}
+            Err((name, code)) => {
+                return Err(KafkaError::Client {
+                    action: format!("{verb} topic `{name}`"),
+                    source: rdkafka::error::KafkaError::AdminOp(code),
+                });
+            }
+        }
+    }
+    Ok(done)
+}
+
 /// An admin connection to one broker, for the topics of one profile.
 pub struct Topics {
     admin: AdminClient<DefaultClientContext>,
@@ -70,20 +93,7 @@ impl Topics {
             .collect();
         let results = block_on(self.admin.create_topics(&new, &Self::options()))
             .map_err(KafkaError::client("create topics"))?;
-        let mut created = Vec::new();
-        for result in results {
-            match result {
-                Ok(name) => created.push(name),
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => {
-                    return Err(KafkaError::Client {
-                        action: format!("create topic `{name}`"),
-                        source: rdkafka::error::KafkaError::AdminOp(code),
-                    });
-                }
-            }
-        }
-        Ok(created)
+        succeeded(results, RDKafkaErrorCode::TopicAlreadyExists, "create")
     }
 
     /// Deletes the profile's topics that exist. Returns the names deleted.
@@ -99,20 +109,7 @@ impl Topics {
         }
         let results = block_on(self.admin.delete_topics(&names, &Self::options()))
             .map_err(KafkaError::client("delete topics"))?;
-        let mut deleted = Vec::new();
-        for result in results {
-            match result {
-                Ok(name) => deleted.push(name),
-                Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
-                Err((name, code)) => {
-                    return Err(KafkaError::Client {
-                        action: format!("delete topic `{name}`"),
-                        source: rdkafka::error::KafkaError::AdminOp(code),
-                    });
-                }
-            }
-        }
-        Ok(deleted)
+        succeeded(results, RDKafkaErrorCode::UnknownTopicOrPartition, "delete")
     }
 
     /// Empties the profile's topics: deletes them and creates them again, so a run starts from offset 0
