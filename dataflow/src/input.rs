@@ -1,0 +1,255 @@
+//! Decoding one record of the events topic: an event (ours, with `producer`/`seq` headers, or a foreign
+//! one without them), a control record, or a rejection with the reason the dead-letter topic records.
+
+use adstream_common::catalog::AdCatalog;
+use adstream_common::schema::{
+    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+};
+
+/// The largest event value accepted, in bytes (an event is ~300 bytes; anything near a megabyte is
+/// not one).
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Who sent an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// One of our producers: its id and the event's sequence number.
+    Ours {
+        /// Producer id.
+        producer: u32,
+        /// Sequence number.
+        seq: u64,
+    },
+    /// A record without our headers (bounded mode).
+    Foreign,
+}
+
+/// A decoded record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// An event.
+    Event(Origin, Box<Event>),
+    /// A watermark record.
+    Watermark(Watermark),
+    /// An end marker.
+    End(EndMarker),
+}
+
+/// Why a record was rejected; [`Rejection::reason`] is the dead-letter `reason` header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The value is not UTF-8.
+    #[error("invalid UTF-8: {0}")]
+    InvalidUtf8(String),
+    /// The value is not JSON.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// A required field is absent.
+    #[error("missing field: {0}")]
+    MissingField(String),
+    /// A field has the wrong type or value, or an unknown field is present.
+    #[error("wrong type: {0}")]
+    WrongType(String),
+    /// The campaign id is not one of the run's campaigns.
+    #[error("unknown campaign: {0}")]
+    UnknownCampaign(u32),
+    /// The value is too large to be an event.
+    #[error("oversized record: {bytes} bytes > {limit}")]
+    Oversized {
+        /// The record's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A header of ours is malformed, or a control record's value is.
+    #[error("bad control data: {0}")]
+    BadControl(String),
+}
+
+impl Rejection {
+    /// The text of the dead-letter record's `reason` header.
+    pub fn reason(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A record's headers as (key, value) pairs.
+pub type Headers<'a> = [(&'a str, Option<&'a [u8]>)];
+
+fn header<'a>(headers: &Headers<'a>, key: &str) -> Option<Option<&'a [u8]>> {
+    headers.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+fn numeric<T: std::str::FromStr>(headers: &Headers<'_>, key: &str) -> Result<Option<T>, Rejection> {
+    match header(headers, key) {
+        None => Ok(None),
+        Some(value) => value
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse().ok())
+            .map(Some)
+            .ok_or_else(|| Rejection::BadControl(format!("header `{key}` is not a number"))),
+    }
+}
+
+fn json_rejection(error: &serde_json::Error) -> Rejection {
+    use serde_json::error::Category;
+    let message = error.to_string();
+    match error.classify() {
+        Category::Data if message.starts_with("missing field") => Rejection::MissingField(message),
+        Category::Data => Rejection::WrongType(message),
+        Category::Syntax | Category::Eof | Category::Io => Rejection::InvalidJson(message),
+    }
+}
+
+/// Decodes one record of the events topic.
+pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Rejection> {
+    let value = value.unwrap_or_default();
+    if value.len() > MAX_EVENT_BYTES {
+        return Err(Rejection::Oversized {
+            bytes: value.len(),
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    let text = std::str::from_utf8(value).map_err(|e| Rejection::InvalidUtf8(e.to_string()))?;
+    if let Some(kind) = header(headers, HEADER_KIND) {
+        let kind = kind
+            .and_then(ControlKind::parse)
+            .ok_or_else(|| Rejection::BadControl("unknown `kind` header".to_owned()))?;
+        let bad =
+            |e: serde_json::Error| Rejection::BadControl(format!("{} value: {e}", kind.as_str()));
+        return match kind {
+            ControlKind::Watermark => serde_json::from_str(text)
+                .map(Input::Watermark)
+                .map_err(bad),
+            ControlKind::End => serde_json::from_str(text).map(Input::End).map_err(bad),
+        };
+    }
+    let origin = match (
+        numeric::<u32>(headers, HEADER_PRODUCER)?,
+        numeric::<u64>(headers, HEADER_SEQ)?,
+    ) {
+        (Some(producer), Some(seq)) => Origin::Ours { producer, seq },
+        (None, None) => Origin::Foreign,
+        _ => {
+            return Err(Rejection::BadControl(
+                "`producer` and `seq` headers come together".to_owned(),
+            ));
+        }
+    };
+    let event: Event = serde_json::from_str(text).map_err(|e| json_rejection(&e))?;
+    if !AdCatalog::is_campaign(event.campaign_id) {
+        return Err(Rejection::UnknownCampaign(event.campaign_id));
+    }
+    Ok(Input::Event(origin, Box::new(event)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str = r#"{"user_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a01","page_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a02","ad_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a03","ad_type":"video","event_type":"click","event_time_ns":1700000000000000000,"window_id":3,"ip_address":"10.0.0.1","campaign_id":4,"produce_time":1700000000000}"#;
+
+    fn ours() -> Vec<(&'static str, Option<&'static [u8]>)> {
+        vec![(HEADER_PRODUCER, Some(b"2")), (HEADER_SEQ, Some(b"17"))]
+    }
+
+    #[test]
+    fn our_events_and_foreign_events_decode() {
+        let Input::Event(origin, event) = decode(&ours(), Some(EVENT.as_bytes())).unwrap() else {
+            panic!("an event");
+        };
+        assert_eq!(
+            origin,
+            Origin::Ours {
+                producer: 2,
+                seq: 17
+            }
+        );
+        assert_eq!(event.campaign_id, 4);
+        let Input::Event(origin, _) = decode(&[], Some(EVENT.as_bytes())).unwrap() else {
+            panic!("an event");
+        };
+        assert_eq!(origin, Origin::Foreign);
+    }
+
+    #[test]
+    fn control_records_decode() {
+        let wm = decode(
+            &[
+                (HEADER_KIND, Some(b"watermark")),
+                (HEADER_PRODUCER, Some(b"1")),
+            ],
+            Some(br#"{"producer":1,"watermark_ns":42}"#),
+        );
+        assert_eq!(
+            wm,
+            Ok(Input::Watermark(Watermark {
+                producer: 1,
+                watermark_ns: 42
+            }))
+        );
+        let end = decode(
+            &[(HEADER_KIND, Some(b"end"))],
+            Some(br#"{"producer":1,"events":9}"#),
+        );
+        assert_eq!(
+            end,
+            Ok(Input::End(EndMarker {
+                producer: 1,
+                events: 9
+            }))
+        );
+    }
+
+    fn rejected(headers: &Headers<'_>, value: &[u8]) -> Rejection {
+        decode(headers, Some(value)).unwrap_err()
+    }
+
+    #[test]
+    fn each_kind_of_bad_input_has_its_reason() {
+        assert!(matches!(
+            rejected(&ours(), b"\xff\xfe{"),
+            Rejection::InvalidUtf8(_)
+        ));
+        assert!(matches!(
+            rejected(&ours(), b"{\"user_id\": "),
+            Rejection::InvalidJson(_)
+        ));
+        let missing = EVENT.replace(r#""ad_type":"video","#, "");
+        let r = rejected(&ours(), missing.as_bytes());
+        assert!(
+            matches!(&r, Rejection::MissingField(m) if m.contains("ad_type")),
+            "{r}"
+        );
+        let wrong = EVENT.replace(r#""campaign_id":4"#, r#""campaign_id":"4""#);
+        assert!(matches!(
+            rejected(&ours(), wrong.as_bytes()),
+            Rejection::WrongType(_)
+        ));
+        let stranger = EVENT.replace(r#""campaign_id":4"#, r#""campaign_id":999"#);
+        assert_eq!(
+            rejected(&ours(), stranger.as_bytes()),
+            Rejection::UnknownCampaign(999)
+        );
+        let huge = vec![b' '; 900 * 1024];
+        assert!(matches!(
+            rejected(&ours(), &huge),
+            Rejection::Oversized { bytes: 921_600, .. }
+        ));
+        assert!(matches!(
+            rejected(
+                &[(HEADER_PRODUCER, Some(b"x")), (HEADER_SEQ, Some(b"1"))],
+                EVENT.as_bytes()
+            ),
+            Rejection::BadControl(_)
+        ));
+        assert!(matches!(
+            rejected(&[(HEADER_KIND, Some(b"end"))], b"{}"),
+            Rejection::BadControl(_)
+        ));
+        assert_eq!(
+            Rejection::UnknownCampaign(999).reason(),
+            "unknown campaign: 999"
+        );
+    }
+}
