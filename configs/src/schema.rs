@@ -137,6 +137,40 @@ pub struct EndMarker {
     pub events: u64,
 }
 
+/// One record of the results topic: the aggregate of one (window, campaign), keyed
+/// `"{window_id}/{campaign_id}"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowResult {
+    /// The window.
+    pub window_id: u64,
+    /// Its first millisecond (Unix ms).
+    pub window_start_ms: u64,
+    /// The first millisecond after it (Unix ms).
+    pub window_end_ms: u64,
+    /// The campaign.
+    pub campaign_id: u32,
+    /// Events of the campaign in the window.
+    pub count: u64,
+    /// Of which views.
+    pub views: u64,
+    /// Of which clicks.
+    pub clicks: u64,
+    /// Of which purchases.
+    pub purchases: u64,
+    /// The largest `produce_time` among them (Unix ms).
+    pub max_produce_time: u64,
+    /// When the job emitted the result (Unix ms).
+    pub emitted_at_ms: u64,
+}
+
+impl WindowResult {
+    /// The record key of a (window, campaign).
+    pub fn key(window_id: u64, campaign_id: u32) -> String {
+        format!("{window_id}/{campaign_id}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +227,29 @@ mod tests {
     fn event_json_round_trips() {
         let json = serde_json::to_string(&sample()).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), sample());
+    }
+
+    #[test]
+    fn results_have_the_spec_fields_and_key() {
+        let r = WindowResult {
+            window_id: 3,
+            window_start_ms: 30_000,
+            window_end_ms: 40_000,
+            campaign_id: 7,
+            count: 6,
+            views: 3,
+            clicks: 2,
+            purchases: 1,
+            max_produce_time: 39_999,
+            emitted_at_ms: 40_010,
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"window_id":3,"window_start_ms":30000,"window_end_ms":40000,"campaign_id":7,"count":6,"views":3,"clicks":2,"purchases":1,"max_produce_time":39999,"emitted_at_ms":40010}"#
+        );
+        assert_eq!(serde_json::from_str::<WindowResult>(&json).unwrap(), r);
+        assert_eq!(WindowResult::key(3, 7), "3/7");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The stream job's logic. This first part holds the pure pieces that decide when a window is final;
-//! the timely operators that use them build on it (issue 3).
+//! The stream job's logic. This first part holds its pure pieces: input decoding, the aggregate, and
+//! event-time progress that decides when a window is final; the timely operators build on them (issue 3).
 
+pub mod aggregate;
 pub mod input;
 pub mod watermark;

@@ -1,0 +1,120 @@
+//! The per-(window, campaign) aggregate: counts by event type and the latest `produce_time`. It is a
+//! commutative monoid (merge is associative and commutative, `default` is its identity), so workers
+//! may pre-aggregate their events before the exchange and merge partial aggregates in any order.
+
+use std::ops::AddAssign;
+
+use adstream_common::schema::{Event, EventType};
+
+/// Counts and max produce time of a set of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Aggregate {
+    /// Events.
+    pub count: u64,
+    /// Views among them.
+    pub views: u64,
+    /// Clicks among them.
+    pub clicks: u64,
+    /// Purchases among them.
+    pub purchases: u64,
+    /// The largest `produce_time` (0 for no events).
+    pub max_produce_time: u64,
+}
+
+impl Aggregate {
+    /// The aggregate of one event.
+    pub fn of(event: &Event) -> Self {
+        let is = |t: EventType| u64::from(event.event_type == t);
+        Self {
+            count: 1,
+            views: is(EventType::View),
+            clicks: is(EventType::Click),
+            purchases: is(EventType::Purchase),
+            max_produce_time: event.produce_time,
+        }
+    }
+}
+
+impl AddAssign for Aggregate {
+    fn add_assign(&mut self, other: Self) {
+        self.count += other.count;
+        self.views += other.views;
+        self.clicks += other.clicks;
+        self.purchases += other.purchases;
+        self.max_produce_time = self.max_produce_time.max(other.max_produce_time);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use adstream_common::schema::AdType;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn event(event_type: EventType, produce_time: u64) -> Event {
+        Event {
+            user_id: Uuid::nil(),
+            page_id: Uuid::nil(),
+            ad_id: Uuid::nil(),
+            ad_type: AdType::Text,
+            event_type,
+            event_time_ns: 0,
+            window_id: 0,
+            ip_address: Ipv4Addr::LOCALHOST,
+            campaign_id: 1,
+            produce_time,
+        }
+    }
+
+    #[test]
+    fn merging_counts_by_type_and_keeps_the_latest_produce_time() {
+        let events = [
+            event(EventType::View, 5),
+            event(EventType::Click, 9),
+            event(EventType::View, 7),
+            event(EventType::Purchase, 3),
+        ];
+        let mut total = Aggregate::default();
+        for e in &events {
+            total += Aggregate::of(e);
+        }
+        assert_eq!(
+            total,
+            Aggregate {
+                count: 4,
+                views: 2,
+                clicks: 1,
+                purchases: 1,
+                max_produce_time: 9
+            }
+        );
+    }
+
+    #[test]
+    fn partial_aggregates_merge_in_any_order() {
+        let parts: Vec<Aggregate> = [
+            (EventType::View, 4),
+            (EventType::Click, 8),
+            (EventType::Purchase, 6),
+        ]
+        .iter()
+        .map(|&(t, p)| Aggregate::of(&event(t, p)))
+        .collect();
+        let fold = |order: &[usize]| {
+            order.iter().fold(Aggregate::default(), |mut acc, &i| {
+                acc += parts[i];
+                acc
+            })
+        };
+        let expected = fold(&[0, 1, 2]);
+        for order in [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
+            assert_eq!(fold(&order), expected);
+        }
+        let mut with_identity = expected;
+        with_identity += Aggregate::default();
+        assert_eq!(with_identity, expected);
+    }
+}
