@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser};
 
-use crate::config::{ConfigError, Generator, Profile};
+use crate::config::{ConfigError, Generator, Profile, WindowMode};
 
 /// Parses the command line; a mistake is reported as one line on stderr with exit code 2 (help and
 /// version requests print as usual).
@@ -168,6 +168,46 @@ pub struct WindowArgs {
 impl Override for WindowArgs {
     fn apply(&self, profile: &mut Profile) {
         set(&mut profile.window.size, &self.window);
+    }
+}
+
+/// Flags for `[job]`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct JobArgs {
+    /// Timely worker threads per job process [key: job.workers]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+    /// Job processes [key: job.processes]
+    #[arg(long, value_name = "N")]
+    pub processes: Option<u32>,
+    /// Timely hostfile, one host:port per process [key: job.hostfile]
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// How windows close [key: job.mode]
+    #[arg(long, value_enum)]
+    pub mode: Option<WindowMode>,
+    /// Bounded mode: watermark lag behind the largest event time [key: job.max_out_of_orderness_ms]
+    #[arg(long, value_name = "MS")]
+    pub max_out_of_orderness_ms: Option<u64>,
+    /// Bounded mode: silence after which a partition stops holding the watermark [key: job.idle_timeout_ms]
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+}
+
+impl Override for JobArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let j = &mut profile.job;
+        set(&mut j.workers, &self.workers);
+        set(&mut j.processes, &self.processes);
+        if self.hostfile.is_some() {
+            j.hostfile = self.hostfile.clone();
+        }
+        set(&mut j.mode, &self.mode);
+        set(
+            &mut j.max_out_of_orderness_ms,
+            &self.max_out_of_orderness_ms,
+        );
+        set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
     }
 }
 

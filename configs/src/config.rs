@@ -218,6 +218,18 @@ impl WindowSection {
     }
 }
 
+/// How the job decides that a window is final (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowMode {
+    /// Every expected producer has passed the window on every partition (events, watermarks, end
+    /// markers): nothing guessed, nothing dropped.
+    Exact,
+    /// Max event time seen minus `max_out_of_orderness_ms`, with an idle-partition timeout: for
+    /// records without our headers.
+    Bounded,
+}
+
 /// `[job]` keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -228,6 +240,14 @@ pub struct JobSection {
     pub processes: u32,
     /// Timely hostfile, one `host:port` per process (`--hostfile`).
     pub hostfile: Option<PathBuf>,
+    /// How windows close (`--mode`).
+    pub mode: WindowMode,
+    /// Bounded mode: how far behind the largest event time seen the watermark stays
+    /// (`--max-out-of-orderness-ms`).
+    pub max_out_of_orderness_ms: u64,
+    /// Bounded mode: a partition silent this long no longer holds the watermark back
+    /// (`--idle-timeout-ms`).
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for JobSection {
@@ -236,6 +256,9 @@ impl Default for JobSection {
             workers: 1,
             processes: 1,
             hostfile: None,
+            mode: WindowMode::Exact,
+            max_out_of_orderness_ms: 1_000,
+            idle_timeout_ms: 5_000,
         }
     }
 }
@@ -326,6 +349,12 @@ impl Profile {
         at_least("window.size", "--window", self.window.size, 1)?;
         at_least("job.workers", "--workers", self.job.workers.into(), 1)?;
         at_least("job.processes", "--processes", self.job.processes.into(), 1)?;
+        at_least(
+            "job.idle_timeout_ms",
+            "--idle-timeout-ms",
+            self.job.idle_timeout_ms,
+            1,
+        )?;
         Ok(())
     }
 }

@@ -12,5 +12,5 @@ pub mod schema;
 pub mod window;
 
 pub use catalog::AdCatalog;
-pub use config::{ConfigError, Generator, Profile};
+pub use config::{ConfigError, Generator, Profile, WindowMode};
 pub use schema::{AdType, Event, EventType};

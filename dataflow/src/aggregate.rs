@@ -1,13 +1,23 @@
-//! The per-(window, campaign) aggregate: counts by event type and the latest `produce_time`. It is a
-//! commutative monoid (merge is associative and commutative, `default` is its identity), so workers
-//! may pre-aggregate their events before the exchange and merge partial aggregates in any order.
+//! The per-(window, campaign) aggregate: counts by event type and the latest `produce_time`.
+//!
+//! It is a commutative monoid — merging is associative and commutative and `default` is its identity —
+//! which is what differential dataflow asks of a difference type ([`Semigroup`]). The job therefore
+//! carries each event as the update `(campaign, window, Aggregate::of(event))`: the collection's
+//! *differences* are the aggregates, and consolidating the collection (summing the differences of equal
+//! `(campaign, window)` pairs) *is* the aggregation. Because the sum may be taken in any order and in
+//! pieces, each worker pre-sums its own events before the exchange, so the network carries at most one
+//! partial aggregate per (window, campaign, worker) instead of every event.
 
 use std::ops::AddAssign;
 
 use adstream_common::schema::{Event, EventType};
+use differential_dataflow::difference::{IsZero, Monoid, Semigroup};
+use serde::{Deserialize, Serialize};
 
 /// Counts and max produce time of a set of events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Aggregate {
     /// Events.
     pub count: u64,
@@ -42,6 +52,25 @@ impl AddAssign for Aggregate {
         self.clicks += other.clicks;
         self.purchases += other.purchases;
         self.max_produce_time = self.max_produce_time.max(other.max_produce_time);
+    }
+}
+
+impl IsZero for Aggregate {
+    /// The aggregate of no events; differential drops updates that sum to it.
+    fn is_zero(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl Semigroup for Aggregate {
+    fn plus_equals(&mut self, rhs: &Self) {
+        *self += *rhs;
+    }
+}
+
+impl Monoid for Aggregate {
+    fn zero() -> Self {
+        Self::default()
     }
 }
 

@@ -4,3 +4,4 @@
 pub mod aggregate;
 pub mod input;
 pub mod watermark;
+pub mod window_state;

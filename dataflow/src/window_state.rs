@@ -1,0 +1,381 @@
+//! What one worker knows about its windows, free of I/O and of timely: it takes decoded records, keeps
+//! the partial aggregates of windows still open, tracks event-time progress (exact or bounded), and
+//! says which windows have closed locally. The source operator turns that into capabilities.
+
+use std::collections::BTreeMap;
+
+use adstream_common::catalog::CAMPAIGNS;
+use adstream_common::schema::Event;
+use adstream_common::window::Windows;
+
+use crate::aggregate::Aggregate;
+use crate::input::{Input, Origin};
+use crate::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError};
+
+/// Partial aggregates of one window, indexed by campaign − 1.
+pub type CampaignAggregates = [Aggregate; CAMPAIGNS as usize];
+
+/// How this worker tracks event-time progress.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Exact mode: the expected producers' promises.
+    Exact(ExactProgress),
+    /// Bounded mode: max seen − out-of-orderness; the end markers still end the stream.
+    Bounded {
+        /// The watermark.
+        watermark: BoundedProgress,
+        /// End markers, to know when the stream is over.
+        ends: ExactProgress,
+    },
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// An event, counted in its window.
+    Counted,
+    /// A control record, applied.
+    Control,
+    /// An event for a window already closed here: sent to the dead letters, counted as late.
+    Late(String),
+    /// A record that cannot be used: sent to the dead letters, counted as rejected.
+    Rejected(String),
+}
+
+/// Windows that closed on one call to [`WindowState::advance`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    /// Closed windows with the aggregates gathered here, in window order.
+    pub closed: Vec<(u64, CampaignAggregates)>,
+    /// The lowest window still open here, or `None` when this worker's input is over.
+    pub open_from: Option<u64>,
+}
+
+/// One worker's open windows and progress.
+#[derive(Debug, Clone)]
+pub struct WindowState {
+    windows: Windows,
+    progress: Progress,
+    open_from: u64,
+    pending: BTreeMap<u64, CampaignAggregates>,
+}
+
+impl WindowState {
+    /// State over `windows`, tracking progress with `progress`.
+    pub fn new(windows: Windows, progress: Progress) -> Self {
+        Self {
+            windows,
+            progress,
+            open_from: 0,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The lowest window still open here.
+    pub fn open_from(&self) -> u64 {
+        self.open_from
+    }
+
+    /// Takes one decoded record from `partition`, read at `now_ms`.
+    pub fn offer(&mut self, partition: i32, input: Input, now_ms: u64) -> Verdict {
+        match input {
+            Input::Event(origin, event) => self.event(partition, origin, &event, now_ms),
+            Input::Watermark(w) => {
+                let applied = match &mut self.progress {
+                    Progress::Exact(p) => p.watermark(partition, w.producer, w.watermark_ns),
+                    // Bounded mode follows event times only.
+                    Progress::Bounded { .. } => Ok(()),
+                };
+                control(applied)
+            }
+            Input::End(end) => {
+                let applied = match &mut self.progress {
+                    Progress::Exact(p) => p.end(partition, end.producer),
+                    Progress::Bounded { ends, .. } => ends.end(partition, end.producer),
+                };
+                control(applied)
+            }
+        }
+    }
+
+    fn event(&mut self, partition: i32, origin: Origin, event: &Event, now_ms: u64) -> Verdict {
+        let t = event.event_time_ns;
+        let Some(window) = self.windows.window_of(t) else {
+            return Verdict::Rejected(format!(
+                "wrong type: event_time_ns {t} is before the run's base time"
+            ));
+        };
+        if window != event.window_id {
+            return Verdict::Rejected(format!(
+                "wrong type: window_id {} does not match event_time_ns {t} (window {window})",
+                event.window_id
+            ));
+        }
+        match (&mut self.progress, origin) {
+            (Progress::Exact(p), Origin::Ours { producer, .. }) => {
+                match p.event(partition, producer, t) {
+                    Ok(()) => {}
+                    Err(ProgressError::Regressed { promised_ns, .. }) => {
+                        return Verdict::Late(format!(
+                            "late: producer {producer} sent event time {t} after promising {promised_ns}"
+                        ));
+                    }
+                    Err(other) => return Verdict::Rejected(other.to_string()),
+                }
+            }
+            (Progress::Exact(_), Origin::Foreign) => {}
+            (Progress::Bounded { watermark, .. }, _) => watermark.record(partition, t, now_ms),
+        }
+        if window < self.open_from {
+            return Verdict::Late(format!(
+                "late: window {window} already closed (open from {})",
+                self.open_from
+            ));
+        }
+        let slot = self.pending.entry(window).or_default();
+        slot[(event.campaign_id - 1) as usize] += Aggregate::of(event);
+        Verdict::Counted
+    }
+
+    /// Moves the local frontier forward as far as progress allows at `now_ms`, returning the windows
+    /// that closed (with their partial aggregates) and the lowest window still open.
+    pub fn advance(&mut self, now_ms: u64) -> Advance {
+        let bound = match &self.progress {
+            Progress::Exact(p) => p.frontier(),
+            Progress::Bounded { watermark, ends } => {
+                if ends.is_done() {
+                    None
+                } else {
+                    // Nothing seen yet: hold where we are.
+                    Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0)))
+                }
+            }
+        };
+        let open_from = match bound {
+            None | Some(Bound::Done) => None,
+            Some(Bound::At(ns)) => {
+                Some(self.windows.window_of(ns).unwrap_or(0).max(self.open_from))
+            }
+        };
+        let closed = match open_from {
+            None => std::mem::take(&mut self.pending).into_iter().collect(),
+            Some(open) => {
+                let still_open = self.pending.split_off(&open);
+                std::mem::replace(&mut self.pending, still_open)
+                    .into_iter()
+                    .collect()
+            }
+        };
+        if let Some(open) = open_from {
+            self.open_from = open;
+        }
+        Advance { closed, open_from }
+    }
+}
+
+fn control(applied: Result<(), ProgressError>) -> Verdict {
+    match applied {
+        Ok(()) => Verdict::Control,
+        Err(error) => Verdict::Rejected(format!("bad control data: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use adstream_common::schema::{AdType, EndMarker, EventType, Watermark};
+    use uuid::Uuid;
+
+    use super::*;
+
+    const S: u64 = 1_000; // window size in ns for the tests
+
+    fn event(t: u64, campaign: u32, produce_time: u64) -> Box<Event> {
+        Box::new(Event {
+            user_id: Uuid::nil(),
+            page_id: Uuid::nil(),
+            ad_id: Uuid::nil(),
+            ad_type: AdType::Image,
+            event_type: EventType::View,
+            event_time_ns: t,
+            window_id: t / S,
+            ip_address: Ipv4Addr::LOCALHOST,
+            campaign_id: campaign,
+            produce_time,
+        })
+    }
+
+    fn ours(producer: u32) -> Origin {
+        Origin::Ours { producer, seq: 0 }
+    }
+
+    fn exact(partitions: &[i32], producers: &[u32]) -> WindowState {
+        WindowState::new(
+            Windows::new(0, S),
+            Progress::Exact(ExactProgress::new(partitions, producers)),
+        )
+    }
+
+    fn counts(aggregates: &CampaignAggregates) -> Vec<(u32, u64, u64)> {
+        (1..)
+            .zip(aggregates)
+            .filter(|(_, a)| a.count > 0)
+            .map(|(c, a)| (c, a.count, a.max_produce_time))
+            .collect()
+    }
+
+    #[test]
+    fn events_land_in_their_windows_and_close_with_the_slowest_producer() {
+        let mut s = exact(&[0, 1], &[0, 1]);
+        assert_eq!(
+            s.offer(0, Input::Event(ours(0), event(100, 3, 7)), 0),
+            Verdict::Counted
+        );
+        assert_eq!(
+            s.offer(1, Input::Event(ours(1), event(900, 3, 9)), 0),
+            Verdict::Counted
+        );
+        assert_eq!(
+            s.offer(0, Input::Event(ours(0), event(1_500, 4, 11)), 0),
+            Verdict::Counted
+        );
+        assert_eq!(
+            s.advance(0),
+            Advance {
+                closed: vec![],
+                open_from: Some(0)
+            }
+        );
+        // Producer 1 passes window 0 on partition 0 and 1; producer 0 still has to on partition 1.
+        for p in [0, 1] {
+            s.offer(
+                p,
+                Input::Watermark(Watermark {
+                    producer: 1,
+                    watermark_ns: 2_000,
+                }),
+                0,
+            );
+        }
+        assert_eq!(s.advance(0).closed, vec![]);
+        s.offer(
+            1,
+            Input::Watermark(Watermark {
+                producer: 0,
+                watermark_ns: 1_200,
+            }),
+            0,
+        );
+        let advance = s.advance(0);
+        assert_eq!(advance.open_from, Some(1));
+        assert_eq!(advance.closed.len(), 1);
+        assert_eq!(advance.closed[0].0, 0);
+        assert_eq!(counts(&advance.closed[0].1), [(3, 2, 9)]);
+        // Everyone ends: the rest closes and the input is over.
+        for p in [0, 1] {
+            for producer in [0, 1] {
+                s.offer(
+                    p,
+                    Input::End(EndMarker {
+                        producer,
+                        events: 0,
+                    }),
+                    0,
+                );
+            }
+        }
+        let last = s.advance(0);
+        assert_eq!(last.open_from, None);
+        assert_eq!(
+            last.closed
+                .iter()
+                .map(|(w, a)| (*w, counts(a)))
+                .collect::<Vec<_>>(),
+            [(1, vec![(4, 1, 11)])]
+        );
+    }
+
+    #[test]
+    fn late_and_bad_records_are_named() {
+        let mut s = exact(&[0], &[0]);
+        s.offer(
+            0,
+            Input::Watermark(Watermark {
+                producer: 0,
+                watermark_ns: 2_500,
+            }),
+            0,
+        );
+        assert_eq!(s.advance(0).open_from, Some(2));
+        assert!(matches!(
+            s.offer(0, Input::Event(ours(0), event(2_400, 1, 1)), 0),
+            Verdict::Late(_)
+        ));
+        // A foreign event below the open windows is late too.
+        assert!(matches!(
+            s.offer(0, Input::Event(Origin::Foreign, event(100, 1, 1)), 0),
+            Verdict::Late(_)
+        ));
+        assert!(matches!(
+            s.offer(0, Input::Event(ours(5), event(3_000, 1, 1)), 0),
+            Verdict::Rejected(_)
+        ));
+        let mut wrong_window = event(3_000, 1, 1);
+        wrong_window.window_id = 9;
+        assert!(
+            matches!(s.offer(0, Input::Event(ours(0), wrong_window), 0), Verdict::Rejected(r) if r.contains("window_id 9"))
+        );
+        assert!(matches!(
+            s.offer(
+                0,
+                Input::End(EndMarker {
+                    producer: 8,
+                    events: 0
+                }),
+                0
+            ),
+            Verdict::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn a_worker_without_partitions_is_over_at_once() {
+        let mut s = exact(&[], &[0, 1]);
+        assert_eq!(
+            s.advance(0),
+            Advance {
+                closed: vec![],
+                open_from: None
+            }
+        );
+    }
+
+    #[test]
+    fn bounded_mode_closes_behind_the_largest_time_and_ends_on_end_markers() {
+        let mut s = WindowState::new(
+            Windows::new(0, S),
+            Progress::Bounded {
+                watermark: BoundedProgress::new(&[0], 200, 10_000, 0),
+                ends: ExactProgress::new(&[0], &[0]),
+            },
+        );
+        assert_eq!(s.advance(0).open_from, Some(0), "nothing seen: hold");
+        s.offer(0, Input::Event(Origin::Foreign, event(500, 2, 1)), 0);
+        s.offer(0, Input::Event(Origin::Foreign, event(2_300, 2, 2)), 1);
+        let a = s.advance(2);
+        assert_eq!(a.open_from, Some(2), "2300 − 200 = 2100 is in window 2");
+        assert_eq!(a.closed.iter().map(|(w, _)| *w).collect::<Vec<_>>(), [0]);
+        s.offer(
+            0,
+            Input::End(EndMarker {
+                producer: 0,
+                events: 2,
+            }),
+            3,
+        );
+        let end = s.advance(4);
+        assert_eq!(end.open_from, None);
+        assert_eq!(end.closed.iter().map(|(w, _)| *w).collect::<Vec<_>>(), [2]);
+    }
+}
