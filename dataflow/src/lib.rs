@@ -2,6 +2,12 @@
 //! event-time progress that decides when a window is final; the timely operators build on them (issue 3).
 
 pub mod aggregate;
+pub mod assignment;
 pub mod input;
+pub mod io;
+pub mod job;
+pub mod memory;
+pub mod metrics;
+pub mod source;
 pub mod watermark;
 pub mod window_state;

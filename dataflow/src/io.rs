@@ -1,0 +1,45 @@
+//! The job's edges, as traits so the dataflow runs the same over Kafka and over memory (tests): where
+//! records come from, where rejected ones go, and where results go.
+
+use adstream_common::schema::WindowResult;
+
+use crate::input::Headers;
+
+/// One raw record of the events topic, borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// Its partition.
+    pub partition: i32,
+    /// Its key.
+    pub key: Option<&'a [u8]>,
+    /// Its headers.
+    pub headers: &'a Headers<'a>,
+    /// Its value.
+    pub value: Option<&'a [u8]>,
+}
+
+/// Where a worker's records come from.
+pub trait RecordReader: 'static {
+    /// The partitions this reader reads.
+    fn partitions(&self) -> &[i32];
+    /// Hands up to `budget` available records to `each`, without blocking; returns how many.
+    fn read(&mut self, budget: usize, each: &mut dyn FnMut(RawRecord<'_>)) -> usize;
+    /// Arranges for `wake` to be called whenever records become available after a `read` found none.
+    fn on_arrival(&mut self, wake: Box<dyn Fn() + Send + Sync>);
+}
+
+/// Where rejected and late records go, unchanged, with their reason.
+pub trait DeadLetters: 'static {
+    /// Sends `record` with `reason`.
+    fn send(&mut self, record: &RawRecord<'_>, reason: &str);
+    /// Waits until everything sent is delivered; returns how many deliveries failed.
+    fn flush(&mut self) -> u64;
+}
+
+/// Where results go.
+pub trait ResultWriter: 'static {
+    /// Sends one result at once.
+    fn write(&mut self, result: &WindowResult);
+    /// Waits until everything sent is delivered; returns how many deliveries failed.
+    fn flush(&mut self) -> u64;
+}

@@ -1,0 +1,34 @@
+//! Counters a worker keeps and the job reports at the end (one JSON summary line per process).
+
+use serde::{Deserialize, Serialize};
+
+/// What one worker — or, summed, one process — did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Valid events counted in a window.
+    pub processed: u64,
+    /// Records rejected as bad input (sent to the dead-letter topic).
+    pub rejected: u64,
+    /// Events below a window already closed (sent to the dead-letter topic).
+    pub late: u64,
+    /// Control records applied.
+    pub control: u64,
+    /// Result records written: one per (window, campaign) this worker owns.
+    pub results: u64,
+    /// Distinct windows this worker wrote results for.
+    pub windows: u64,
+    /// Dead-letter or result deliveries that failed.
+    pub delivery_failures: u64,
+}
+
+impl std::ops::AddAssign for Metrics {
+    fn add_assign(&mut self, o: Self) {
+        self.processed += o.processed;
+        self.rejected += o.rejected;
+        self.late += o.late;
+        self.control += o.control;
+        self.results += o.results;
+        self.windows += o.windows;
+        self.delivery_failures += o.delivery_failures;
+    }
+}

@@ -1,0 +1,103 @@
+//! The source operator: reads a worker's partitions, decodes and routes each record, pre-aggregates
+//! events per (window, campaign), and holds a capability for the lowest window still open here.
+//!
+//! It never polls on a timer to notice input: the reader wakes the operator (through a
+//! [`timely::scheduling::SyncActivator`], which also unparks the worker) as soon as records arrive, and
+//! the operator reads without blocking. When a window closes locally its partial aggregates are sent at
+//! that window's time and the capability moves on, so the frontier passes a window in the same
+//! activation that read the record that completed it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, Stream};
+
+use crate::aggregate::Aggregate;
+use crate::input::decode;
+use crate::io::{DeadLetters, RecordReader};
+use crate::metrics::Metrics;
+use crate::window_state::{Verdict, WindowState};
+
+/// Records read per activation before the operator yields to the rest of the worker.
+const READ_BUDGET: usize = 4096;
+/// A safety net against a lost wake-up (and the clock of bounded mode's idle timeout).
+const RECHECK: Duration = Duration::from_millis(50);
+
+/// An update of the aggregate collection: (campaign, window, partial aggregate).
+pub type Update = (u32, u64, Aggregate);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Builds the source of one worker.
+pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
+    scope: Scope<'s, u64>,
+    mut state: WindowState,
+    mut reader: R,
+    mut dead_letters: D,
+    metrics: Rc<RefCell<Metrics>>,
+) -> Stream<'s, u64, Vec<Update>> {
+    source(scope, "EventsSource", move |capability, info| {
+        let wake = scope.worker().sync_activator_for(info.address.to_vec());
+        reader.on_arrival(Box::new(move || {
+            // Fails only once the dataflow is gone, when there is nothing left to wake.
+            let _ = wake.activate();
+        }));
+        let activator = scope.activator_for(info.address);
+        let mut capability = Some(capability);
+        move |output| {
+            let Some(cap) = capability.as_mut() else {
+                return;
+            };
+            let now = now_ms();
+            let mut m = metrics.borrow_mut();
+            let read = reader.read(READ_BUDGET, &mut |record| {
+                let verdict = match decode(record.headers, record.value) {
+                    Ok(input) => state.offer(record.partition, input, now),
+                    Err(rejection) => Verdict::Rejected(rejection.reason()),
+                };
+                match verdict {
+                    Verdict::Counted => m.processed += 1,
+                    Verdict::Control => m.control += 1,
+                    Verdict::Late(reason) => {
+                        m.late += 1;
+                        dead_letters.send(&record, &reason);
+                    }
+                    Verdict::Rejected(reason) => {
+                        m.rejected += 1;
+                        dead_letters.send(&record, &reason);
+                    }
+                }
+            });
+            let advance = state.advance(now);
+            for (window, aggregates) in &advance.closed {
+                let at = cap.delayed(window);
+                let mut session = output.session(&at);
+                for (campaign, aggregate) in (1..).zip(aggregates) {
+                    if aggregate.count > 0 {
+                        session.give((campaign, *window, *aggregate));
+                    }
+                }
+            }
+            match advance.open_from {
+                Some(window) => cap.downgrade(&window),
+                None => {
+                    m.delivery_failures += dead_letters.flush();
+                    capability = None;
+                    return;
+                }
+            }
+            if read == READ_BUDGET {
+                activator.activate();
+            } else {
+                activator.activate_after(RECHECK);
+            }
+        }
+    })
+    .container::<Vec<Update>>()
+}
