@@ -238,6 +238,8 @@ pub struct JobSection {
     pub workers: u32,
     /// Job processes (`--processes`).
     pub processes: u32,
+    /// This job process's index, `0..processes` (`dataflow --process`).
+    pub process: u32,
     /// Timely hostfile, one `host:port` per process (`--hostfile`).
     pub hostfile: Option<PathBuf>,
     /// How windows close (`--mode`).
@@ -255,6 +257,7 @@ impl Default for JobSection {
         Self {
             workers: 1,
             processes: 1,
+            process: 0,
             hostfile: None,
             mode: WindowMode::Exact,
             max_out_of_orderness_ms: 1_000,

@@ -1,10 +1,13 @@
 //! Kafka client settings chosen by measurement on the local broker (SPEC §8), and the reachability
 //! check every binary runs before it relies on the broker.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::client::{Client, ClientContext};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 
 /// How long a binary waits for the broker's first answer before it gives up with a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -133,4 +136,67 @@ pub fn partition_count<C: ClientContext>(
         });
     }
     Ok(partitions as u32)
+}
+
+/// Delivery opaque of a record whose delivery is counted (events, dead letters, results); other records
+/// (control records) carry 0 and only their failures are counted.
+pub const COUNTED: usize = 1;
+
+/// A producer context that counts delivery reports as librdkafka serves them.
+#[derive(Debug, Default)]
+pub struct DeliveryCounter {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    uncounted_failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl DeliveryCounter {
+    /// Counted records delivered.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Counted records whose delivery failed.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Other records whose delivery failed.
+    pub fn uncounted_failed(&self) -> u64 {
+        self.uncounted_failed.load(Ordering::Relaxed)
+    }
+
+    /// The first delivery error, if any.
+    pub fn first_error(&self) -> Option<String> {
+        self.first_error
+            .lock()
+            .expect("delivery counter lock")
+            .clone()
+    }
+}
+
+impl ClientContext for DeliveryCounter {}
+
+impl ProducerContext for DeliveryCounter {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, kind: usize) {
+        match result {
+            Ok(_) if kind == COUNTED => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err((error, _)) => {
+                let counter = if kind == COUNTED {
+                    &self.failed
+                } else {
+                    &self.uncounted_failed
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let mut first = self.first_error.lock().expect("delivery counter lock");
+                first.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
 }

@@ -52,7 +52,6 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         let metrics = Rc::clone(&metrics);
         let writer = Rc::clone(&writer);
         worker.dataflow::<u64, _, _>(|scope| {
-            let mut last_window = None;
             events_source(scope, state, reader, dead_letters, Rc::clone(&metrics))
                 .as_collection()
                 .consolidate()
@@ -72,10 +71,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                     writer.borrow_mut().write(&result);
                     let mut m = metrics.borrow_mut();
                     m.results += 1;
-                    if last_window != Some(window) {
-                        last_window = Some(window);
-                        m.windows += 1;
-                    }
+                    m.windows.insert(window);
                 })
                 .probe_with(&probe);
         });
@@ -84,7 +80,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         worker.step_or_park(Some(PARK));
     }
     let failures = writer.borrow_mut().flush();
-    let mut m = *metrics.borrow();
+    let mut m = metrics.take();
     m.delivery_failures += failures;
     m
 }

@@ -3,9 +3,12 @@
 
 pub mod aggregate;
 pub mod assignment;
+pub mod cluster;
 pub mod input;
 pub mod io;
 pub mod job;
+pub mod kafka_reader;
+pub mod kafka_writers;
 pub mod memory;
 pub mod metrics;
 pub mod source;

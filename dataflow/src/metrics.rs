@@ -1,9 +1,11 @@
 //! Counters a worker keeps and the job reports at the end (one JSON summary line per process).
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 /// What one worker — or, summed, one process — did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Valid events counted in a window.
     pub processed: u64,
@@ -15,8 +17,8 @@ pub struct Metrics {
     pub control: u64,
     /// Result records written: one per (window, campaign) this worker owns.
     pub results: u64,
-    /// Distinct windows this worker wrote results for.
-    pub windows: u64,
+    /// The windows results were written for.
+    pub windows: BTreeSet<u64>,
     /// Dead-letter or result deliveries that failed.
     pub delivery_failures: u64,
 }
@@ -28,7 +30,7 @@ impl std::ops::AddAssign for Metrics {
         self.late += o.late;
         self.control += o.control;
         self.results += o.results;
-        self.windows += o.windows;
+        self.windows.extend(o.windows);
         self.delivery_failures += o.delivery_failures;
     }
 }

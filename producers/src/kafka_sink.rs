@@ -1,60 +1,21 @@
 //! The Kafka sink: events with `producer` and `seq` headers, watermark and end records with a `kind`
 //! header (SPEC §4), through an idempotent producer whose delivery reports are counted.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use adstream_common::kafka::{self, KafkaError};
+use adstream_common::kafka::{self, COUNTED, DeliveryCounter, KafkaError};
 use adstream_common::schema::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 use anyhow::Context as _;
-use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 /// How long `finish` waits for outstanding deliveries.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Sends between two polls of the delivery-report queue.
 const POLL_EVERY: u64 = 1024;
-/// Delivery opaque marking an event (control records carry 0).
-const EVENT: usize = 1;
-
-/// Counts delivery reports as librdkafka serves them.
-#[derive(Debug, Default)]
-pub struct DeliveryCounter {
-    delivered: AtomicU64,
-    failed: AtomicU64,
-    control_failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
-}
-
-impl ClientContext for DeliveryCounter {}
-
-impl ProducerContext for DeliveryCounter {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, kind: usize) {
-        match result {
-            Ok(_) if kind == EVENT => {
-                self.delivered.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(_) => {}
-            Err((error, _)) => {
-                let counter = if kind == EVENT {
-                    &self.failed
-                } else {
-                    &self.control_failed
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                let mut first = self.first_error.lock().expect("delivery counter lock");
-                first.get_or_insert_with(|| error.to_string());
-            }
-        }
-    }
-}
 
 /// Sends one producer's records to the events topic.
 pub struct KafkaSink {
@@ -145,7 +106,7 @@ impl crate::sink::Sink for KafkaSink {
             key: HEADER_SEQ,
             value: Some(seq.as_str()),
         });
-        self.send(partition, headers, value, EVENT)
+        self.send(partition, headers, value, COUNTED)
     }
 
     fn watermark(&mut self, partition: u32, watermark: Watermark) -> anyhow::Result<()> {
@@ -166,15 +127,11 @@ impl crate::sink::Sink for KafkaSink {
         self.producer.poll(Duration::ZERO);
         let counter = self.producer.context();
         let delivery = crate::sink::Delivery {
-            delivered: counter.delivered.load(Ordering::Relaxed),
-            failed: counter.failed.load(Ordering::Relaxed),
+            delivered: counter.delivered(),
+            failed: counter.failed(),
         };
-        let first_error = counter
-            .first_error
-            .lock()
-            .expect("delivery counter lock")
-            .clone();
-        let control_failed = counter.control_failed.load(Ordering::Relaxed);
+        let first_error = counter.first_error();
+        let control_failed = counter.uncounted_failed();
         if let Err(error) = flushed {
             anyhow::bail!(
                 "{} records still undelivered after {}s ({error}); first delivery error: {}",

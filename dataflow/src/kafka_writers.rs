@@ -1,0 +1,124 @@
+//! The job's two Kafka outputs: results, sent the moment a window is final (`linger.ms=0`: a handful
+//! of records per window, where waiting would only add latency), and dead letters, sent unchanged with a
+//! `reason` header. Both are idempotent producers whose delivery reports are counted.
+
+use std::time::Duration;
+
+use adstream_common::kafka::{self, COUNTED, DeliveryCounter, KafkaError};
+use adstream_common::schema::{HEADER_REASON, WindowResult};
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use crate::io::{DeadLetters, RawRecord, ResultWriter};
+
+/// How long a final flush waits.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One idempotent producer to one topic.
+struct TopicProducer {
+    producer: BaseProducer<DeliveryCounter>,
+    topic: String,
+}
+
+impl TopicProducer {
+    fn new(bootstrap: &str, topic: &str, linger_ms: &str) -> Result<Self, KafkaError> {
+        let producer = kafka::producer_config(bootstrap)
+            .set("linger.ms", linger_ms)
+            .create_with_context(DeliveryCounter::default())
+            .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
+        Ok(Self {
+            producer,
+            topic: topic.to_owned(),
+        })
+    }
+
+    fn send(&self, key: Option<&[u8]>, value: Option<&[u8]>, headers: OwnedHeaders) {
+        let mut record =
+            BaseRecord::<[u8], [u8], usize>::with_opaque_to(&self.topic, COUNTED).headers(headers);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    self.producer.poll(Duration::from_millis(1));
+                    record = returned;
+                }
+                Err((error, _)) => {
+                    eprintln!("dataflow: cannot send to `{}`: {error}", self.topic);
+                    break;
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+    }
+
+    /// Flushes and returns the number of failed deliveries (undelivered records count as failed).
+    fn flush(&self) -> u64 {
+        let undelivered = match self.producer.flush(FLUSH_TIMEOUT) {
+            Ok(()) => 0,
+            Err(_) => self.producer.in_flight_count().max(0) as u64,
+        };
+        let context = self.producer.context();
+        if let Some(error) = context.first_error() {
+            eprintln!("dataflow: delivery to `{}` failed: {error}", self.topic);
+        }
+        context.failed() + undelivered
+    }
+}
+
+/// Results to the results topic, keyed `"{window_id}/{campaign_id}"`.
+pub struct KafkaResults(TopicProducer);
+
+impl KafkaResults {
+    /// A writer to `topic`.
+    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
+        TopicProducer::new(bootstrap, topic, "0").map(Self)
+    }
+}
+
+impl ResultWriter for KafkaResults {
+    fn write(&mut self, result: &WindowResult) {
+        let key = WindowResult::key(result.window_id, result.campaign_id);
+        let value = serde_json::to_vec(result).expect("results serialise");
+        self.0
+            .send(Some(key.as_bytes()), Some(&value), OwnedHeaders::new());
+    }
+
+    fn flush(&mut self) -> u64 {
+        self.0.flush()
+    }
+}
+
+/// Dead letters to the dead-letter topic.
+pub struct KafkaDeadLetters(TopicProducer);
+
+impl KafkaDeadLetters {
+    /// A writer to `topic`.
+    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
+        TopicProducer::new(bootstrap, topic, "5").map(Self)
+    }
+}
+
+impl DeadLetters for KafkaDeadLetters {
+    fn send(&mut self, record: &RawRecord<'_>, reason: &str) {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 1);
+        for (key, value) in record.headers {
+            headers = headers.insert(Header { key, value: *value });
+        }
+        headers = headers.insert(Header {
+            key: HEADER_REASON,
+            value: Some(reason),
+        });
+        self.0.send(record.key, record.value, headers);
+    }
+
+    fn flush(&mut self) -> u64 {
+        self.0.flush()
+    }
+}
