@@ -3,4 +3,5 @@
 
 pub mod broker;
 pub mod processes;
+pub mod run;
 pub mod topics;

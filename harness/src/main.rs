@@ -1,15 +1,14 @@
 //! `harness`: the front door (SPEC §3) — the local broker, topic administration and whole runs.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use adstream_common::cli::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
+use adstream_common::cli::{
+    self, ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs,
+};
 use adstream_common::config::{DEFAULT_BOOTSTRAP, Profile};
 use adstream_common::kafka;
 use adstream_harness::broker::LocalBroker;
-use adstream_harness::processes::sibling_binary;
 use adstream_harness::topics::Topics;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -24,7 +23,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run one experiment: broker, fresh topics, producers, summary.
+    /// Run one experiment: broker, fresh topics, the stream job, producers, summary.
     Run(RunArgs),
     /// Run the local broker (tansu, memory storage) in the foreground until interrupted.
     Broker(BrokerArgs),
@@ -45,9 +44,14 @@ struct RunArgs {
     /// Number of producer processes [key: producers.count]
     #[arg(long)]
     producers: Option<u32>,
-    /// Directory for the run's files (effective profile, logs); default out/run-<unix ms>
+    #[command(flatten)]
+    job: JobArgs,
+    /// Directory for the run's files (effective profile, hostfile, summary.json); default out/run-<unix ms>
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Show the job's and producers' stderr as it comes
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 impl Override for RunArgs {
@@ -190,56 +194,44 @@ fn unix_ms() -> u64 {
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     let mut profile = resolve(
         &args.config,
-        &[&args.kafka, &args.traffic, &args.window, args],
+        &[&args.kafka, &args.traffic, &args.window, &args.job, args],
     );
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/run-{}", unix_ms())));
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
-    let producer = sibling_binary("producer")?;
 
     let _broker = ensure_broker(&profile)?;
     Topics::connect(&profile.kafka)?.clear()?;
-
-    // A shared base a moment ahead, so every producer starts its schedule at the same instant.
-    profile.producers.base_time_ms = Some(unix_ms() + 500);
-    let profile_path = out.join("profile.toml");
-    std::fs::write(&profile_path, toml::to_string(&profile)?)?;
-
     let p = &profile.producers;
     eprintln!(
-        "run: {} producers × {} events/s × {} s ({}), {} partitions, broker {}",
-        p.count, p.rate, p.duration, p.generator, profile.kafka.partitions, profile.kafka.bootstrap
+        "run: {} producers × {} events/s × {} s ({}), {} partitions, job {} process(es) × {} worker(s), broker {}",
+        p.count,
+        p.rate,
+        p.duration,
+        p.generator,
+        profile.kafka.partitions,
+        profile.job.processes,
+        profile.job.workers,
+        profile.kafka.bootstrap
     );
-    let mut children = Vec::new();
-    for id in 0..p.count {
-        let child = Command::new(&producer)
-            .arg("--config")
-            .arg(&profile_path)
-            .args(["--id", &id.to_string()])
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("start producer {id}"))?;
-        children.push((id, child));
-    }
-    let mut failed = Vec::new();
-    for (id, mut child) in children {
-        let stderr = child.stderr.take().expect("piped");
-        let lines: Vec<String> = BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect();
-        let status = child.wait()?;
-        for line in &lines {
-            eprintln!("  {line}");
-        }
-        if !status.success() {
-            failed.push(format!("producer {id} ({status})"));
-        }
-    }
-    anyhow::ensure!(failed.is_empty(), "{} failed", failed.join(", "));
-    eprintln!("run complete; files in {}", out.display());
+    let summary = adstream_harness::run::run(&mut profile, &out, args.verbose)?;
+    eprintln!(
+        "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",
+        summary.produced,
+        summary.processed,
+        summary.rejected,
+        summary.late,
+        summary.results,
+        summary.windows,
+        out.display()
+    );
+    anyhow::ensure!(
+        summary.processed == summary.produced,
+        "the job processed {} events but the producers delivered {}",
+        summary.processed,
+        summary.produced
+    );
     Ok(())
 }

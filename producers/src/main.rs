@@ -1,4 +1,5 @@
-//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr.
+//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr (and, unless it is a
+//! dry run, the same as one JSON line `{"summary": {...}}` on stdout for the harness).
 
 use adstream_common::cli::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
 use adstream_common::config::Profile;
@@ -92,5 +93,9 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
     };
     let summary = run::run(&plan, sink.as_mut()).with_context(|| format!("producer {id}"))?;
     eprintln!("{summary}");
+    if !p.dry_run {
+        // The machine-readable twin, for the harness: stdout is free when events go to Kafka.
+        println!("{}", serde_json::json!({ "summary": summary }));
+    }
     Ok(())
 }

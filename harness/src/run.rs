@@ -1,0 +1,284 @@
+//! One experiment (SPEC §6, as far as the stream job goes): fresh topics, the job's processes (with a
+//! generated loopback hostfile when there are several), a wait for every worker's readiness line, the
+//! producers with a shared base time, and the job's exit once every producer has ended.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use adstream_common::config::Profile;
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::broker::free_port;
+use crate::processes::{ChildGuard, Line, forward_lines, sibling_binary};
+
+/// How long the job's workers may take to report that they read their partitions.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the job may take to finish after the last producer ended, beyond one window.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How far ahead of the job's start the shared base time is set, so the producers start on schedule.
+const BASE_LEAD: Duration = Duration::from_secs(2);
+/// Stderr lines kept per child to explain a failure.
+const KEEP_LINES: usize = 5;
+
+/// What a run did, as written to `summary.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    /// Events the producers had delivered.
+    pub produced: u64,
+    /// Events the job counted.
+    pub processed: u64,
+    /// Records the job rejected.
+    pub rejected: u64,
+    /// Late records.
+    pub late: u64,
+    /// Result records written.
+    pub results: u64,
+    /// Windows with results.
+    pub windows: u64,
+    /// Each producer's summary.
+    pub producers: Vec<Value>,
+    /// Each job process's summary.
+    pub job: Vec<Value>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+/// Writes a hostfile of `processes` free loopback ports into `dir`.
+pub fn local_hostfile(dir: &Path, processes: u32) -> anyhow::Result<PathBuf> {
+    let mut text = String::new();
+    for _ in 0..processes {
+        text.push_str(&format!("127.0.0.1:{}\n", free_port()?));
+    }
+    let path = dir.join("hostfile");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// The children of a run and what they said.
+struct Children {
+    guards: Vec<ChildGuard>,
+    lines: Receiver<Line>,
+    sender: mpsc::Sender<Line>,
+    last_stderr: BTreeMap<String, Vec<String>>,
+    ready: usize,
+    summaries: BTreeMap<String, Value>,
+    echo: bool,
+}
+
+impl Children {
+    fn new(echo: bool) -> Self {
+        let (sender, lines) = mpsc::channel();
+        Self {
+            guards: Vec::new(),
+            lines,
+            sender,
+            last_stderr: BTreeMap::new(),
+            ready: 0,
+            summaries: BTreeMap::new(),
+            echo,
+        }
+    }
+
+    fn spawn(&mut self, name: String, command: &mut Command) -> anyhow::Result<()> {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("start {name}"))?;
+        let mut guard = ChildGuard::new(name.clone(), child);
+        forward_lines(
+            guard.take_stdout().expect("piped"),
+            name.clone(),
+            false,
+            self.sender.clone(),
+        );
+        forward_lines(
+            guard.take_stderr().expect("piped"),
+            name,
+            true,
+            self.sender.clone(),
+        );
+        self.guards.push(guard);
+        Ok(())
+    }
+
+    fn handle(&mut self, line: Line) {
+        if line.stderr {
+            if self.echo {
+                eprintln!("  [{}] {}", line.child, line.text);
+            }
+            let kept = self.last_stderr.entry(line.child).or_default();
+            kept.push(line.text);
+            if kept.len() > KEEP_LINES {
+                kept.remove(0);
+            }
+            return;
+        }
+        let Ok(value) = serde_json::from_str::<Value>(&line.text) else {
+            return;
+        };
+        if value.get("ready").is_some() {
+            self.ready += 1;
+        }
+        if let Some(summary) = value.get("summary") {
+            self.summaries.insert(line.child, summary.clone());
+        }
+    }
+
+    /// Handles lines for up to `wait`, then fails if a child exited unsuccessfully.
+    fn pump(&mut self, wait: Duration) -> anyhow::Result<()> {
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => {
+                self.handle(line);
+                while let Ok(line) = self.lines.try_recv() {
+                    self.handle(line);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the run holds a sender"),
+        }
+        let mut failed = None;
+        for guard in &mut self.guards {
+            if let Some(status) = guard.try_status()? {
+                if !status.success() {
+                    failed = Some((guard.name.clone(), status));
+                    break;
+                }
+            }
+        }
+        if let Some((name, status)) = failed {
+            // Take in what it said before it died.
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.handle(line);
+            }
+            let said = self
+                .last_stderr
+                .get(&name)
+                .map(|l| l.join(" | "))
+                .unwrap_or_default();
+            anyhow::bail!("{name} exited with {status}; its last words: {said}");
+        }
+        Ok(())
+    }
+
+    fn all_exited(&mut self, prefix: &str) -> anyhow::Result<bool> {
+        for guard in self
+            .guards
+            .iter_mut()
+            .filter(|g| g.name.starts_with(prefix))
+        {
+            if guard.try_status()?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs the experiment of `profile` (topics must exist and be empty), writing files into `out`.
+pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunSummary> {
+    let dataflow = sibling_binary("dataflow")?;
+    let producer = sibling_binary("producer")?;
+    let job = profile.job.clone();
+    if job.processes > 1 && profile.job.hostfile.is_none() {
+        profile.job.hostfile = Some(local_hostfile(out, job.processes)?);
+    }
+    profile.producers.base_time_ms = Some(unix_ms() + BASE_LEAD.as_millis() as u64);
+    let profile_path = out.join("profile.toml");
+    std::fs::write(&profile_path, toml::to_string(&*profile)?)?;
+
+    let mut children = Children::new(echo);
+    for process in 0..job.processes {
+        let mut command = Command::new(&dataflow);
+        command
+            .arg("--config")
+            .arg(&profile_path)
+            .args(["--process", &process.to_string()]);
+        children.spawn(format!("job {process}"), &mut command)?;
+    }
+    let workers = (job.processes * job.workers) as usize;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while children.ready < workers {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {workers} job workers were ready within {}s",
+            children.ready,
+            READY_TIMEOUT.as_secs()
+        );
+        children.pump(Duration::from_millis(100))?;
+    }
+    for id in 0..profile.producers.count {
+        let mut command = Command::new(&producer);
+        command
+            .arg("--config")
+            .arg(&profile_path)
+            .args(["--id", &id.to_string()]);
+        children.spawn(format!("producer {id}"), &mut command)?;
+    }
+    while !children.all_exited("producer")? {
+        children.pump(Duration::from_millis(100))?;
+    }
+    let deadline = Instant::now() + DRAIN_TIMEOUT + Duration::from_secs(profile.window.size);
+    while !children.all_exited("job")? {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the job did not finish within {}s of the last producer's end",
+            (DRAIN_TIMEOUT.as_secs() + profile.window.size)
+        );
+        children.pump(Duration::from_millis(100))?;
+    }
+    children.pump(Duration::ZERO)?;
+    // Let the forwarding threads hand over the last lines of the exited children.
+    drop(children.sender.clone());
+    while let Ok(line) = children.lines.recv_timeout(Duration::from_millis(200)) {
+        children.handle(line);
+    }
+
+    let mut summary = RunSummary::default();
+    let mut windows = std::collections::BTreeSet::new();
+    for (child, value) in &children.summaries {
+        let count = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or(0);
+        if child.starts_with("producer") {
+            summary.produced += count("delivered");
+            summary.producers.push(value.clone());
+        } else {
+            summary.processed += count("processed");
+            summary.rejected += count("rejected");
+            summary.late += count("late");
+            summary.results += count("results");
+            let ids = value
+                .get("windows")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            windows.extend(ids.iter().filter_map(Value::as_u64));
+            summary.job.push(value.clone());
+        }
+    }
+    summary.windows = windows.len() as u64;
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    anyhow::ensure!(
+        summary.producers.len() == profile.producers.count as usize
+            && summary.job.len() == job.processes as usize,
+        "missing summaries: {} of {} producers, {} of {} job processes",
+        summary.producers.len(),
+        profile.producers.count,
+        summary.job.len(),
+        job.processes
+    );
+    Ok(summary)
+}
