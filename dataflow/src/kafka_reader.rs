@@ -1,9 +1,10 @@
 //! Reading a worker's partitions of the events topic: explicit `assign()` (no group join), starting
-//! from given offsets (the beginning for a fresh run; stored offsets once checkpoints exist), and a
-//! wake-up from librdkafka the moment its queue becomes non-empty, so no timer decides the latency.
+//! from given offsets (the beginning for a fresh run; stored offsets once checkpoints exist), a wake-up
+//! from librdkafka the moment its queue becomes non-empty, so no timer decides the latency, and offsets
+//! taken strictly in order ([`OffsetOrder`]).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use adstream_common::kafka::{self, KafkaError};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -11,6 +12,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::io::{RawRecord, RecordReader};
+use crate::offset_order::{Accept, OffsetOrder};
 
 /// Headers kept per record; ours use at most three.
 const MAX_HEADERS: usize = 8;
@@ -18,7 +20,9 @@ const MAX_HEADERS: usize = 8;
 /// A consumer of some partitions of one topic (none at all for a worker without partitions).
 pub struct KafkaReader {
     consumer: Option<BaseConsumer>,
+    topic: String,
     partitions: Vec<i32>,
+    order: OffsetOrder,
     errors: u64,
 }
 
@@ -33,13 +37,30 @@ impl KafkaReader {
         if partitions.is_empty() {
             return Ok(Self {
                 consumer: None,
+                topic: topic.to_owned(),
                 partitions,
+                order: OffsetOrder::default(),
                 errors: 0,
             });
         }
         let consumer: BaseConsumer = kafka::consumer_config(bootstrap)
             .create()
             .map_err(KafkaError::client("create consumer"))?;
+        // Where each partition's records start: the stored offset, else the partition's first.
+        let mut starts = Vec::new();
+        for &p in &partitions {
+            let first = match start.get(&p) {
+                Some(&offset) => offset,
+                None => {
+                    consumer
+                        .fetch_watermarks(topic, p, kafka::CONNECT_TIMEOUT)
+                        .map_err(KafkaError::client(format!("offsets of partition {p}")))?
+                        .0
+                }
+            };
+            starts.push((p, first));
+        }
+        let order = OffsetOrder::new(starts.iter().copied());
         let mut assignment = TopicPartitionList::new();
         for &p in &partitions {
             let offset = start
@@ -54,7 +75,9 @@ impl KafkaReader {
             .map_err(KafkaError::client("assign partitions"))?;
         Ok(Self {
             consumer: Some(consumer),
+            topic: topic.to_owned(),
             partitions,
+            order,
             errors: 0,
         })
     }
@@ -87,6 +110,23 @@ impl RecordReader for KafkaReader {
                     continue;
                 }
             };
+            match self
+                .order
+                .check(message.partition(), message.offset(), Instant::now())
+            {
+                Accept::Yes => {}
+                Accept::Repeat => continue,
+                Accept::Refetch(expected) => {
+                    // Ask again from the expected offset; the missing records are usually there by then.
+                    let _ = consumer.seek(
+                        &self.topic,
+                        message.partition(),
+                        Offset::Offset(expected),
+                        Duration::ZERO,
+                    );
+                    continue;
+                }
+            }
             let mut headers: [(&str, Option<&[u8]>); MAX_HEADERS] = [("", None); MAX_HEADERS];
             let mut count = 0;
             if let Some(borrowed) = message.headers() {

@@ -150,11 +150,11 @@ impl Children {
         }
         let mut failed = None;
         for guard in &mut self.guards {
-            if let Some(status) = guard.try_status()? {
-                if !status.success() {
-                    failed = Some((guard.name.clone(), status));
-                    break;
-                }
+            if let Some(status) = guard.try_status()?
+                && !status.success()
+            {
+                failed = Some((guard.name.clone(), status));
+                break;
             }
         }
         if let Some((name, status)) = failed {

@@ -1,8 +1,8 @@
-//! Support for the end-to-end tests: the workspace's binaries, a real broker with topics, and reading a
-//! topic back record by record.
+//! Support for the end-to-end tests: the workspace's binaries, a real broker with topics, reading topics
+//! back record by record, and an independent recount of the events topic.
 //!
-//! Run the tests with `cargo test --workspace`: that builds the `producer` and `harness` binaries these
-//! tests start as separate processes.
+//! Run the tests with `cargo test --workspace`: that builds the `producer`, `dataflow` and `harness`
+//! binaries these tests start as separate processes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use adstream_common::config::KafkaSection;
 use adstream_common::kafka;
 use adstream_common::schema::{
-    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+    ControlKind, EndMarker, Event, EventType, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+    WindowResult,
 };
 use adstream_harness::broker::LocalBroker;
 use adstream_harness::topics::Topics;
@@ -61,6 +62,73 @@ impl TestBroker {
     }
 }
 
+/// One record as read back: partition, headers, value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRecord {
+    /// Its partition.
+    pub partition: i32,
+    /// Its headers, in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Its value.
+    pub value: Vec<u8>,
+}
+
+impl ReadRecord {
+    /// The value of header `key`, as text.
+    pub fn header(&self, key: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_ref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Reads every partition of `topic` from the beginning until `done` says the records so far are all,
+/// or `deadline` passes (then panics).
+pub fn read_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: u32,
+    deadline: Duration,
+    done: impl Fn(&[ReadRecord]) -> bool,
+) -> Vec<ReadRecord> {
+    let consumer: BaseConsumer = kafka::consumer_config(bootstrap)
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions as i32 {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut records = Vec::new();
+    let until = Instant::now() + deadline;
+    while !done(&records) {
+        assert!(
+            Instant::now() < until,
+            "`{topic}` not complete within {deadline:?}: {} records",
+            records.len()
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.expect("consume");
+        let headers = message.headers().map_or_else(Vec::new, |hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        });
+        records.push(ReadRecord {
+            partition: message.partition(),
+            headers,
+            value: message.payload().unwrap_or_default().to_vec(),
+        });
+    }
+    records
+}
+
 /// One record of the events topic, classified by its headers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventsRecord {
@@ -77,79 +145,117 @@ pub enum EventsRecord {
     Watermark(Watermark),
     /// An end marker.
     End(EndMarker),
+    /// Anything else (foreign or bad records).
+    Other,
 }
 
-fn header<'a, M: Message>(message: &'a M, key: &str) -> Option<&'a [u8]> {
-    message
-        .headers()?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
+fn classify(record: &ReadRecord) -> EventsRecord {
+    let number = |key: &str| record.header(key).and_then(|v| v.parse::<u64>().ok());
+    match record
+        .header(HEADER_KIND)
+        .as_deref()
+        .map(|k| ControlKind::parse(k.as_bytes()))
+    {
+        Some(Some(ControlKind::Watermark)) => {
+            EventsRecord::Watermark(serde_json::from_slice(&record.value).unwrap())
+        }
+        Some(Some(ControlKind::End)) => {
+            EventsRecord::End(serde_json::from_slice(&record.value).unwrap())
+        }
+        Some(None) => EventsRecord::Other,
+        None => match (
+            number(HEADER_PRODUCER),
+            number(HEADER_SEQ),
+            serde_json::from_slice(&record.value),
+        ) {
+            (Some(producer), Some(seq), Ok(event)) => EventsRecord::Event {
+                producer: producer as u32,
+                seq,
+                event,
+            },
+            _ => EventsRecord::Other,
+        },
+    }
 }
 
-fn parse_header<T: std::str::FromStr>(value: Option<&[u8]>) -> T {
-    std::str::from_utf8(value.expect("header present"))
-        .expect("utf-8 header")
-        .parse()
-        .ok()
-        .expect("numeric header")
-}
-
-/// Reads every partition of `topic` from the beginning until `done` says the records so far are all,
-/// or `deadline` passes (then panics). Returns the records by partition, in offset order.
+/// Reads the events topic until every partition holds an end marker from each of `producers`.
+/// Returns the records by partition, in offset order.
 pub fn read_events(
     kafka: &KafkaSection,
     deadline: Duration,
-    done: impl Fn(&BTreeMap<i32, Vec<EventsRecord>>) -> bool,
+    producers: u32,
 ) -> BTreeMap<i32, Vec<EventsRecord>> {
-    let consumer: BaseConsumer = kafka::consumer_config(&kafka.bootstrap)
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..kafka.partitions as i32 {
-        assignment
-            .add_partition_offset(&kafka.events_topic, p, Offset::Beginning)
-            .expect("partition");
+    let partitions = kafka.partitions;
+    let records = read_topic(
+        &kafka.bootstrap,
+        &kafka.events_topic,
+        partitions,
+        deadline,
+        |rs| {
+            (0..partitions as i32).all(|p| {
+                rs.iter()
+                    .filter(|r| r.partition == p && r.header(HEADER_KIND).as_deref() == Some("end"))
+                    .count()
+                    == producers as usize
+            })
+        },
+    );
+    let mut by_partition: BTreeMap<i32, Vec<EventsRecord>> = BTreeMap::new();
+    for r in &records {
+        by_partition
+            .entry(r.partition)
+            .or_default()
+            .push(classify(r));
     }
-    consumer.assign(&assignment).expect("assign");
-    let mut records: BTreeMap<i32, Vec<EventsRecord>> = BTreeMap::new();
-    let until = Instant::now() + deadline;
-    while !done(&records) {
-        assert!(
-            Instant::now() < until,
-            "topic not complete within {deadline:?}"
-        );
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let message = message.expect("consume");
-        let payload = message.payload().unwrap_or_default();
-        let record = match header(&message, HEADER_KIND)
-            .map(|k| ControlKind::parse(k).expect("known kind"))
-        {
-            Some(ControlKind::Watermark) => {
-                EventsRecord::Watermark(serde_json::from_slice(payload).unwrap())
-            }
-            Some(ControlKind::End) => EventsRecord::End(serde_json::from_slice(payload).unwrap()),
-            None => EventsRecord::Event {
-                producer: parse_header(header(&message, HEADER_PRODUCER)),
-                seq: parse_header(header(&message, HEADER_SEQ)),
-                event: serde_json::from_slice(payload).expect("event JSON"),
-            },
-        };
-        records.entry(message.partition()).or_default().push(record);
-    }
-    records
+    by_partition
 }
 
-/// Whether every partition of `0..partitions` holds an end marker from each of `producers`.
-pub fn ended(records: &BTreeMap<i32, Vec<EventsRecord>>, partitions: u32, producers: u32) -> bool {
-    (0..partitions as i32).all(|p| {
-        let ends = records.get(&p).map_or(0, |rs| {
-            rs.iter()
-                .filter(|r| matches!(r, EventsRecord::End(_)))
-                .count()
-        });
-        ends == producers as usize
-    })
+/// (window, campaign) → (count, views, clicks, purchases, max produce time).
+pub type Counts = BTreeMap<(u64, u32), (u64, u64, u64, u64, u64)>;
+
+/// An independent recount of the events (our producers' records) in an events topic.
+pub fn recount(events: &BTreeMap<i32, Vec<EventsRecord>>) -> Counts {
+    let mut counts = Counts::new();
+    for record in events.values().flatten() {
+        if let EventsRecord::Event { event: e, .. } = record {
+            let c = counts.entry((e.window_id, e.campaign_id)).or_default();
+            c.0 += 1;
+            c.1 += u64::from(e.event_type == EventType::View);
+            c.2 += u64::from(e.event_type == EventType::Click);
+            c.3 += u64::from(e.event_type == EventType::Purchase);
+            c.4 = c.4.max(e.produce_time);
+        }
+    }
+    counts
+}
+
+/// Reads `expected` results from the results topic and returns them as counts, failing on a
+/// duplicate (window, campaign) or a key that does not match its value.
+pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -> Counts {
+    let records = read_topic(
+        &kafka.bootstrap,
+        &kafka.results_topic,
+        kafka.partitions,
+        deadline,
+        |rs| rs.len() >= expected,
+    );
+    let mut counts = Counts::new();
+    for record in records {
+        let r: WindowResult = serde_json::from_slice(&record.value).expect("result JSON");
+        let previous = counts.insert(
+            (r.window_id, r.campaign_id),
+            (r.count, r.views, r.clicks, r.purchases, r.max_produce_time),
+        );
+        assert!(
+            previous.is_none(),
+            "duplicate result for window {} campaign {}",
+            r.window_id,
+            r.campaign_id
+        );
+        assert!(
+            r.emitted_at_ms >= r.max_produce_time,
+            "emitted before its last event was produced"
+        );
+    }
+    counts
 }

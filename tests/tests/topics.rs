@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use adstream_tests::{EventsRecord, TestBroker, bin, ended, read_events};
+use adstream_tests::{EventsRecord, TestBroker, bin, read_events};
 
 fn harness(args: &[&str]) -> Output {
     Command::new(bin("harness"))
@@ -101,9 +101,7 @@ fn topics_are_created_listed_and_cleared() {
     produce(bootstrap, "7");
     let mut kafka = t.kafka.clone();
     kafka.partitions = 2;
-    let records = read_events(&kafka, std::time::Duration::from_secs(30), |r| {
-        ended(r, 2, 1)
-    });
+    let records = read_events(&kafka, std::time::Duration::from_secs(30), 1);
     let mut events = 0;
     for r in records.values().flatten() {
         match r {
@@ -113,6 +111,7 @@ fn topics_are_created_listed_and_cleared() {
             }
             EventsRecord::End(end) => assert_eq!(end.producer, 7),
             EventsRecord::Watermark(w) => assert_eq!(w.producer, 7),
+            EventsRecord::Other => panic!("unexpected record"),
         }
     }
     assert_eq!(events, 300);
