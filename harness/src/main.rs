@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Run one experiment: broker, fresh topics, the stream job, producers, summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the local broker (tansu, memory storage) in the foreground until interrupted.
     Broker(BrokerArgs),
     /// Create, clear or list the events, results and dead-letter topics.
