@@ -90,6 +90,10 @@ pub fn consumer_config(bootstrap: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "1")
         .set("fetch.min.bytes", "1")
+        // When the application is behind, librdkafka stops fetching once a partition's local queue holds
+        // `queued.min.messages` and waits this long before fetching again. Its default, 1000 ms, leaves a
+        // catching-up job idle most of each second (measured: 250k events/s instead of 1M+).
+        .set("fetch.queue.backoff.ms", "1")
         .set("enable.partition.eof", "false");
     config
 }

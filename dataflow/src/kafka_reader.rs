@@ -98,6 +98,7 @@ impl RecordReader for KafkaReader {
             return 0;
         };
         let mut n = 0;
+        let now = Instant::now();
         while n < budget {
             let message = match consumer.poll(Duration::ZERO) {
                 None => break,
@@ -110,10 +111,7 @@ impl RecordReader for KafkaReader {
                     continue;
                 }
             };
-            match self
-                .order
-                .check(message.partition(), message.offset(), Instant::now())
-            {
+            match self.order.check(message.partition(), message.offset(), now) {
                 Accept::Yes => {}
                 Accept::Repeat => continue,
                 Accept::Refetch(expected) => {

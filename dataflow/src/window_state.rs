@@ -191,8 +191,8 @@ mod tests {
 
     const S: u64 = 1_000; // window size in ns for the tests
 
-    fn event(t: u64, campaign: u32, produce_time: u64) -> Box<Event> {
-        Box::new(Event {
+    fn event(t: u64, campaign: u32, produce_time: u64) -> Event {
+        Event {
             user_id: Uuid::nil(),
             page_id: Uuid::nil(),
             ad_id: Uuid::nil(),
@@ -203,7 +203,7 @@ mod tests {
             ip_address: Ipv4Addr::LOCALHOST,
             campaign_id: campaign,
             produce_time,
-        })
+        }
     }
 
     fn ours(producer: u32) -> Origin {

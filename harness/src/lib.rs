@@ -2,6 +2,7 @@
 //! run. The `harness` binary and the integration tests share it, so both start brokers the same way.
 
 pub mod broker;
+pub mod drain;
 pub mod processes;
 pub mod run;
 pub mod topics;

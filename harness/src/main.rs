@@ -29,6 +29,28 @@ enum Cmd {
     Broker(BrokerArgs),
     /// Create, clear or list the events, results and dead-letter topics.
     Topics(TopicsArgs),
+    /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every partition
+    /// holds an end marker from each producer, and report the rate.
+    Drain(DrainArgs),
+}
+
+#[derive(Debug, Args)]
+struct DrainArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Producers whose end markers finish the read [key: producers.count]
+    #[arg(long, value_name = "N")]
+    producers: Option<u32>,
+}
+
+impl Override for DrainArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +121,7 @@ fn main() {
         Cmd::Run(args) => run(&args),
         Cmd::Broker(args) => broker(&args),
         Cmd::Topics(args) => topics(&args),
+        Cmd::Drain(args) => drain(&args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
@@ -232,6 +255,17 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         "the job processed {} events but the producers delivered {}",
         summary.processed,
         summary.produced
+    );
+    Ok(())
+}
+
+fn drain(args: &DrainArgs) -> anyhow::Result<()> {
+    let profile = resolve(&args.config, &[&args.kafka, args]);
+    let rate = adstream_harness::drain::drain(&profile.kafka, profile.producers.count)?;
+    println!("{}", serde_json::to_string(&rate)?);
+    eprintln!(
+        "bare consumer: {} records ({} events) in {:.2} s: {:.0} records/s",
+        rate.records, rate.events, rate.elapsed_s, rate.records_per_s
     );
     Ok(())
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Catch-up throughput of BENCHMARKS.md: 10,000,000 events already in 4 partitions, read by a bare rdkafka
+# consumer (`harness drain`) and processed by the job with 1 and then 2 workers, alternating, in one run
+# against one fresh local broker. Wall times include connecting; the job's also includes writing its
+# results. Usage: scripts/bench-catchup.sh [REPEATS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats="${1:-3}"
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bootstrap="127.0.0.1:$port"
+log=$(mktemp)
+"$bin/harness" broker --listen "$bootstrap" >"$log" 2>&1 &
+harness_pid=$!
+trap 'kill $harness_pid 2>/dev/null; pkill -f "tansu broker --listener-url tcp://$bootstrap" || true; rm -f "$log"' EXIT
+until grep -q listening "$log"; do
+    kill -0 $harness_pid 2>/dev/null || { cat "$log"; exit 1; }
+    sleep 0.2
+done
+
+"$bin/harness" topics create --bootstrap "$bootstrap" --partitions 4 >/dev/null
+base=$(date +%s%3N)
+echo "== filling: 2 unpaced producers × 5,000,000 uniform events into 4 partitions"
+for id in 0 1; do
+    "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
+        --rate 100000 --duration 50 --unpaced &
+done
+wait %2 %3
+
+for i in $(seq 1 "$repeats"); do
+    echo "== repeat $i"
+    /usr/bin/time -f "   wall %e s, max RSS %M KB" "$bin/harness" drain --bootstrap "$bootstrap" --producers 2 2>&1 | sed 's/^/  drain: /'
+    for workers in 1 2; do
+        /usr/bin/time -f "   wall %e s, max RSS %M KB" "$bin/dataflow" --bootstrap "$bootstrap" --producers 2 \
+            --base-time-ms "$base" --workers $workers 2>&1 >/dev/null | sed "s/^/  job $workers worker(s): /"
+    done
+done
