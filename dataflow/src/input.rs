@@ -2,6 +2,8 @@
 //! one without them), a control record, or a rejection with the reason the dead-letter topic records.
 
 use adstream_common::catalog::AdCatalog;
+
+use crate::canonical_event;
 use adstream_common::schema::{
     ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
@@ -80,15 +82,22 @@ fn header<'a>(headers: &Headers<'a>, key: &str) -> Option<Option<&'a [u8]>> {
     headers.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
 }
 
-fn numeric<T: std::str::FromStr>(headers: &Headers<'_>, key: &str) -> Result<Option<T>, Rejection> {
-    match header(headers, key) {
-        None => Ok(None),
-        Some(value) => value
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.parse().ok())
-            .map(Some)
-            .ok_or_else(|| Rejection::BadControl(format!("header `{key}` is not a number"))),
-    }
+/// A decimal header value (digits only), or `None` when the header is absent.
+fn numeric(headers: &Headers<'_>, key: &str) -> Result<Option<u64>, Rejection> {
+    let Some(value) = header(headers, key) else {
+        return Ok(None);
+    };
+    let bad = || Rejection::BadControl(format!("header `{key}` is not a number"));
+    let digits = value
+        .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
+        .ok_or_else(bad)?;
+    digits
+        .iter()
+        .try_fold(0u64, |n, d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .map(Some)
+        .ok_or_else(bad)
 }
 
 fn json_rejection(error: &serde_json::Error) -> Rejection {
@@ -110,9 +119,8 @@ pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Reje
             limit: MAX_EVENT_BYTES,
         });
     }
-    // One whole-record UTF-8 check (vectorised) is cheaper than serde_json checking string by string.
-    let text = std::str::from_utf8(value).map_err(|e| Rejection::InvalidUtf8(e.to_string()))?;
     if let Some(kind) = header(headers, HEADER_KIND) {
+        let text = std::str::from_utf8(value).map_err(|e| Rejection::InvalidUtf8(e.to_string()))?;
         let kind = kind
             .and_then(ControlKind::parse)
             .ok_or_else(|| Rejection::BadControl("unknown `kind` header".to_owned()))?;
@@ -126,10 +134,14 @@ pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Reje
         };
     }
     let origin = match (
-        numeric::<u32>(headers, HEADER_PRODUCER)?,
-        numeric::<u64>(headers, HEADER_SEQ)?,
+        numeric(headers, HEADER_PRODUCER)?,
+        numeric(headers, HEADER_SEQ)?,
     ) {
-        (Some(producer), Some(seq)) => Origin::Ours { producer, seq },
+        (Some(producer), Some(seq)) => Origin::Ours {
+            producer: u32::try_from(producer)
+                .map_err(|_| Rejection::BadControl("producer id out of range".to_owned()))?,
+            seq,
+        },
         (None, None) => Origin::Foreign,
         _ => {
             return Err(Rejection::BadControl(
@@ -137,7 +149,14 @@ pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Reje
             ));
         }
     };
-    let event: Event = serde_json::from_str(text).map_err(|e| json_rejection(&e))?;
+    let event = match canonical_event::parse(value) {
+        Some(event) => event,
+        None => {
+            let text =
+                std::str::from_utf8(value).map_err(|e| Rejection::InvalidUtf8(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| json_rejection(&e))?
+        }
+    };
     if !AdCatalog::is_campaign(event.campaign_id) {
         return Err(Rejection::UnknownCampaign(event.campaign_id));
     }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod assignment;
+pub mod canonical_event;
 pub mod cluster;
 pub mod input;
 pub mod io;

@@ -70,6 +70,10 @@ impl Override for ProcessArgs {
     }
 }
 
+/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli: Cli = cli::parse_or_exit();
     let profile = cli

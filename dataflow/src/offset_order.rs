@@ -53,7 +53,9 @@ impl OffsetOrder {
                 return Accept::Refetch(*next);
             }
         }
-        self.gap_since.remove(&partition);
+        if !self.gap_since.is_empty() {
+            self.gap_since.remove(&partition);
+        }
         *next = offset + 1;
         Accept::Yes
     }

@@ -115,6 +115,10 @@ enum TopicsAction {
     List,
 }
 
+/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli: Cli = cli::parse_or_exit();
     let result = match cli.command {
