@@ -198,11 +198,15 @@ mod tests {
             ad_id: Uuid::new_v4(),
             ad_type: AdType::ALL[(r.next() % 7) as usize],
             event_type: EventType::ALL[(r.next() % 3) as usize],
-            event_time_ns: r.next() << 11 | r.next() % 2048,
+            event_time_ns: (r.next() << 11) | (r.next() % 2048),
             window_id: r.next() % 1_000,
             ip_address: Ipv4Addr::from(r.next() as u32),
             campaign_id: (r.next() % 12) as u32,
-            produce_time: if r.next() % 10 == 0 { 0 } else { r.next() },
+            produce_time: if r.next().is_multiple_of(10) {
+                0
+            } else {
+                r.next()
+            },
         }
     }
 
