@@ -358,6 +358,16 @@ impl Profile {
             self.job.idle_timeout_ms,
             1,
         )?;
+        if self.job.process >= self.job.processes {
+            return Err(ConfigError::Invalid {
+                key: "job.process",
+                flag: "--process",
+                problem: format!(
+                    "must be below job.processes ({}), got {}",
+                    self.job.processes, self.job.process
+                ),
+            });
+        }
         Ok(())
     }
 }
