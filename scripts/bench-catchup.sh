@@ -6,18 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats="${1:-3}"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bootstrap="127.0.0.1:$port"
-log=$(mktemp)
-"$bin/harness" broker --listen "$bootstrap" >"$log" 2>&1 &
-harness_pid=$!
-trap 'kill $harness_pid 2>/dev/null; pkill -f "tansu broker --listener-url tcp://$bootstrap" || true; rm -f "$log"' EXIT
-until grep -q listening "$log"; do
-    kill -0 $harness_pid 2>/dev/null || { cat "$log"; exit 1; }
-    sleep 0.2
-done
+source scripts/local-broker.sh
 
 "$bin/harness" topics create --bootstrap "$bootstrap" --partitions 4 >/dev/null
 base=$(date +%s%3N)

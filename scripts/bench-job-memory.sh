@@ -6,19 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-180}"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bootstrap="127.0.0.1:$port"
-log=$(mktemp)
+source scripts/local-broker.sh
 out=$(mktemp -d)
-"$bin/harness" broker --listen "$bootstrap" >"$log" 2>&1 &
-harness_pid=$!
-trap 'kill $harness_pid 2>/dev/null; pkill -f "tansu broker --listener-url tcp://$bootstrap" || true; rm -rf "$log" "$out"' EXIT
-until grep -q listening "$log"; do
-    kill -0 $harness_pid 2>/dev/null || { cat "$log"; exit 1; }
-    sleep 0.2
-done
+trap 'stop_broker; rm -rf "$out"' EXIT
 "$bin/harness" run --bootstrap "$bootstrap" --duration "$duration" --out "$out" 2>&1 | sed 's/^/  /' &
 run_pid=$!
 until job=$(pgrep -f "dataflow --config $out" | head -1); do sleep 0.2; done

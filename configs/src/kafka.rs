@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::client::{Client, ClientContext};
-use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::ToBytes;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 
 /// How long a binary waits for the broker's first answer before it gives up with a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -201,6 +203,32 @@ impl ProducerContext for DeliveryCounter {
                 let mut first = self.first_error.lock().expect("delivery counter lock");
                 first.get_or_insert_with(|| error.to_string());
             }
+        }
+    }
+}
+
+/// Sends `record`, waiting for room (serving delivery reports) while librdkafka's local queue is full,
+/// so a fast sender slows down instead of failing.
+pub fn send_with_backpressure<K, P, C>(
+    producer: &BaseProducer<C>,
+    mut record: BaseRecord<'_, K, P, C::DeliveryOpaque>,
+) -> Result<(), rdkafka::error::KafkaError>
+where
+    K: ToBytes + ?Sized,
+    P: ToBytes + ?Sized,
+    C: ProducerContext,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                returned,
+            )) => {
+                producer.poll(Duration::from_millis(1));
+                record = returned;
+            }
+            Err((error, _)) => return Err(error),
         }
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use adstream_common::kafka::{self, COUNTED, DeliveryCounter, KafkaError};
 use adstream_common::schema::{HEADER_REASON, WindowResult};
-use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -42,18 +41,8 @@ impl TopicProducer {
         if let Some(value) = value {
             record = record.payload(value);
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    self.producer.poll(Duration::from_millis(1));
-                    record = returned;
-                }
-                Err((error, _)) => {
-                    eprintln!("dataflow: cannot send to `{}`: {error}", self.topic);
-                    break;
-                }
-            }
+        if let Err(error) = kafka::send_with_backpressure(&self.producer, record) {
+            eprintln!("dataflow: cannot send to `{}`: {error}", self.topic);
         }
         self.producer.poll(Duration::ZERO);
     }

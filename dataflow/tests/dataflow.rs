@@ -16,6 +16,7 @@ use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, 
 use adstream_dataflow::metrics::Metrics;
 use adstream_dataflow::watermark::ExactProgress;
 use adstream_dataflow::window_state::{Progress, WindowState};
+use adstream_tests::{Counts, counts_of, recount};
 use uuid::Uuid;
 
 const BASE: u64 = 1_700_000_000_000_000_000;
@@ -149,39 +150,12 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
     }
 }
 
-/// (window, campaign) → (count, views, clicks, purchases, max produce time), recounted from events.
-type Counts = BTreeMap<(u64, u32), (u64, u64, u64, u64, u64)>;
-
-fn recount(events: &[Event]) -> Counts {
-    let mut counts = Counts::new();
-    for e in events {
-        let c = counts.entry((e.window_id, e.campaign_id)).or_default();
-        c.0 += 1;
-        c.1 += u64::from(e.event_type == EventType::View);
-        c.2 += u64::from(e.event_type == EventType::Click);
-        c.3 += u64::from(e.event_type == EventType::Purchase);
-        c.4 = c.4.max(e.produce_time);
-    }
-    counts
-}
-
 fn as_counts(results: &[WindowResult]) -> Counts {
-    let mut counts = Counts::new();
     for r in results {
-        let previous = counts.insert(
-            (r.window_id, r.campaign_id),
-            (r.count, r.views, r.clicks, r.purchases, r.max_produce_time),
-        );
-        assert!(
-            previous.is_none(),
-            "duplicate result for window {} campaign {}",
-            r.window_id,
-            r.campaign_id
-        );
         assert_eq!(r.window_start_ms, (BASE + r.window_id * SIZE) / 1_000_000);
         assert_eq!(r.window_end_ms, r.window_start_ms + SIZE / 1_000_000);
     }
-    counts
+    counts_of(results)
 }
 
 /// Two producers over four partitions for three windows. Producer 1 runs ahead of producer 0 in the

@@ -8,7 +8,6 @@ use adstream_common::schema::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 use anyhow::Context as _;
-use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -62,21 +61,11 @@ impl KafkaSink {
         value: &[u8],
         kind: usize,
     ) -> anyhow::Result<()> {
-        let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&self.topic, kind)
+        let record = BaseRecord::<(), [u8], usize>::with_opaque_to(&self.topic, kind)
             .partition(partition as i32)
             .payload(value)
             .headers(headers);
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    // The local queue is full: serve delivery reports until there is room again.
-                    self.producer.poll(Duration::from_millis(1));
-                    record = returned;
-                }
-                Err((error, _)) => return Err(error).context("produce to Kafka"),
-            }
-        }
+        kafka::send_with_backpressure(&self.producer, record).context("produce to Kafka")?;
         self.sends += 1;
         if self.sends.is_multiple_of(POLL_EVERY) {
             self.producer.poll(Duration::ZERO);

@@ -213,35 +213,33 @@ pub fn read_events(
 /// (window, campaign) → (count, views, clicks, purchases, max produce time).
 pub type Counts = BTreeMap<(u64, u32), (u64, u64, u64, u64, u64)>;
 
-/// An independent recount of the events (our producers' records) in an events topic.
-pub fn recount(events: &BTreeMap<i32, Vec<EventsRecord>>) -> Counts {
+/// Our producers' events in a read-back events topic.
+pub fn events_in(events: &BTreeMap<i32, Vec<EventsRecord>>) -> impl Iterator<Item = &Event> {
+    events.values().flatten().filter_map(|record| match record {
+        EventsRecord::Event { event, .. } => Some(event),
+        _ => None,
+    })
+}
+
+/// An independent recount of `events`, with its own code rather than the job's.
+pub fn recount<'a>(events: impl IntoIterator<Item = &'a Event>) -> Counts {
     let mut counts = Counts::new();
-    for record in events.values().flatten() {
-        if let EventsRecord::Event { event: e, .. } = record {
-            let c = counts.entry((e.window_id, e.campaign_id)).or_default();
-            c.0 += 1;
-            c.1 += u64::from(e.event_type == EventType::View);
-            c.2 += u64::from(e.event_type == EventType::Click);
-            c.3 += u64::from(e.event_type == EventType::Purchase);
-            c.4 = c.4.max(e.produce_time);
-        }
+    for e in events {
+        let c = counts.entry((e.window_id, e.campaign_id)).or_default();
+        c.0 += 1;
+        c.1 += u64::from(e.event_type == EventType::View);
+        c.2 += u64::from(e.event_type == EventType::Click);
+        c.3 += u64::from(e.event_type == EventType::Purchase);
+        c.4 = c.4.max(e.produce_time);
     }
     counts
 }
 
-/// Reads `expected` results from the results topic and returns them as counts, failing on a
-/// duplicate (window, campaign) or a key that does not match its value.
-pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -> Counts {
-    let records = read_topic(
-        &kafka.bootstrap,
-        &kafka.results_topic,
-        kafka.partitions,
-        deadline,
-        |rs| rs.len() >= expected,
-    );
+/// Results as counts, failing on a duplicate (window, campaign) or a result emitted before its last
+/// event was produced.
+pub fn counts_of<'a>(results: impl IntoIterator<Item = &'a WindowResult>) -> Counts {
     let mut counts = Counts::new();
-    for record in records {
-        let r: WindowResult = serde_json::from_slice(&record.value).expect("result JSON");
+    for r in results {
         let previous = counts.insert(
             (r.window_id, r.campaign_id),
             (r.count, r.views, r.clicks, r.purchases, r.max_produce_time),
@@ -258,4 +256,21 @@ pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -
         );
     }
     counts
+}
+
+/// Reads `expected` results from the results topic and returns them as counts, failing on a
+/// duplicate (window, campaign) or a key that does not match its value.
+pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -> Counts {
+    let records = read_topic(
+        &kafka.bootstrap,
+        &kafka.results_topic,
+        kafka.partitions,
+        deadline,
+        |rs| rs.len() >= expected,
+    );
+    let results: Vec<WindowResult> = records
+        .iter()
+        .map(|record| serde_json::from_slice(&record.value).expect("result JSON"))
+        .collect();
+    counts_of(&results)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use adstream_common::kafka;
 use adstream_common::schema::{HEADER_PRODUCER, HEADER_REASON};
-use adstream_tests::{TestBroker, bin, read_events, read_results, read_topic, recount};
+use adstream_tests::{TestBroker, bin, events_in, read_events, read_results, read_topic, recount};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 
@@ -141,7 +141,7 @@ fn bad_records_go_to_the_dead_letter_topic_and_the_run_stays_exact() {
     assert_eq!(reasons.len(), 6, "six different reasons: {reasons:?}");
 
     let events = read_events(&t.kafka, Duration::from_secs(60), 2);
-    let counts = recount(&events);
+    let counts = recount(events_in(&events));
     assert_eq!(
         read_results(&t.kafka, counts.len(), Duration::from_secs(30)),
         counts

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use adstream_tests::{TestBroker, bin, read_events, read_results, recount};
+use adstream_tests::{TestBroker, bin, events_in, read_events, read_results, recount};
 use serde_json::Value;
 
 fn exact_run(generator: &str) {
@@ -49,7 +49,7 @@ fn exact_run(generator: &str) {
     let summary: Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let events = read_events(&t.kafka, Duration::from_secs(60), 2);
-    let expected = recount(&events);
+    let expected = recount(events_in(&events));
     let produced: u64 = expected.values().map(|c| c.0).sum();
     assert_eq!(summary["produced"], produced, "{summary}");
     assert_eq!(summary["processed"], produced, "{summary}");

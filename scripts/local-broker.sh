@@ -1,0 +1,19 @@
+# Sourced by the benchmark scripts: builds the release binaries, sets $bin, and starts a local broker on a
+# free loopback port ($bootstrap), stopped when the script exits.
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bootstrap="127.0.0.1:$port"
+broker_log=$(mktemp)
+"$bin/harness" broker --listen "$bootstrap" >"$broker_log" 2>&1 &
+broker_harness_pid=$!
+stop_broker() {
+    kill "$broker_harness_pid" 2>/dev/null || true
+    pkill -f "tansu broker --listener-url tcp://$bootstrap" || true
+    rm -f "$broker_log"
+}
+trap stop_broker EXIT
+until grep -q listening "$broker_log"; do
+    kill -0 "$broker_harness_pid" 2>/dev/null || { cat "$broker_log"; exit 1; }
+    sleep 0.2
+done
