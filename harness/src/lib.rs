@@ -2,7 +2,12 @@
 //! run. The `harness` binary and the integration tests share it, so both start brokers the same way.
 
 pub mod broker;
+pub mod collectors;
 pub mod drain;
+pub mod latency;
 pub mod processes;
+pub mod report;
 pub mod run;
+pub mod topic_reader;
 pub mod topics;
+pub mod verify;

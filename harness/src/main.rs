@@ -243,7 +243,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         profile.job.workers,
         profile.kafka.bootstrap
     );
-    let summary = adstream_harness::run::run(&mut profile, &out, args.verbose)?;
+    let (summary, report) = adstream_harness::run::run(&mut profile, &out, args.verbose)?;
+    eprintln!("{}", report.table());
     eprintln!(
         "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",
         summary.produced,
@@ -259,6 +260,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         "the job processed {} events but the producers delivered {}",
         summary.processed,
         summary.produced
+    );
+    anyhow::ensure!(
+        report.verification.exact,
+        "verification failed: {} mismatches",
+        report.verification.mismatch_count
     );
     Ok(())
 }

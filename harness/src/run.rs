@@ -14,7 +14,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::broker::free_port;
+use crate::collectors::{BrokerProbe, ResultsCollector};
+use crate::latency::LatencyReport;
 use crate::processes::{ChildGuard, Line, forward_lines, sibling_binary};
+use crate::report::{EventCounts, ProducerFigures, Report};
+use crate::verify;
 
 /// How long the job's workers may take to report that they read their partitions.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -186,8 +190,12 @@ impl Children {
     }
 }
 
-/// Runs the experiment of `profile` (topics must exist and be empty), writing files into `out`.
-pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunSummary> {
+/// How long verification may take to read the topics back.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs the experiment of `profile` (topics must exist and be empty), writing `summary.json`,
+/// `report.json` and `windows.csv` into `out`.
+pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(RunSummary, Report)> {
     let dataflow = sibling_binary("dataflow")?;
     let producer = sibling_binary("producer")?;
     let job = profile.job.clone();
@@ -198,6 +206,8 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunS
     let profile_path = out.join("profile.toml");
     std::fs::write(&profile_path, toml::to_string(&*profile)?)?;
 
+    let results = ResultsCollector::start(&profile.kafka)?;
+    let probe = BrokerProbe::start(&profile.kafka, profile.producers.count)?;
     let mut children = Children::new(echo);
     for process in 0..job.processes {
         let mut command = Command::new(&dataflow);
@@ -218,6 +228,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunS
         );
         children.pump(Duration::from_millis(100))?;
     }
+    let started = Instant::now();
     for id in 0..profile.producers.count {
         let mut command = Command::new(&producer);
         command
@@ -238,6 +249,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunS
         );
         children.pump(Duration::from_millis(100))?;
     }
+    let elapsed_s = started.elapsed().as_secs_f64();
     children.pump(Duration::ZERO)?;
     // Let the forwarding threads hand over the last lines of the exited children.
     drop(children.sender.clone());
@@ -280,5 +292,37 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<RunS
         summary.job.len(),
         job.processes
     );
-    Ok(summary)
+    let collected = results.finish(summary.results);
+    let broker_delay = probe.finish();
+    let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+    let latency = LatencyReport::of(&observations);
+    let results: Vec<_> = collected.into_iter().map(|c| c.result).collect();
+    let verification = verify::verify(
+        &profile.kafka,
+        profile.producers.count,
+        Some(results),
+        VERIFY_TIMEOUT,
+    )?;
+    let events = EventCounts {
+        produced: summary.produced,
+        processed: summary.processed,
+        rejected: summary.rejected,
+        late: summary.late,
+    };
+    let producers = summary
+        .producers
+        .iter()
+        .map(ProducerFigures::from_summary)
+        .collect();
+    let report = Report::new(
+        profile.clone(),
+        events,
+        &latency,
+        &broker_delay,
+        producers,
+        elapsed_s,
+        verification,
+    );
+    report.write(out)?;
+    Ok((summary, report))
 }
