@@ -124,14 +124,17 @@ pub struct BrokerProbe {
 /// The unsigned integer after `"key":` in a JSON text, found without parsing the rest.
 fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
     let at = value.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits = value[at..].iter().take_while(|b| b.is_ascii_digit());
-    digits.fold(None, |n: Option<u64>, d| {
-        Some(
-            n.unwrap_or(0)
-                .checked_mul(10)?
-                .checked_add(u64::from(d - b'0'))?,
-        )
-    })
+    let digits: Vec<u64> = value[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .map(|d| u64::from(d - b'0'))
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    digits
+        .into_iter()
+        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(d))
 }
 
 impl BrokerProbe {
