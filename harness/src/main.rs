@@ -1,7 +1,7 @@
 //! `harness`: the front door (SPEC §3) — the local broker, topic administration and whole runs.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adstream_common::cli::{
     self, ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs,
@@ -29,9 +29,33 @@ enum Cmd {
     Broker(BrokerArgs),
     /// Create, clear or list the events, results and dead-letter topics.
     Topics(TopicsArgs),
+    /// Check exactness on its own: recount the events topic and compare the results topic with it.
+    Verify(ReadArgs),
+    /// The latency collector on its own, over an existing results topic (the seed's latency_calculator).
+    Latency(ReadArgs),
     /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every partition
     /// holds an end marker from each producer, and report the rate.
     Drain(DrainArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReadArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Producers of the run (ids 0..N): the events topic is complete with all their end markers
+    /// [key: producers.count]
+    #[arg(long, value_name = "N")]
+    producers: Option<u32>,
+}
+
+impl Override for ReadArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +150,8 @@ fn main() {
         Cmd::Broker(args) => broker(&args),
         Cmd::Topics(args) => topics(&args),
         Cmd::Drain(args) => drain(&args),
+        Cmd::Verify(args) => verify(&args),
+        Cmd::Latency(args) => latency(&args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
@@ -276,6 +302,61 @@ fn drain(args: &DrainArgs) -> anyhow::Result<()> {
     eprintln!(
         "bare consumer: {} records ({} events) in {:.2} s: {:.0} records/s",
         rate.records, rate.events, rate.elapsed_s, rate.records_per_s
+    );
+    Ok(())
+}
+
+fn verify(args: &ReadArgs) -> anyhow::Result<()> {
+    let profile = resolve(&args.config, &[&args.kafka, args]);
+    let v = adstream_harness::verify::verify(
+        &profile.kafka,
+        profile.producers.count,
+        None,
+        Duration::from_secs(120),
+    )?;
+    println!("{}", serde_json::to_string(&v)?);
+    for m in &v.mismatches {
+        eprintln!("  mismatch: {m}");
+    }
+    anyhow::ensure!(
+        v.exact,
+        "not exact: {} mismatches among {} results for {} windows ({} events recounted)",
+        v.mismatch_count,
+        v.results_read,
+        v.windows_checked,
+        v.events
+    );
+    eprintln!(
+        "exact: {} results for {} windows equal a recount of {} events",
+        v.results_read, v.windows_checked, v.events
+    );
+    Ok(())
+}
+
+fn latency(args: &ReadArgs) -> anyhow::Result<()> {
+    let profile = resolve(&args.config, &[&args.kafka, args]);
+    let collector = adstream_harness::collectors::ResultsCollector::start(&profile.kafka)?;
+    // Everything already in the topic, then until it stays quiet.
+    let observations: Vec<_> = collector
+        .finish(u64::MAX)
+        .iter()
+        .map(|c| c.observation())
+        .collect();
+    let report = adstream_harness::latency::LatencyReport::of(&observations);
+    let p = report.end_to_end.percentiles();
+    println!(
+        "{:>9} {:>9} {:>8} {:>14} {:>14}",
+        "window", "campaigns", "events", "max ms", "avg ms"
+    );
+    for w in &report.windows {
+        println!(
+            "{:>9} {:>9} {:>8} {:>14} {:>14.1}",
+            w.window_id, w.campaigns, w.events, w.max_latency_ms, w.avg_latency_ms
+        );
+    }
+    println!(
+        "{} results: latency avg {:.1} ms, p50 {:.1}, p90 {:.1}, p99 {:.1}, max {:.1}",
+        p.count, p.avg, p.p50, p.p90, p.p99, p.max
     );
     Ok(())
 }

@@ -1,0 +1,120 @@
+//! `harness run` when something goes wrong: a producer or a job process dies mid-run, or there is no
+//! broker. Each ends with a non-zero exit, a message naming what happened, and no child left running.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use adstream_tests::{TestBroker, bin};
+
+/// Pids of processes whose command line mentions `needle`.
+fn pids_with(needle: &str) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .args(["-f", needle])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn start_run(t: &TestBroker, out: &Path) -> Child {
+    Command::new(bin("harness"))
+        .args([
+            "run",
+            "--bootstrap",
+            &t.kafka.bootstrap,
+            "--partitions",
+            "2",
+            "--processes",
+            "2",
+        ])
+        .args(["--rate", "500", "--duration", "60", "--window", "1"])
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start harness")
+}
+
+/// Kills the first process matching `victim` once it runs, then checks how the run ends.
+fn kill_mid_run(name: &str, victim: &str, expected: &str) {
+    let t = TestBroker::with_topics(2);
+    let out = std::env::temp_dir().join(format!("adstream-kill-{name}-{}", std::process::id()));
+    let mut run = start_run(&t, &out);
+    let profile = out.join("profile.toml");
+    let needle = format!("{victim} --config {}", profile.display());
+    // The harness prints `run: …` before it starts any child; then wait for the victim to exist.
+    let mut lines = BufReader::new(run.stderr.take().unwrap()).lines();
+    lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("run: "))
+        .expect("run line");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        if let Some(pid) = pids_with(&needle).first() {
+            break *pid;
+        }
+        assert!(Instant::now() < deadline, "{victim} never started");
+        std::thread::yield_now();
+    };
+    // Let the producers start sending (the job reports readiness before they start).
+    let producers = format!("producer --config {}", profile.display());
+    while pids_with(&producers).is_empty() {
+        assert!(Instant::now() < deadline, "producers never started");
+        std::thread::yield_now();
+    }
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+
+    let said: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = run.wait().unwrap();
+    let said = said.join("\n");
+    assert!(!status.success(), "{said}");
+    assert!(said.contains(expected), "{said}");
+    assert!(said.contains("signal: 9"), "{said}");
+    let left = pids_with(&out.display().to_string());
+    assert!(left.is_empty(), "children left running: {left:?}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_producer_killed_mid_run_stops_the_run() {
+    kill_mid_run("producer", "producer", "error: producer ");
+}
+
+#[test]
+fn a_job_process_killed_mid_run_stops_the_run() {
+    kill_mid_run("job", "dataflow", "error: job ");
+}
+
+#[test]
+fn an_unreachable_broker_is_one_line_within_10s() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = Command::new(bin("harness"))
+        .args(["run", "--bootstrap", &bootstrap])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: cannot reach a Kafka broker at {bootstrap}"
+        )),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
