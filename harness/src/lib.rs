@@ -5,6 +5,7 @@ pub mod broker;
 pub mod collectors;
 pub mod drain;
 pub mod latency;
+pub mod plot;
 pub mod processes;
 pub mod report;
 pub mod run;

@@ -324,5 +324,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
         verification,
     );
     report.write(out)?;
+    crate::plot::latency_svg(&report, &latency.end_to_end, &out.join("latency.svg"))
+        .map_err(|e| anyhow::anyhow!("cannot draw latency.svg: {e}"))?;
     Ok((summary, report))
 }

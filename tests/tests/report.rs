@@ -1,0 +1,127 @@
+//! A short full run — 2 producers × 2,000 events/s × 12 s, 2 job processes × 2 workers, 4 partitions —
+//! ends with exit 0, exact verification, every report field present, `windows.csv` and a readable
+//! `latency.svg`.
+
+use std::process::Command;
+
+use adstream_tests::{TestBroker, bin};
+use serde_json::Value;
+
+fn number(v: &Value, path: &[&str]) -> f64 {
+    let mut at = v;
+    for key in path {
+        at = at
+            .get(key)
+            .unwrap_or_else(|| panic!("report lacks {}", path.join(".")));
+    }
+    at.as_f64()
+        .unwrap_or_else(|| panic!("{} is not a number: {at}", path.join(".")))
+}
+
+#[test]
+fn a_short_run_reports_everything_and_verifies_exact() {
+    let t = TestBroker::with_topics(4);
+    let out = std::env::temp_dir().join(format!("adstream-report-{}", std::process::id()));
+    let run = Command::new(bin("harness"))
+        .args([
+            "run",
+            "--bootstrap",
+            &t.kafka.bootstrap,
+            "--partitions",
+            "4",
+            "--processes",
+            "2",
+        ])
+        .args([
+            "--workers",
+            "2",
+            "--producers",
+            "2",
+            "--rate",
+            "2000",
+            "--duration",
+            "12",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("verification EXACT"), "{stderr}");
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["configuration"]["job"]["processes"], 2);
+    assert_eq!(report["configuration"]["kafka"]["partitions"], 4);
+    let produced = number(&report, &["events", "produced"]);
+    assert!(
+        produced > 40_000.0 && produced < 56_000.0,
+        "about 48,000 poisson events: {produced}"
+    );
+    assert_eq!(number(&report, &["events", "processed"]), produced);
+    assert_eq!(number(&report, &["events", "rejected"]), 0.0);
+    assert_eq!(number(&report, &["events", "late"]), 0.0);
+    for section in ["latency_ms", "broker_delay_ms", "event_time_latency_ms"] {
+        let [avg, p50, p90, p99, max] =
+            ["avg", "p50", "p90", "p99", "max"].map(|k| number(&report, &[section, k]));
+        assert!(
+            p50 <= p90 && p90 <= p99 && p99 <= max && avg <= max,
+            "{section}: {}",
+            report[section]
+        );
+        assert!(max > 0.0, "{section} measured nothing");
+    }
+    let windows = report["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "12 s of 10 s windows");
+    let events: f64 = windows.iter().map(|w| number(w, &["events"])).sum();
+    assert_eq!(events, produced);
+    for w in windows {
+        assert_eq!(number(w, &["campaigns"]), 10.0);
+        for key in [
+            "window_id",
+            "max_latency_ms",
+            "avg_latency_ms",
+            "broker_delay_p90_ms",
+        ] {
+            number(w, &[key]);
+        }
+    }
+    let producers = report["producers"].as_array().unwrap();
+    assert_eq!(producers.len(), 2);
+    for p in producers {
+        for key in [
+            "achieved_rate",
+            "schedule_lag_max_ms",
+            "schedule_lag_p99_ms",
+        ] {
+            number(p, &[key]);
+        }
+    }
+    assert!(number(&report, &["throughput"]) > 0.0);
+    assert_eq!(report["verification"]["exact"], true);
+    assert_eq!(number(&report, &["verification", "windows_checked"]), 2.0);
+    assert_eq!(
+        report["verification"]["mismatches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let csv = std::fs::read_to_string(out.join("windows.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header and two windows: {csv}");
+    assert!(csv.starts_with("window_id,campaigns,events,max_latency_ms,"));
+    let svg = std::fs::read_to_string(out.join("latency.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for text in [
+        "Latency per window",
+        "latency (ms)",
+        "end to end, max",
+        "broker delivery, p90",
+        "p99",
+    ] {
+        assert!(svg.contains(text), "the plot lacks {text:?}");
+    }
+    std::fs::remove_dir_all(out).unwrap();
+}
