@@ -7,7 +7,7 @@ use std::sync::Once;
 use plotters::prelude::*;
 
 use crate::latency::LatencyHistogram;
-use crate::report::Report;
+use crate::report::{Report, WindowFigures};
 
 static FONT: Once = Once::new();
 
@@ -23,6 +23,9 @@ fn register_font() {
 }
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+/// One figure of a window's row.
+type WindowValue = fn(&WindowFigures) -> f64;
 
 /// Draws the report's latency plot into `path`.
 pub fn latency_svg(report: &Report, distribution: &LatencyHistogram, path: &Path) -> PlotResult {
@@ -59,26 +62,10 @@ fn per_window(
         .x_desc(format!("window ({size} s each)"))
         .y_desc("latency (ms)")
         .draw()?;
-    let series: [(
-        &str,
-        RGBColor,
-        Box<dyn Fn(&crate::report::WindowFigures) -> f64>,
-    ); 3] = [
-        (
-            "end to end, max",
-            RED,
-            Box::new(|w| w.latency.max_latency_ms as f64),
-        ),
-        (
-            "end to end, mean",
-            BLUE,
-            Box::new(|w| w.latency.avg_latency_ms),
-        ),
-        (
-            "broker delivery, p90",
-            GREEN,
-            Box::new(|w| w.broker_delay_p90_ms),
-        ),
+    let series: [(&str, RGBColor, WindowValue); 3] = [
+        ("end to end, max", RED, |w| w.latency.max_latency_ms as f64),
+        ("end to end, mean", BLUE, |w| w.latency.avg_latency_ms),
+        ("broker delivery, p90", GREEN, |w| w.broker_delay_p90_ms),
     ];
     for (name, color, value) in series {
         chart
