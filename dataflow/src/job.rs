@@ -28,6 +28,8 @@ use crate::window_state::WindowState;
 
 /// How long a parked worker sleeps at most when nothing wakes it.
 const PARK: Duration = Duration::from_millis(100);
+/// How often a worker reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -36,7 +38,7 @@ fn now_ms() -> u64 {
 }
 
 /// Builds this worker's dataflow, runs it until every source is over and every result written, and
-/// returns what the worker did.
+/// returns what the worker did. `progress` sees the worker's metrics about once a second.
 pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     worker: &mut Worker,
     windows: Windows,
@@ -44,6 +46,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     reader: R,
     dead_letters: D,
     writer: W,
+    mut progress: impl FnMut(&Metrics),
 ) -> Metrics {
     let metrics = Rc::new(RefCell::new(Metrics::default()));
     let writer = Rc::new(RefCell::new(writer));
@@ -76,8 +79,13 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 .probe_with(&probe);
         });
     }
+    let mut reported = std::time::Instant::now();
     while !probe.done() {
         worker.step_or_park(Some(PARK));
+        if reported.elapsed() >= PROGRESS_EVERY {
+            progress(&metrics.borrow());
+            reported = std::time::Instant::now();
+        }
     }
     let failures = writer.borrow_mut().flush();
     let mut m = metrics.take();

@@ -3,6 +3,7 @@
 //! Stdout carries machine-readable lines for the harness, one JSON object each:
 //! - `{"ready": {"process": P, "worker": W, "partitions": [...]}}` once per worker, when it has assigned
 //!   its partitions and reads them (the harness starts producers after all workers said so);
+//! - `{"progress": {"process": P, "worker": W, "processed": N, "results": N}}` about once a second;
 //! - `{"summary": {"process": P, "processed": N, "rejected": N, "late": N, ...}}` once at the end.
 //!
 //! Everything for people goes to stderr. The process exits 0 after every expected producer's end
@@ -146,7 +147,12 @@ fn run(profile: Profile, config: timely::Config, base_ms: u64) -> anyhow::Result
         };
         let ready = serde_json::json!({"ready": {"process": process, "worker": worker.index(), "partitions": mine}});
         println!("{ready}");
-        run_worker(worker, windows, WindowState::new(windows, progress), reader, dead_letters, results)
+        let index = worker.index();
+        let report = move |m: &Metrics| {
+            let line = serde_json::json!({"progress": {"process": process, "worker": index, "processed": m.processed, "results": m.results}});
+            println!("{line}");
+        };
+        run_worker(worker, windows, WindowState::new(windows, progress), reader, dead_letters, results, report)
     })
     .map_err(|e| anyhow::anyhow!("cannot start timely: {e}"))?;
     let mut total = Metrics::default();

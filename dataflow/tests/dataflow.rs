@@ -134,7 +134,15 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             Progress::Exact(ExactProgress::new(&parts, &producers)),
         );
         let reader = MemoryReader::new(parts, &records);
-        run_worker(worker, windows(), state, reader, d.clone(), r.clone())
+        run_worker(
+            worker,
+            windows(),
+            state,
+            reader,
+            d.clone(),
+            r.clone(),
+            |_| {},
+        )
     })
     .unwrap();
     let mut metrics = Metrics::default();

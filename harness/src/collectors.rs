@@ -52,6 +52,18 @@ pub struct ResultsCollector {
     stop: Arc<AtomicBool>,
     expected: Arc<AtomicU64>,
     seen: Arc<AtomicU64>,
+    live: Arc<LiveLatency>,
+}
+
+/// What the collector has seen so far, for progress displays.
+#[derive(Debug, Default)]
+pub struct LiveLatency {
+    /// Windows with at least one result.
+    pub windows: AtomicU64,
+    /// End-to-end latency of the latest result, ms.
+    pub last_ms: AtomicU64,
+    /// Largest end-to-end latency so far, ms.
+    pub max_ms: AtomicU64,
 }
 
 impl ResultsCollector {
@@ -61,11 +73,23 @@ impl ResultsCollector {
         let stop = Arc::new(AtomicBool::new(false));
         let expected = Arc::new(AtomicU64::new(u64::MAX));
         let seen = Arc::new(AtomicU64::new(0));
-        let (s, e, n) = (Arc::clone(&stop), Arc::clone(&expected), Arc::clone(&seen));
+        let live = Arc::new(LiveLatency::default());
+        let (s, e, n, l) = (
+            Arc::clone(&stop),
+            Arc::clone(&expected),
+            Arc::clone(&seen),
+            Arc::clone(&live),
+        );
         let handle = std::thread::spawn(move || {
             let mut observations = Vec::new();
+            let mut windows = std::collections::BTreeSet::new();
             read_until(&consumer, &s, Duration::from_secs(5), None, |message| {
                 if let Some(o) = collect(message) {
+                    let latency = o.observation().latency_ms();
+                    l.last_ms.store(latency, Ordering::Relaxed);
+                    l.max_ms.fetch_max(latency, Ordering::Relaxed);
+                    windows.insert(o.result.window_id);
+                    l.windows.store(windows.len() as u64, Ordering::Relaxed);
                     observations.push(o);
                     n.fetch_add(1, Ordering::Relaxed);
                 }
@@ -82,7 +106,13 @@ impl ResultsCollector {
             stop,
             expected,
             seen,
+            live,
         })
+    }
+
+    /// Latency and windows so far.
+    pub fn live(&self) -> &LiveLatency {
+        &self.live
     }
 
     /// Results seen so far.

@@ -7,6 +7,7 @@ pub mod drain;
 pub mod latency;
 pub mod plot;
 pub mod processes;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod topic_reader;

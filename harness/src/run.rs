@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +18,7 @@ use crate::broker::free_port;
 use crate::collectors::{BrokerProbe, ResultsCollector};
 use crate::latency::LatencyReport;
 use crate::processes::{ChildGuard, Line, forward_lines, sibling_binary};
+use crate::progress::{Progress, Snapshot};
 use crate::report::{EventCounts, ProducerFigures, Report};
 use crate::verify;
 
@@ -76,7 +78,9 @@ struct Children {
     last_stderr: BTreeMap<String, Vec<String>>,
     ready: usize,
     summaries: BTreeMap<String, Value>,
+    processed: BTreeMap<(String, u64), u64>,
     echo: bool,
+    display: Progress,
 }
 
 impl Children {
@@ -89,7 +93,9 @@ impl Children {
             last_stderr: BTreeMap::new(),
             ready: 0,
             summaries: BTreeMap::new(),
+            processed: BTreeMap::new(),
             echo,
+            display: Progress::new(),
         }
     }
 
@@ -120,7 +126,8 @@ impl Children {
     fn handle(&mut self, line: Line) {
         if line.stderr {
             if self.echo {
-                eprintln!("  [{}] {}", line.child, line.text);
+                self.display
+                    .println(&format!("  [{}] {}", line.child, line.text));
             }
             let kept = self.last_stderr.entry(line.child).or_default();
             kept.push(line.text);
@@ -134,6 +141,12 @@ impl Children {
         };
         if value.get("ready").is_some() {
             self.ready += 1;
+        }
+        if let Some(p) = value.get("progress") {
+            let worker = p.get("worker").and_then(Value::as_u64).unwrap_or(0);
+            let processed = p.get("processed").and_then(Value::as_u64).unwrap_or(0);
+            self.processed
+                .insert((line.child.clone(), worker), processed);
         }
         if let Some(summary) = value.get("summary") {
             self.summaries.insert(line.child, summary.clone());
@@ -174,6 +187,19 @@ impl Children {
             anyhow::bail!("{name} exited with {status}; its last words: {said}");
         }
         Ok(())
+    }
+
+    /// Shows progress from the job's reports and the collectors.
+    fn show(&mut self, probe: &BrokerProbe, results: &ResultsCollector) {
+        let live = results.live();
+        let snapshot = Snapshot {
+            sent: probe.seen(),
+            processed: self.processed.values().sum(),
+            windows: live.windows.load(Ordering::Relaxed),
+            latency_last_ms: live.last_ms.load(Ordering::Relaxed),
+            latency_max_ms: live.max_ms.load(Ordering::Relaxed),
+        };
+        self.display.update(snapshot);
     }
 
     fn all_exited(&mut self, prefix: &str) -> anyhow::Result<bool> {
@@ -239,6 +265,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
     }
     while !children.all_exited("producer")? {
         children.pump(Duration::from_millis(100))?;
+        children.show(&probe, &results);
     }
     let deadline = Instant::now() + DRAIN_TIMEOUT + Duration::from_secs(profile.window.size);
     while !children.all_exited("job")? {
@@ -248,8 +275,10 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
             (DRAIN_TIMEOUT.as_secs() + profile.window.size)
         );
         children.pump(Duration::from_millis(100))?;
+        children.show(&probe, &results);
     }
     let elapsed_s = started.elapsed().as_secs_f64();
+    children.display.finish();
     children.pump(Duration::ZERO)?;
     // Let the forwarding threads hand over the last lines of the exited children.
     drop(children.sender.clone());
