@@ -1,6 +1,8 @@
 //! `harness`: the front door (SPEC §3) — the local broker, topic administration and whole runs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adstream_common::cli::{
@@ -155,7 +157,8 @@ fn main() {
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
-        std::process::exit(1);
+        let interrupted = error.is::<adstream_harness::run::Interrupted>();
+        std::process::exit(if interrupted { 130 } else { 1 });
     }
 }
 
@@ -269,7 +272,13 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         profile.job.workers,
         profile.kafka.bootstrap
     );
-    let (summary, report) = adstream_harness::run::run(&mut profile, &out, args.verbose)?;
+    // Ctrl-C (or SIGTERM) stops the children and writes a partial report instead of killing the harness.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("install the Ctrl-C handler")?;
+    let (summary, report) =
+        adstream_harness::run::run(&mut profile, &out, args.verbose, interrupted)?;
     eprintln!("{}", report.table());
     eprintln!(
         "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +31,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 const BASE_LEAD: Duration = Duration::from_secs(2);
 /// Stderr lines kept per child to explain a failure.
 const KEEP_LINES: usize = 5;
+
+/// The run was interrupted (Ctrl-C or SIGTERM): its children were stopped and a partial report written.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: every child process was stopped; partial report in {0}")]
+pub struct Interrupted(pub String);
 
 /// What a run did, as written to `summary.json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -81,10 +87,11 @@ struct Children {
     processed: BTreeMap<(String, u64), u64>,
     echo: bool,
     display: Progress,
+    interrupted: Arc<AtomicBool>,
 }
 
 impl Children {
-    fn new(echo: bool) -> Self {
+    fn new(echo: bool, interrupted: Arc<AtomicBool>) -> Self {
         let (sender, lines) = mpsc::channel();
         Self {
             guards: Vec::new(),
@@ -96,6 +103,7 @@ impl Children {
             processed: BTreeMap::new(),
             echo,
             display: Progress::new(),
+            interrupted,
         }
     }
 
@@ -153,8 +161,12 @@ impl Children {
         }
     }
 
-    /// Handles lines for up to `wait`, then fails if a child exited unsuccessfully.
+    /// Handles lines for up to `wait`, then fails if a child exited unsuccessfully or the run was
+    /// interrupted.
     fn pump(&mut self, wait: Duration) -> anyhow::Result<()> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            return Err(Interrupted(String::new()).into());
+        }
         match self.lines.recv_timeout(wait) {
             Ok(line) => {
                 self.handle(line);
@@ -220,8 +232,14 @@ impl Children {
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the experiment of `profile` (topics must exist and be empty), writing `summary.json`,
-/// `report.json` and `windows.csv` into `out`.
-pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(RunSummary, Report)> {
+/// `report.json`, `windows.csv` and `latency.svg` into `out`. When `interrupted` is set, every child is
+/// stopped, a partial report is written and the result is an [`Interrupted`] error.
+pub fn run(
+    profile: &mut Profile,
+    out: &Path,
+    echo: bool,
+    interrupted: Arc<AtomicBool>,
+) -> anyhow::Result<(RunSummary, Report)> {
     let dataflow = sibling_binary("dataflow")?;
     let producer = sibling_binary("producer")?;
     let job = profile.job.clone();
@@ -234,9 +252,48 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
 
     let results = ResultsCollector::start(&profile.kafka)?;
     let probe = BrokerProbe::start(&profile.kafka, profile.producers.count)?;
-    let mut children = Children::new(echo);
+    let mut children = Children::new(echo, interrupted);
+    match drive(
+        profile,
+        out,
+        &dataflow,
+        &producer,
+        &probe,
+        &results,
+        &mut children,
+    ) {
+        Ok(elapsed_s) => finish(profile, out, children, results, probe, elapsed_s),
+        Err(error) if error.is::<Interrupted>() => {
+            children.display.finish();
+            let processed: u64 = children.processed.values().sum();
+            // Stop every child first: the collectors end once their topics go quiet.
+            drop(children);
+            let partial = partial_report(profile, processed, results, probe);
+            partial.write(out)?;
+            Err(Interrupted(out.display().to_string()).into())
+        }
+        Err(error) => {
+            children.display.finish();
+            Err(error)
+        }
+    }
+}
+
+/// Starts the job and the producers and follows them to the job's exit; returns the seconds from the
+/// first producer's start.
+fn drive(
+    profile: &Profile,
+    out: &Path,
+    dataflow: &Path,
+    producer: &Path,
+    probe: &BrokerProbe,
+    results: &ResultsCollector,
+    children: &mut Children,
+) -> anyhow::Result<f64> {
+    let job = profile.job.clone();
+    let profile_path = out.join("profile.toml");
     for process in 0..job.processes {
-        let mut command = Command::new(&dataflow);
+        let mut command = Command::new(dataflow);
         command
             .arg("--config")
             .arg(&profile_path)
@@ -256,7 +313,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
     }
     let started = Instant::now();
     for id in 0..profile.producers.count {
-        let mut command = Command::new(&producer);
+        let mut command = Command::new(producer);
         command
             .arg("--config")
             .arg(&profile_path)
@@ -265,7 +322,7 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
     }
     while !children.all_exited("producer")? {
         children.pump(Duration::from_millis(100))?;
-        children.show(&probe, &results);
+        children.show(probe, results);
     }
     let deadline = Instant::now() + DRAIN_TIMEOUT + Duration::from_secs(profile.window.size);
     while !children.all_exited("job")? {
@@ -275,11 +332,61 @@ pub fn run(profile: &mut Profile, out: &Path, echo: bool) -> anyhow::Result<(Run
             (DRAIN_TIMEOUT.as_secs() + profile.window.size)
         );
         children.pump(Duration::from_millis(100))?;
-        children.show(&probe, &results);
+        children.show(probe, results);
     }
     let elapsed_s = started.elapsed().as_secs_f64();
     children.display.finish();
     children.pump(Duration::ZERO)?;
+    Ok(elapsed_s)
+}
+
+/// The report of a run that did not finish: what the collectors and the job's progress lines showed.
+fn partial_report(
+    profile: &Profile,
+    processed: u64,
+    results: ResultsCollector,
+    probe: BrokerProbe,
+) -> Report {
+    let sent = probe.seen();
+    let collected = results.finish(0);
+    let broker_delay = probe.finish();
+    let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+    let latency = LatencyReport::of(&observations);
+    let events = EventCounts {
+        produced: sent,
+        processed,
+        ..EventCounts::default()
+    };
+    let verification = verify::Verification {
+        exact: false,
+        windows_checked: 0,
+        results_expected: 0,
+        results_read: collected.len() as u64,
+        events: 0,
+        mismatch_count: 1,
+        mismatches: vec!["interrupted before the run completed: not verified".to_owned()],
+    };
+    Report::new(
+        profile.clone(),
+        events,
+        &latency,
+        &broker_delay,
+        Vec::new(),
+        0.0,
+        verification,
+    )
+}
+
+/// Collects the summaries, verifies and writes the report of a completed run.
+fn finish(
+    profile: &Profile,
+    out: &Path,
+    mut children: Children,
+    results: ResultsCollector,
+    probe: BrokerProbe,
+    elapsed_s: f64,
+) -> anyhow::Result<(RunSummary, Report)> {
+    let job = &profile.job;
     // Let the forwarding threads hand over the last lines of the exited children.
     drop(children.sender.clone());
     while let Ok(line) = children.lines.recv_timeout(Duration::from_millis(200)) {

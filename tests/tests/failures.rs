@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adstream_tests::{TestBroker, bin};
+use adstream_common::schema::HEADER_PRODUCER;
+use adstream_tests::{TestBroker, bin, read_topic};
 
 /// Pids of processes whose command line mentions `needle`.
 fn pids_with(needle: &str) -> Vec<u32> {
@@ -40,8 +41,14 @@ fn start_run(t: &TestBroker, out: &Path) -> Child {
         .expect("start harness")
 }
 
-/// Kills the first process matching `victim` once it runs, then checks how the run ends.
-fn kill_mid_run(name: &str, victim: &str, expected: &str) {
+/// Kills the first process matching `victim` (the harness itself for "harness") once the producers run,
+/// with `signal`, then checks how the run ends.
+fn kill_mid_run(
+    name: &str,
+    victim: &str,
+    signal: &str,
+    expected: &str,
+) -> std::process::ExitStatus {
     let t = TestBroker::with_topics(2);
     let out = std::env::temp_dir().join(format!("adstream-kill-{name}-{}", std::process::id()));
     let mut run = start_run(&t, &out);
@@ -56,6 +63,9 @@ fn kill_mid_run(name: &str, victim: &str, expected: &str) {
         .expect("run line");
     let deadline = Instant::now() + Duration::from_secs(60);
     let pid = loop {
+        if victim == "harness" {
+            break run.id();
+        }
         if let Some(pid) = pids_with(&needle).first() {
             break *pid;
         }
@@ -68,30 +78,79 @@ fn kill_mid_run(name: &str, victim: &str, expected: &str) {
         assert!(Instant::now() < deadline, "producers never started");
         std::thread::yield_now();
     }
+    if victim == "harness" {
+        // Interrupt mid-run, once events flow.
+        read_topic(
+            &t.kafka.bootstrap,
+            &t.kafka.events_topic,
+            2,
+            Duration::from_secs(60),
+            |rs| rs.iter().any(|r| r.header(HEADER_PRODUCER).is_some()),
+        );
+    }
     Command::new("kill")
-        .args(["-9", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
         .unwrap();
 
     let said: Vec<String> = lines.map_while(Result::ok).collect();
     let status = run.wait().unwrap();
     let said = said.join("\n");
-    assert!(!status.success(), "{said}");
+    assert!(!status.success(), "{status:?}: {said}");
+    assert!(!said.is_empty(), "{status:?}: the harness said nothing");
     assert!(said.contains(expected), "{said}");
-    assert!(said.contains("signal: 9"), "{said}");
     let left = pids_with(&out.display().to_string());
     assert!(left.is_empty(), "children left running: {left:?}");
+    if victim == "harness" {
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("report.json")).expect("a partial report"),
+        )
+        .unwrap();
+        assert_eq!(report["verification"]["exact"], false);
+        assert_eq!(
+            report["verification"]["mismatches"][0],
+            "interrupted before the run completed: not verified"
+        );
+        assert!(
+            report["events"]["produced"].is_u64() && report["latency_ms"]["p90"].is_f64(),
+            "{report}"
+        );
+    }
     std::fs::remove_dir_all(out).unwrap();
+    status
 }
 
 #[test]
 fn a_producer_killed_mid_run_stops_the_run() {
-    kill_mid_run("producer", "producer", "error: producer ");
+    let status = kill_mid_run(
+        "producer",
+        "producer",
+        "-9",
+        "error: producer 0 exited with signal: 9",
+    );
+    assert_eq!(status.code(), Some(1));
 }
 
 #[test]
 fn a_job_process_killed_mid_run_stops_the_run() {
-    kill_mid_run("job", "dataflow", "error: job ");
+    let status = kill_mid_run(
+        "job",
+        "dataflow",
+        "-9",
+        "error: job 0 exited with signal: 9",
+    );
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn ctrl_c_stops_every_child_and_writes_a_partial_report() {
+    let status = kill_mid_run(
+        "interrupt",
+        "harness",
+        "-INT",
+        "error: interrupted: every child process was stopped",
+    );
+    assert_eq!(status.code(), Some(130));
 }
 
 #[test]
