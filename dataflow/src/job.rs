@@ -50,10 +50,12 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
 ) -> Metrics {
     let metrics = Rc::new(RefCell::new(Metrics::default()));
     let writer = Rc::new(RefCell::new(writer));
+    let dead_letters = Rc::new(RefCell::new(dead_letters));
     let probe = ProbeHandle::new();
     {
         let metrics = Rc::clone(&metrics);
         let writer = Rc::clone(&writer);
+        let dead_letters = Rc::clone(&dead_letters);
         worker.dataflow::<u64, _, _>(|scope| {
             events_source(scope, state, reader, dead_letters, Rc::clone(&metrics))
                 .as_collection()
@@ -87,7 +89,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
             reported = std::time::Instant::now();
         }
     }
-    let failures = writer.borrow_mut().flush();
+    let failures = writer.borrow_mut().flush() + dead_letters.borrow_mut().flush();
     let mut m = metrics.take();
     m.delivery_failures += failures;
     m

@@ -39,7 +39,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
     mut state: WindowState,
     mut reader: R,
-    mut dead_letters: D,
+    dead_letters: Rc<RefCell<D>>,
     metrics: Rc<RefCell<Metrics>>,
 ) -> Stream<'s, u64, Vec<Update>> {
     source(scope, "EventsSource", move |capability, info| {
@@ -50,12 +50,18 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
         }));
         let activator = scope.activator_for(info.address);
         let mut capability = Some(capability);
+        let mut finishing = false;
         move |output| {
             let Some(cap) = capability.as_mut() else {
                 return;
             };
+            if finishing {
+                capability = None;
+                return;
+            }
             let now = now_ms();
             let mut m = metrics.borrow_mut();
+            let mut dead_letters = dead_letters.borrow_mut();
             let read = reader.read(READ_BUDGET, &mut |record| {
                 let verdict = match decode(record.headers, record.value) {
                     Ok(input) => state.offer(record.partition, input, now),
@@ -87,8 +93,14 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             match advance.open_from {
                 Some(window) => cap.downgrade(&window),
                 None => {
-                    m.delivery_failures += dead_letters.flush();
-                    capability = None;
+                    // Input is over. Moving the capability past every window releases the last results
+                    // at once (dropping it outright only takes effect at the worker's next wake-up);
+                    // it is dropped on the next activation. Dead letters are flushed after the
+                    // dataflow completes, so waiting for them never delays the last results.
+                    let past = advance.closed.last().map_or(*cap.time(), |(w, _)| w + 1);
+                    cap.downgrade(&past.max(*cap.time()));
+                    finishing = true;
+                    activator.activate();
                     return;
                 }
             }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Latency at the seed's load (BENCHMARKS.md): `harness run` with its defaults — 2 producers × 20,000
+# events/s, poisson, 2 partitions, the job on 1 worker — for DURATION seconds on a fresh local broker,
+# REPEATS times (a fresh broker each time), with the CPU time of the job, the producers and the broker.
+# Usage: scripts/bench-seed-latency.sh [DURATION] [REPEATS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-30}"
+repeats="${2:-3}"
+for i in $(seq 1 "$repeats"); do
+    (
+        source scripts/local-broker.sh
+        out=$(mktemp -d)
+        tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
+        ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+        before=$(ticks "$tansu_pid")
+        "$bin/harness" run --bootstrap "$bootstrap" --duration "$duration" --out "$out" 2>&1 \
+            | grep -E "^(end to end|broker delivery|after window|events|producer|verification)" | sed "s/^/  [$i] /"
+        hz=$(getconf CLK_TCK)
+        echo "  [$i] broker CPU $(( ($(ticks "$tansu_pid") - before) * 1000 / hz )) ms over the run"
+        python3 - "$out/report.json" "$i" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); i = sys.argv[2]
+e, b = r["latency_ms"], r["broker_delay_ms"]
+print(f"  [{i}] job adds: p90 {e['p90'] - b['p90']:+.1f} ms, p99 {e['p99'] - b['p99']:+.1f} ms over the broker's delivery delay")
+PY
+        rm -rf "$out"
+    )
+done
