@@ -14,15 +14,17 @@ for i in $(seq 1 "$repeats"); do
         tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
         ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
         before=$(ticks "$tansu_pid")
-        "$bin/harness" run --bootstrap "$bootstrap" --duration "$duration" --out "$out" 2>&1 \
-            | grep -E "^(end to end|broker delivery|after window|events|producer|verification)" | sed "s/^/  [$i] /"
+        /usr/bin/time -f "CPU of harness + job + producers: user %U s, system %S s over %e s" \
+            "$bin/harness" run --bootstrap "$bootstrap" --duration "$duration" --out "$out" 2>&1 \
+            | grep -E "^(end to end|broker delivery|after window|events|producer|verification|CPU)" | sed "s/^/  [$i] /"
         hz=$(getconf CLK_TCK)
         echo "  [$i] broker CPU $(( ($(ticks "$tansu_pid") - before) * 1000 / hz )) ms over the run"
         python3 - "$out/report.json" "$i" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); i = sys.argv[2]
 e, b = r["latency_ms"], r["broker_delay_ms"]
-print(f"  [{i}] job adds: p90 {e['p90'] - b['p90']:+.1f} ms, p99 {e['p99'] - b['p99']:+.1f} ms over the broker's delivery delay")
+for w in r["windows"]:
+    print(f"  [{i}] window {w['window_id']}: end to end max {w['max_latency_ms']} ms, after window end {w['max_event_time_latency_ms']} ms, broker delivery p90 {w['broker_delay_p90_ms']:.1f} ms")
 PY
         rm -rf "$out"
     )
