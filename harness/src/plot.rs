@@ -44,7 +44,7 @@ fn per_window(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
 ) -> PlotResult {
     let rows = &report.windows;
-    let x_max = rows.last().map_or(1, |w| w.latency.window_id + 1);
+    let x_max = rows.last().map_or(1, |w| w.latency.window_id.max(1));
     let y_max = rows
         .iter()
         .map(|w| (w.latency.max_latency_ms as f64).max(w.broker_delay_p90_ms))
@@ -57,8 +57,10 @@ fn per_window(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(0u64..x_max, 0f64..y_max)?;
+    let x_labels = (x_max + 1).min(20) as usize;
     chart
         .configure_mesh()
+        .x_labels(x_labels)
         .x_desc(format!("window ({size} s each)"))
         .y_desc("latency (ms)")
         .draw()?;
@@ -94,7 +96,8 @@ fn histogram(
 ) -> PlotResult {
     let buckets = distribution.buckets(40);
     let x_max = buckets.last().map_or(1.0, |b| b.0) * 1.05;
-    let y_max = buckets.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.1;
+    // Head-room above the tallest bar for the legend.
+    let y_max = buckets.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.35;
     let p = &report.latency_ms;
     let mut chart = ChartBuilder::on(area)
         .caption(
