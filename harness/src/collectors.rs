@@ -69,7 +69,7 @@ pub struct LiveLatency {
 impl ResultsCollector {
     /// Starts reading the results topic from the beginning.
     pub fn start(kafka: &KafkaSection) -> Result<Self, KafkaError> {
-        let consumer = assign_all(kafka, &kafka.results_topic)?;
+        let (consumer, _) = assign_all(kafka, &kafka.results_topic)?;
         let stop = Arc::new(AtomicBool::new(false));
         let expected = Arc::new(AtomicU64::new(u64::MAX));
         let seen = Arc::new(AtomicU64::new(0));
@@ -171,8 +171,8 @@ impl BrokerProbe {
     /// Starts reading the events topic from the beginning; it ends by itself once every partition holds
     /// an end marker from each of `producers`, or when stopped.
     pub fn start(kafka: &KafkaSection, producers: u32) -> Result<Self, KafkaError> {
-        let consumer = assign_all(kafka, &kafka.events_topic)?;
-        let mut ends_missing = u64::from(kafka.partitions) * u64::from(producers);
+        let (consumer, partitions) = assign_all(kafka, &kafka.events_topic)?;
+        let mut ends_missing = u64::from(partitions) * u64::from(producers);
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(AtomicU64::new(0));
         let (s, n) = (Arc::clone(&stop), Arc::clone(&seen));

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 use adstream_common::config::KafkaSection;
-use adstream_common::kafka::{self, KafkaError};
+use adstream_common::kafka::KafkaError;
 use adstream_common::schema::HEADER_KIND;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
+
+use crate::topic_reader::assign_all;
 
 /// What a drain read.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -27,20 +27,7 @@ pub struct DrainRate {
 /// Reads every partition of the events topic from the beginning until each holds an end marker from
 /// each of `producers` producers.
 pub fn drain(kafka_section: &KafkaSection, producers: u32) -> Result<DrainRate, KafkaError> {
-    let consumer: BaseConsumer = kafka::consumer_config(&kafka_section.bootstrap)
-        .create()
-        .map_err(KafkaError::client("create consumer"))?;
-    let topic = &kafka_section.events_topic;
-    let partitions = kafka::partition_count(consumer.client(), &kafka_section.bootstrap, topic)?;
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions as i32 {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .map_err(KafkaError::client("assign"))?;
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(KafkaError::client("assign"))?;
+    let (consumer, partitions) = assign_all(kafka_section, &kafka_section.events_topic)?;
     let mut ends_missing = u64::from(partitions) * u64::from(producers);
     let (mut records, mut events) = (0u64, 0u64);
     let mut first: Option<Instant> = None;

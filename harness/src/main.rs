@@ -37,7 +37,7 @@ enum Cmd {
     Latency(ReadArgs),
     /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every partition
     /// holds an end marker from each producer, and report the rate.
-    Drain(DrainArgs),
+    Drain(ReadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,25 +53,6 @@ struct ReadArgs {
 }
 
 impl Override for ReadArgs {
-    fn apply(&self, profile: &mut Profile) {
-        if let Some(count) = self.producers {
-            profile.producers.count = count;
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-struct DrainArgs {
-    #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    kafka: KafkaArgs,
-    /// Producers whose end markers finish the read [key: producers.count]
-    #[arg(long, value_name = "N")]
-    producers: Option<u32>,
-}
-
-impl Override for DrainArgs {
     fn apply(&self, profile: &mut Profile) {
         if let Some(count) = self.producers {
             profile.producers.count = count;
@@ -304,7 +285,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn drain(args: &DrainArgs) -> anyhow::Result<()> {
+fn drain(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = resolve(&args.config, &[&args.kafka, args]);
     let rate = adstream_harness::drain::drain(&profile.kafka, profile.producers.count)?;
     println!("{}", serde_json::to_string(&rate)?);

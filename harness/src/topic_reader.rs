@@ -20,8 +20,12 @@ pub enum Next {
     Done,
 }
 
-/// A consumer assigned to all partitions of `topic` from the beginning.
-pub fn assign_all(kafka_section: &KafkaSection, topic: &str) -> Result<BaseConsumer, KafkaError> {
+/// A consumer assigned to all partitions of `topic` from the beginning, and the topic's partition count
+/// (failing within a few seconds when no broker answers or the topic does not exist).
+pub fn assign_all(
+    kafka_section: &KafkaSection,
+    topic: &str,
+) -> Result<(BaseConsumer, u32), KafkaError> {
     let consumer: BaseConsumer = kafka::consumer_config(&kafka_section.bootstrap)
         .create()
         .map_err(KafkaError::client("create consumer"))?;
@@ -35,7 +39,7 @@ pub fn assign_all(kafka_section: &KafkaSection, topic: &str) -> Result<BaseConsu
     consumer
         .assign(&assignment)
         .map_err(KafkaError::client("assign"))?;
-    Ok(consumer)
+    Ok((consumer, partitions))
 }
 
 /// Reads until `each` says [`Next::Done`], `stop` is set and nothing arrived for `quiet` (a quiet

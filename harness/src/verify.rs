@@ -114,8 +114,8 @@ pub fn verify(
 ) -> Result<Verification, KafkaError> {
     let deadline = Instant::now() + timeout;
     let never = Arc::new(AtomicBool::new(false));
-    let consumer = assign_all(kafka, &kafka.events_topic)?;
-    let mut ends_missing = u64::from(kafka.partitions) * u64::from(producers);
+    let (consumer, partitions) = assign_all(kafka, &kafka.events_topic)?;
+    let mut ends_missing = u64::from(partitions) * u64::from(producers);
     let mut expected = Counts::new();
     let complete = read_until(
         &consumer,
@@ -165,28 +165,25 @@ fn read_results(
     expected: usize,
     deadline: Instant,
 ) -> Result<Vec<WindowResult>, KafkaError> {
-    let consumer = assign_all(kafka, &kafka.results_topic)?;
+    let (consumer, _) = assign_all(kafka, &kafka.results_topic)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let mut results = Vec::new();
-    read_until(
-        &consumer,
-        &stop,
-        Duration::ZERO,
-        Some(deadline),
-        |message| {
-            if let Some(r) = message
-                .payload()
-                .and_then(|v| serde_json::from_slice(v).ok())
-            {
-                results.push(r);
-            }
-            if results.len() >= expected {
-                Next::Done
-            } else {
-                Next::More
-            }
-        },
-    );
+    let mut results: Vec<WindowResult> = Vec::new();
+    let mut take = |message: &rdkafka::message::BorrowedMessage<'_>| {
+        if let Some(r) = message
+            .payload()
+            .and_then(|v| serde_json::from_slice(v).ok())
+        {
+            results.push(r);
+        }
+        results.len()
+    };
+    read_until(&consumer, &stop, Duration::ZERO, Some(deadline), |m| {
+        if take(m) >= expected {
+            Next::Done
+        } else {
+            Next::More
+        }
+    });
     // Anything after the expected count is extra; give it a moment to show.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     read_until(
@@ -194,13 +191,8 @@ fn read_results(
         &stop,
         Duration::from_millis(500),
         Some(deadline),
-        |message| {
-            if let Some(r) = message
-                .payload()
-                .and_then(|v| serde_json::from_slice(v).ok())
-            {
-                results.push(r);
-            }
+        |m| {
+            take(m);
             Next::More
         },
     );
