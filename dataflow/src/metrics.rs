@@ -1,6 +1,6 @@
 //! Counters a worker keeps and the job reports at the end (one JSON summary line per process).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,9 @@ pub struct Metrics {
     pub windows: BTreeSet<u64>,
     /// Dead-letter or result deliveries that failed.
     pub delivery_failures: u64,
+    /// When (Unix ms) this worker's source closed each window: the time it read the record that let
+    /// the window close here. A window's results are due once its last source has closed it.
+    pub closed_at_ms: BTreeMap<u64, u64>,
 }
 
 impl std::ops::AddAssign for Metrics {
@@ -31,6 +34,10 @@ impl std::ops::AddAssign for Metrics {
         self.control += o.control;
         self.results += o.results;
         self.windows.extend(o.windows);
+        for (window, at) in o.closed_at_ms {
+            let latest = self.closed_at_ms.entry(window).or_insert(at);
+            *latest = (*latest).max(at);
+        }
         self.delivery_failures += o.delivery_failures;
     }
 }

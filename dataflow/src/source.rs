@@ -81,6 +81,12 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                 }
             });
             let advance = state.advance(now);
+            if !advance.closed.is_empty() {
+                let closed_at = now_ms();
+                for (window, _) in &advance.closed {
+                    m.closed_at_ms.insert(*window, closed_at);
+                }
+            }
             for (window, aggregates) in &advance.closed {
                 let at = cap.delayed(window);
                 let mut session = output.session(&at);

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::collectors::BrokerDelay;
-use crate::latency::{LatencyReport, Percentiles, WindowRow};
+use std::collections::BTreeMap;
+
+use crate::latency::{LatencyHistogram, LatencyReport, Observation, Percentiles, WindowRow};
 use crate::verify::Verification;
 
 /// Event counts of a run.
@@ -64,6 +66,8 @@ pub struct WindowFigures {
     pub latency: WindowRow,
     /// The broker's p90 delivery delay of the window's sampled events, ms.
     pub broker_delay_p90_ms: f64,
+    /// The job's own share: the window's last emission − when its last source closed it, ms.
+    pub job_added_ms: Option<u64>,
 }
 
 /// `report.json`.
@@ -79,6 +83,8 @@ pub struct Report {
     pub event_time_latency_ms: Percentiles,
     /// The broker's delivery delay of the events (receive − produce time, sampled).
     pub broker_delay_ms: Percentiles,
+    /// The job's own share per window: last emission − when the window's last source closed it.
+    pub job_added_ms: Percentiles,
     /// Per window.
     pub windows: Vec<WindowFigures>,
     /// Per producer.
@@ -109,6 +115,7 @@ impl Report {
                     .per_window
                     .get(&row.window_id)
                     .map_or(0.0, |h| h.percentiles().p90),
+                job_added_ms: None,
             })
             .collect();
         Self {
@@ -117,6 +124,7 @@ impl Report {
             latency_ms: latency.end_to_end.percentiles(),
             event_time_latency_ms: latency.event_time.percentiles(),
             broker_delay_ms: broker.overall.percentiles(),
+            job_added_ms: Percentiles::default(),
             windows,
             producers,
             throughput: events.processed as f64 / elapsed_s.max(f64::MIN_POSITIVE),
@@ -124,24 +132,50 @@ impl Report {
         }
     }
 
+    /// Adds the job's own share per window: the latest `emitted_at_ms` of the window's results minus the
+    /// time its last source closed it (from the job's summaries).
+    pub fn add_job_share(
+        &mut self,
+        observations: &[Observation],
+        closed_at_ms: &BTreeMap<u64, u64>,
+    ) {
+        let mut emitted: BTreeMap<u64, u64> = BTreeMap::new();
+        for o in observations {
+            let latest = emitted.entry(o.window_id).or_insert(o.emitted_at_ms);
+            *latest = (*latest).max(o.emitted_at_ms);
+        }
+        let mut histogram = LatencyHistogram::default();
+        for w in &mut self.windows {
+            let window = w.latency.window_id;
+            if let (Some(emitted), Some(closed)) = (emitted.get(&window), closed_at_ms.get(&window))
+            {
+                let share = emitted.saturating_sub(*closed);
+                w.job_added_ms = Some(share);
+                histogram.record_ms(share);
+            }
+        }
+        self.job_added_ms = histogram.percentiles();
+    }
+
     /// Writes `report.json` and `windows.csv` into `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(self)?)?;
         let mut csv = String::from(
-            "window_id,campaigns,events,max_latency_ms,avg_latency_ms,max_event_time_latency_ms,broker_delay_p90_ms\n",
+            "window_id,campaigns,events,max_latency_ms,avg_latency_ms,max_event_time_latency_ms,broker_delay_p90_ms,job_added_ms\n",
         );
         for w in &self.windows {
             let l = &w.latency;
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{:.2},{},{:.2}",
+                "{},{},{},{},{:.2},{},{:.2},{}",
                 l.window_id,
                 l.campaigns,
                 l.events,
                 l.max_latency_ms,
                 l.avg_latency_ms,
                 l.max_event_time_latency_ms,
-                w.broker_delay_p90_ms
+                w.broker_delay_p90_ms,
+                w.job_added_ms.map_or(String::new(), |ms| ms.to_string())
             );
         }
         std::fs::write(dir.join("windows.csv"), csv)
@@ -165,6 +199,7 @@ impl Report {
             ("end to end", &self.latency_ms),
             ("broker delivery", &self.broker_delay_ms),
             ("after window end", &self.event_time_latency_ms),
+            ("job's own share", &self.job_added_ms),
         ] {
             let _ = writeln!(
                 t,

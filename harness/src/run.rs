@@ -56,6 +56,8 @@ pub struct RunSummary {
     pub producers: Vec<Value>,
     /// Each job process's summary.
     pub job: Vec<Value>,
+    /// Per window, when its last source closed it (Unix ms).
+    pub closed_at_ms: BTreeMap<u64, u64>,
 }
 
 fn unix_ms() -> u64 {
@@ -411,6 +413,14 @@ fn finish(
                 .cloned()
                 .unwrap_or_default();
             windows.extend(ids.iter().filter_map(Value::as_u64));
+            if let Some(closed) = value.get("closed_at_ms").and_then(Value::as_object) {
+                for (window, at) in closed {
+                    if let (Ok(window), Some(at)) = (window.parse::<u64>(), at.as_u64()) {
+                        let latest = summary.closed_at_ms.entry(window).or_insert(at);
+                        *latest = (*latest).max(at);
+                    }
+                }
+            }
             summary.job.push(value.clone());
         }
     }
@@ -450,7 +460,7 @@ fn finish(
         .iter()
         .map(ProducerFigures::from_summary)
         .collect();
-    let report = Report::new(
+    let mut report = Report::new(
         profile.clone(),
         events,
         &latency,
@@ -459,6 +469,7 @@ fn finish(
         elapsed_s,
         verification,
     );
+    report.add_job_share(&observations, &summary.closed_at_ms);
     report.write(out)?;
     crate::plot::latency_svg(&report, &latency.end_to_end, &out.join("latency.svg"))
         .map_err(|e| anyhow::anyhow!("cannot draw latency.svg: {e}"))?;

@@ -72,6 +72,13 @@ fn a_short_run_reports_everything_and_verifies_exact() {
         );
         assert!(max > 0.0, "{section} measured nothing");
     }
+    // The job's own share per window: last emission − when the window's last source closed it.
+    assert_eq!(
+        number(&report, &["job_added_ms", "count"]),
+        2.0,
+        "{}",
+        report["job_added_ms"]
+    );
     let windows = report["windows"].as_array().unwrap();
     assert_eq!(windows.len(), 2, "12 s of 10 s windows");
     let events: f64 = windows.iter().map(|w| number(w, &["events"])).sum();
