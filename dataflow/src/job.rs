@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use adstream_common::schema::WindowResult;
 use adstream_common::window::Windows;
@@ -23,19 +23,13 @@ use timely::worker::Worker;
 
 use crate::io::{DeadLetters, RecordReader, ResultWriter};
 use crate::metrics::Metrics;
-use crate::source::events_source;
+use crate::source::{events_source, now_ms};
 use crate::window_state::WindowState;
 
 /// How long a parked worker sleeps at most when nothing wakes it.
 const PARK: Duration = Duration::from_millis(100);
 /// How often a worker reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// Builds this worker's dataflow, runs it until every source is over and every result written, and
 /// returns what the worker did. `progress` sees the worker's metrics about once a second.

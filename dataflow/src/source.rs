@@ -28,7 +28,8 @@ const RECHECK: Duration = Duration::from_millis(50);
 /// An update of the aggregate collection: (campaign, window, partial aggregate).
 pub type Update = (u32, u64, Aggregate);
 
-fn now_ms() -> u64 {
+/// Wall-clock time as Unix milliseconds.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

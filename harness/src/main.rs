@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use adstream_harness::run::unix_ms;
 
 use adstream_common::cli::{
     self, ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs,
@@ -219,13 +221,6 @@ fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
     }
     eprintln!("starting the local broker on {bootstrap}");
     Ok(Some(LocalBroker::start(bootstrap)?))
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as u64
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {

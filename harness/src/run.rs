@@ -60,7 +60,8 @@ pub struct RunSummary {
     pub closed_at_ms: BTreeMap<u64, u64>,
 }
 
-fn unix_ms() -> u64 {
+/// Wall-clock time as Unix milliseconds.
+pub fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
