@@ -24,7 +24,7 @@ import json, sys
 r = json.load(open(sys.argv[1])); i = sys.argv[2]
 e, b = r["latency_ms"], r["broker_delay_ms"]
 for w in r["windows"]:
-    print(f"  [{i}] window {w['window_id']}: end to end max {w['max_latency_ms']} ms, after window end {w['max_event_time_latency_ms']} ms, broker delivery p90 {w['broker_delay_p90_ms']:.1f} ms")
+    print(f"  [{i}] window {w['window_id']}: end to end max {w['max_latency_ms']} ms, after window end {w['max_event_time_latency_ms']} ms, broker delivery p90 {w['broker_delay_p90_ms']:.1f} ms, job added {w.get('job_added_ms')} ms")
 PY
         rm -rf "$out"
     )

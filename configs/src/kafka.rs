@@ -64,15 +64,21 @@ fn base(bootstrap: &str) -> ClientConfig {
     config
 }
 
+/// How long an events producer lets a batch fill before sending it, ms. The local broker's cost per
+/// fetch grows with the number of batches a partition holds (tansu 0.6 lists them all), so fewer, larger
+/// batches keep its delivery fast over a run; smaller lingers flood it with tiny produce requests (SPEC
+/// §8). Measured at the seed's load (BENCHMARKS.md): 10 ms gives the lowest end-to-end latency, 5 ms
+/// and 20 ms higher.
+pub const PRODUCER_LINGER_MS: u64 = 10;
+
 /// Settings of an events producer: idempotent (retries neither lose nor duplicate), acks from all
-/// replicas, and `linger.ms=5`, which the local broker needs (SPEC §8: smaller lingers flood it with tiny
-/// produce requests and its latency grows to seconds).
+/// replicas, and batches that fill for [`PRODUCER_LINGER_MS`].
 pub fn producer_config(bootstrap: &str) -> ClientConfig {
     let mut config = base(bootstrap);
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "5")
+        .set("linger.ms", PRODUCER_LINGER_MS.to_string())
         .set("batch.num.messages", "10000")
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "1000000")

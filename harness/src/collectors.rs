@@ -16,7 +16,7 @@ use rdkafka::Message;
 use rdkafka::message::Headers;
 
 use crate::latency::{LatencyHistogram, Observation};
-use crate::topic_reader::{Next, assign_all, read_until};
+use crate::topic_reader::{Next, Partitions, Wait, assign, read_until};
 
 /// Events between two samples of the broker probe.
 const SAMPLE_EVERY: u64 = 10;
@@ -69,7 +69,9 @@ pub struct LiveLatency {
 impl ResultsCollector {
     /// Starts reading the results topic from the beginning.
     pub fn start(kafka: &KafkaSection) -> Result<Self, KafkaError> {
-        let (consumer, _) = assign_all(kafka, &kafka.results_topic)?;
+        // Latency is the record's own timestamp, so this reader may wait longer per fetch and spare the
+        // broker.
+        let (consumer, _) = assign(kafka, &kafka.results_topic, Partitions::All, Wait::Patient)?;
         let stop = Arc::new(AtomicBool::new(false));
         let expected = Arc::new(AtomicU64::new(u64::MAX));
         let seen = Arc::new(AtomicU64::new(0));
@@ -168,10 +170,18 @@ fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
 }
 
 impl BrokerProbe {
-    /// Starts reading the events topic from the beginning; it ends by itself once every partition holds
-    /// an end marker from each of `producers`, or when stopped.
+    /// Starts reading the events topic's partition 0 from the beginning; it ends by itself once that
+    /// partition holds an end marker from each of `producers`, or when stopped.
     pub fn start(kafka: &KafkaSection, producers: u32) -> Result<Self, KafkaError> {
-        let (consumer, partitions) = assign_all(kafka, &kafka.events_topic)?;
+        // One partition, read like the job reads: the delay is the broker's, and sampling one partition
+        // keeps the probe's own load on the broker small (each fetch of a partition costs the local
+        // broker time that grows with the partition's length).
+        let (consumer, partitions) = assign(
+            kafka,
+            &kafka.events_topic,
+            Partitions::First,
+            Wait::LikeTheJob,
+        )?;
         let mut ends_missing = u64::from(partitions) * u64::from(producers);
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(AtomicU64::new(0));

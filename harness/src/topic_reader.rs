@@ -20,16 +20,58 @@ pub enum Next {
     Done,
 }
 
+/// Which partitions a reader takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitions {
+    /// Every partition of the topic.
+    All,
+    /// Partition 0 only: a sample of the topic that costs the broker a fraction of a full reader.
+    First,
+}
+
+/// How a reader waits for records the broker does not have yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// As the job's own reader does (1 ms): for readers whose receive time is measured.
+    LikeTheJob,
+    /// Up to 100 ms per fetch: for readers whose timing does not matter. Every fetch costs the local
+    /// broker CPU, which it then lacks for the job's fetches.
+    Patient,
+}
+
+/// Longest fetch wait of a [`Wait::Patient`] reader, ms.
+const PATIENT_FETCH_WAIT_MS: &str = "100";
+
 /// A consumer assigned to all partitions of `topic` from the beginning, and the topic's partition count
 /// (failing within a few seconds when no broker answers or the topic does not exist).
 pub fn assign_all(
     kafka_section: &KafkaSection,
     topic: &str,
 ) -> Result<(BaseConsumer, u32), KafkaError> {
-    let consumer: BaseConsumer = kafka::consumer_config(&kafka_section.bootstrap)
+    assign(kafka_section, topic, Partitions::All, Wait::LikeTheJob)
+}
+
+/// A consumer assigned to `which` partitions of `topic` from the beginning, and how many partitions it
+/// reads.
+pub fn assign(
+    kafka_section: &KafkaSection,
+    topic: &str,
+    which: Partitions,
+    wait: Wait,
+) -> Result<(BaseConsumer, u32), KafkaError> {
+    let mut config = kafka::consumer_config(&kafka_section.bootstrap);
+    if wait == Wait::Patient {
+        config.set("fetch.wait.max.ms", PATIENT_FETCH_WAIT_MS);
+    }
+    let consumer: BaseConsumer = config
         .create()
         .map_err(KafkaError::client("create consumer"))?;
-    let partitions = kafka::partition_count(consumer.client(), &kafka_section.bootstrap, topic)?;
+    let partitions = match which {
+        Partitions::All => {
+            kafka::partition_count(consumer.client(), &kafka_section.bootstrap, topic)?
+        }
+        Partitions::First => 1,
+    };
     let mut assignment = TopicPartitionList::new();
     for p in 0..partitions as i32 {
         assignment
