@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod kafka;
 pub mod schema;
 pub mod window;

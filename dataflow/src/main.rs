@@ -4,7 +4,8 @@
 //! - `{"ready": {"process": P, "worker": W, "partitions": [...]}}` once per worker, when it has assigned
 //!   its partitions and reads them (the harness starts producers after all workers said so);
 //! - `{"progress": {"process": P, "worker": W, "processed": N, "results": N}}` about once a second;
-//! - `{"summary": {"process": P, "processed": N, "rejected": N, "late": N, ...}}` once at the end.
+//! - `{"summary": {"process": P, "processed": N, "rejected": N, "late": N, "cpu_s": S, ...}}` once at
+//!   the end.
 //!
 //! Everything for people goes to stderr. The process exits 0 after every expected producer's end
 //! marker was seen on every partition and every result was delivered.
@@ -163,6 +164,7 @@ fn run(profile: Profile, config: timely::Config, base_ms: u64) -> anyhow::Result
     }
     let mut summary = serde_json::to_value(&total)?;
     summary["process"] = process.into();
+    summary["cpu_s"] = adstream_common::cpu::of_this_process().into();
     println!("{}", serde_json::json!({ "summary": summary }));
     eprintln!(
         "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod collectors;
+pub mod cpu_meter;
 pub mod drain;
 pub mod latency;
 pub mod plot;

@@ -234,7 +234,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("out/run-{}", unix_ms())));
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
 
-    let _broker = ensure_broker(&profile)?;
+    let broker = ensure_broker(&profile)?;
     Topics::connect(&profile.kafka)?.clear()?;
     let p = &profile.producers;
     eprintln!(
@@ -253,8 +253,13 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let flag = Arc::clone(&interrupted);
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
         .context("install the Ctrl-C handler")?;
-    let (summary, report) =
-        adstream_harness::run::run(&mut profile, &out, args.verbose, interrupted)?;
+    let (summary, report) = adstream_harness::run::run(
+        &mut profile,
+        &out,
+        args.verbose,
+        interrupted,
+        broker.as_ref().map(LocalBroker::pid),
+    )?;
     eprintln!("{}", report.table());
     eprintln!(
         "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",

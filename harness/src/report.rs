@@ -5,6 +5,8 @@ use std::path::Path;
 
 use adstream_common::config::Profile;
 use serde::Serialize;
+
+pub use crate::cpu_meter::CpuUse;
 use serde_json::Value;
 
 use crate::collectors::BrokerDelay;
@@ -93,6 +95,8 @@ pub struct Report {
     pub throughput: f64,
     /// Exactness.
     pub verification: Verification,
+    /// CPU seconds used during the run.
+    pub cpu_s: CpuUse,
 }
 
 impl Report {
@@ -129,6 +133,7 @@ impl Report {
             producers,
             throughput: events.processed as f64 / elapsed_s.max(f64::MIN_POSITIVE),
             verification,
+            cpu_s: CpuUse::default(),
         }
     }
 
@@ -207,6 +212,18 @@ impl Report {
                 p.avg, p.p50, p.p90, p.p99, p.max
             );
         }
+        let c = &self.cpu_s;
+        let _ = writeln!(
+            t,
+            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1}",
+            c.job,
+            c.producers,
+            c.broker.map_or_else(
+                || "not measured (external)".to_owned(),
+                |b| format!("{b:.1}")
+            ),
+            c.harness
+        );
         for p in &self.producers {
             let _ = writeln!(
                 t,

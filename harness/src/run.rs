@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::broker::free_port;
 use crate::collectors::{BrokerProbe, ResultsCollector};
+use crate::cpu_meter::CpuMeter;
 use crate::latency::LatencyReport;
 use crate::processes::{ChildGuard, Line, forward_lines, sibling_binary};
 use crate::progress::{Progress, Snapshot};
@@ -236,13 +237,16 @@ const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the experiment of `profile` (topics must exist and be empty), writing `summary.json`,
 /// `report.json`, `windows.csv` and `latency.svg` into `out`. When `interrupted` is set, every child is
-/// stopped, a partial report is written and the result is an [`Interrupted`] error.
+/// stopped, a partial report is written and the result is an [`Interrupted`] error. `broker_pid`, the
+/// local broker's process when the harness started it, lets the report give the broker's CPU use.
 pub fn run(
     profile: &mut Profile,
     out: &Path,
     echo: bool,
     interrupted: Arc<AtomicBool>,
+    broker_pid: Option<u32>,
 ) -> anyhow::Result<(RunSummary, Report)> {
+    let cpu = CpuMeter::start(broker_pid);
     let dataflow = sibling_binary("dataflow")?;
     let producer = sibling_binary("producer")?;
     let job = profile.job.clone();
@@ -265,7 +269,7 @@ pub fn run(
         &results,
         &mut children,
     ) {
-        Ok(elapsed_s) => finish(profile, out, children, results, probe, elapsed_s),
+        Ok(elapsed_s) => finish(profile, out, children, results, probe, elapsed_s, cpu),
         Err(error) if error.is::<Interrupted>() => {
             children.display.finish();
             let processed: u64 = children.processed.values().sum();
@@ -388,6 +392,7 @@ fn finish(
     results: ResultsCollector,
     probe: BrokerProbe,
     elapsed_s: f64,
+    cpu: CpuMeter,
 ) -> anyhow::Result<(RunSummary, Report)> {
     let job = &profile.job;
     // Let the forwarding threads hand over the last lines of the exited children.
@@ -471,6 +476,7 @@ fn finish(
         verification,
     );
     report.add_job_share(&observations, &summary.closed_at_ms);
+    report.cpu_s = cpu.finish(&summary.job, &summary.producers);
     report.write(out)?;
     crate::plot::latency_svg(&report, &latency.end_to_end, &out.join("latency.svg"))
         .map_err(|e| anyhow::anyhow!("cannot draw latency.svg: {e}"))?;

@@ -59,12 +59,23 @@ pub fn partition_of(offset_ns: u64, producer: u32, partitions: u32) -> u32 {
     ((offset_ns / STICKY_SLOT_NS + u64::from(producer)) % u64::from(partitions)) as u32
 }
 
+/// The offset at which a producer next sends to `partition`, given that it is `offset_ns` into the
+/// run: the start of the first slot from `offset_ns`'s on that is `partition`'s turn.
+pub fn next_turn_of(partition: u32, offset_ns: u64, producer: u32, partitions: u32) -> u64 {
+    let slot = offset_ns / STICKY_SLOT_NS;
+    let now = partition_of(offset_ns, producer, partitions);
+    let wait = (partition + partitions - now) % partitions;
+    (slot + u64::from(wait)) * STICKY_SLOT_NS
+}
+
 /// Runs the producer to the end and reports what it did.
 ///
 /// Watermarks: the producer's arrival times only increase, so before it sends an event due at `t` it
 /// may promise every partition that nothing below `t` follows. It does so when an event opens a new
 /// window (so the previous one can close at once) and whenever `watermark_interval_ms` of wall time
-/// has passed (so quiet partitions keep moving).
+/// has passed (so quiet partitions keep moving). And when it moves on from a partition, it promises
+/// that partition nothing until its next turn: that record rides in the partition's last batch, so a
+/// window whose end falls in another partition's turn is already closed on this one.
 pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
     let p = &plan.profile.producers;
     let windows = Windows::new(plan.base_ns, plan.profile.window.size_ns());
@@ -87,10 +98,21 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
     let mut value = Vec::with_capacity(512);
     let mut seq = 0u64;
     let mut watermarked_window = None;
+    let mut last_partition = None;
 
     for offset in arrivals {
         let due_ns = plan.base_ns + offset;
         let window = windows.window_of(due_ns);
+        let partition = partition_of(offset, plan.id, plan.partitions);
+        if let Some(left) = last_partition.filter(|&p| p != partition) {
+            let next_turn = next_turn_of(left, offset, plan.id, plan.partitions);
+            let watermark = Watermark {
+                producer: plan.id,
+                watermark_ns: plan.base_ns + next_turn,
+            };
+            sink.watermark(left, watermark)?;
+        }
+        last_partition = Some(partition);
         if watermarked_window != Some(window) || last_watermark.elapsed() >= watermark_interval {
             let watermark = Watermark {
                 producer: plan.id,
@@ -117,7 +139,6 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
         event.produce_time = sent_ns / 1_000_000;
         value.clear();
         serde_json::to_writer(&mut value, &event)?;
-        let partition = partition_of(offset, plan.id, plan.partitions);
         sink.event(partition, seq, &value)?;
         per_partition[partition as usize] += 1;
         seq += 1;
@@ -143,6 +164,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
         paced: p.paced,
         lag_max_ms: lag.max_ms(),
         lag_p99_ms: lag.quantile_ms(0.99),
+        cpu_s: adstream_common::cpu::of_this_process(),
     })
 }
 
@@ -160,15 +182,27 @@ mod tests {
         events: Vec<(u32, u64, Event)>,
         watermarks: Vec<(u32, Watermark)>,
         ends: Vec<(u32, EndMarker)>,
+        /// Every event's and watermark's partition and time, in the order sent.
+        sent: Vec<(u32, Sent)>,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Sent {
+        Event(u64),
+        Watermark(u64),
     }
 
     impl Sink for Recorder {
         fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> anyhow::Result<()> {
-            self.events
-                .push((partition, seq, serde_json::from_slice(value)?));
+            let event: Event = serde_json::from_slice(value)?;
+            self.sent
+                .push((partition, Sent::Event(event.event_time_ns)));
+            self.events.push((partition, seq, event));
             Ok(())
         }
         fn watermark(&mut self, partition: u32, watermark: Watermark) -> anyhow::Result<()> {
+            self.sent
+                .push((partition, Sent::Watermark(watermark.watermark_ns)));
             self.watermarks.push((partition, watermark));
             Ok(())
         }
@@ -222,6 +256,26 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_left_is_next_used_at_its_next_turn() {
+        let slot = STICKY_SLOT_NS;
+        // Producer 0 over 4 partitions: slot k goes to partition k mod 4.
+        assert_eq!(next_turn_of(2, 0, 0, 4), 2 * slot);
+        assert_eq!(next_turn_of(0, slot + 5, 0, 4), 4 * slot);
+        assert_eq!(next_turn_of(1, slot + 5, 0, 4), slot);
+        assert_eq!(next_turn_of(3, 9 * slot, 0, 4), 11 * slot);
+        // Producer 1 starts one partition on.
+        assert_eq!(next_turn_of(1, 0, 1, 2), 0);
+        assert_eq!(next_turn_of(0, 0, 1, 2), slot);
+        for offset in [0, slot / 2, 7 * slot + 3, 40 * slot] {
+            for partition in 0..3 {
+                let turn = next_turn_of(partition, offset, 2, 3);
+                assert!(turn + slot > offset && turn < offset + 3 * slot);
+                assert_eq!(partition_of(turn, 2, 3), partition);
+            }
+        }
+    }
+
+    #[test]
     fn events_fill_one_partition_at_a_time_with_consecutive_seqs_and_equal_shares() {
         let (r, summary) = record(&plan(Generator::Uniform, 1));
         assert_eq!(r.events.len(), 2_000);
@@ -255,25 +309,32 @@ mod tests {
     #[test]
     fn watermarks_never_run_ahead_of_later_events() {
         let (r, _) = record(&plan(Generator::Poisson, 2));
-        // Replay the interleaving: every event must be at or above the last watermark of its partition.
-        let mut events = r.events.iter();
-        let mut watermarks = r.watermarks.iter().peekable();
+        // Replay the records in the order sent: every event must be at or above the last watermark
+        // its partition received from this producer.
         let mut floor = [0u64; 3];
-        for (partition, _, event) in events.by_ref() {
-            while let Some((p, w)) =
-                watermarks.next_if(|(_, w)| w.watermark_ns <= event.event_time_ns)
-            {
-                floor[*p as usize] = floor[*p as usize].max(w.watermark_ns);
+        for (partition, sent) in &r.sent {
+            match *sent {
+                Sent::Watermark(t) => {
+                    floor[*partition as usize] = floor[*partition as usize].max(t)
+                }
+                Sent::Event(t) => assert!(t >= floor[*partition as usize]),
             }
-            assert!(event.event_time_ns >= floor[*partition as usize]);
         }
+        assert_eq!(r.sent.len(), r.events.len() + r.watermarks.len());
         // Each of the 4 one-second windows opened with a watermark on all 3 partitions.
-        let windows: std::collections::BTreeSet<u64> = r
+        for window in 0..4u64 {
+            for partition in 0..3 {
+                assert!(r.watermarks.iter().any(|(p, w)| *p == partition
+                    && (w.watermark_ns - 1_700_000_000_000_000_000) / 1_000_000_000 == window));
+            }
+        }
+        // A partition left is promised nothing until its next turn, 2 slots on with 3 partitions.
+        let promises = r
             .watermarks
             .iter()
-            .map(|(_, w)| (w.watermark_ns - 1_700_000_000_000_000_000) / 1_000_000_000)
-            .collect();
-        assert_eq!(windows.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
+            .filter(|(_, w)| (w.watermark_ns - 1_700_000_000_000_000_000) % STICKY_SLOT_NS == 0)
+            .count();
+        assert!(promises >= 390, "one per slot of the 4 s run: {promises}");
         assert!(r.watermarks.iter().all(|(_, w)| w.producer == 3));
     }
 

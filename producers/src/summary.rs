@@ -25,6 +25,8 @@ pub struct Summary {
     pub lag_max_ms: f64,
     /// 99th-percentile schedule lag in milliseconds (paced only).
     pub lag_p99_ms: f64,
+    /// CPU seconds the producer process used (user + system), when known.
+    pub cpu_s: Option<f64>,
 }
 
 impl fmt::Display for Summary {
@@ -62,6 +64,7 @@ mod tests {
             paced: true,
             lag_max_ms: 0.5,
             lag_p99_ms: 0.25,
+            cpu_s: Some(1.5),
         };
         assert_eq!(
             s.to_string(),

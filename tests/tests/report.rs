@@ -106,6 +106,16 @@ fn a_short_run_reports_everything_and_verifies_exact() {
         }
     }
     assert!(number(&report, &["throughput"]) > 0.0);
+    // CPU per part; the test's broker was not started by this run, so its CPU is not visible to it.
+    for part in ["job", "producers", "harness"] {
+        assert!(
+            number(&report, &["cpu_s", part]) > 0.0,
+            "{}",
+            report["cpu_s"]
+        );
+    }
+    assert!(report["cpu_s"]["broker"].is_null(), "{}", report["cpu_s"]);
+    assert!(stderr.contains("CPU (s)     job "), "{stderr}");
     assert_eq!(report["verification"]["exact"], true);
     assert_eq!(number(&report, &["verification", "windows_checked"]), 2.0);
     assert_eq!(
