@@ -29,6 +29,11 @@ struct Cli {
 enum Cmd {
     /// Run one experiment: broker, fresh topics, the stream job, producers, summary.
     Run(Box<RunArgs>),
+    /// Run a grid of experiments (partitions × workers × processes × rate × generator), each cell
+    /// `--repeat` times on fresh topics; write sweep.csv and sweep.svg and print one table.
+    Sweep(Box<SweepArgs>),
+    /// Find the highest sustainable total event rate of a configuration by a bounded search of runs.
+    Capacity(Box<CapacityArgs>),
     /// Run the local broker (tansu, memory storage) in the foreground until interrupted.
     Broker(BrokerArgs),
     /// Create, clear or list the events, results and dead-letter topics.
@@ -94,6 +99,107 @@ impl Override for RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Kafka bootstrap address [key: kafka.bootstrap]
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap: Option<String>,
+    /// Partition counts of the grid [default: kafka.partitions]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    partitions: Vec<u32>,
+    /// Workers per job process [default: job.workers]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    workers: Vec<u32>,
+    /// Job process counts (local processes on a generated loopback hostfile) [default: job.processes]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    processes: Vec<u32>,
+    /// Events per second per producer [default: producers.rate]
+    #[arg(long, value_delimiter = ',', value_name = "EVENTS_PER_S,...")]
+    rate: Vec<u64>,
+    /// Traffic shapes [default: producers.generator]
+    #[arg(long, value_delimiter = ',', value_enum)]
+    generator: Vec<adstream_common::Generator>,
+    /// Number of producer processes [key: producers.count]
+    #[arg(long)]
+    producers: Option<u32>,
+    /// Seconds each run sends events [key: producers.duration]
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<u64>,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Runs per cell; the table and CSV give the median with min–max
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    repeat: u32,
+    /// Directory for sweep.csv, sweep.svg and each cell's run directories; default out/sweep-<unix ms>
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Show the job's and producers' stderr as it comes
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl Override for SweepArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(bootstrap) = &self.bootstrap {
+            profile.kafka.bootstrap.clone_from(bootstrap);
+        }
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+        if let Some(duration) = self.duration {
+            profile.producers.duration = duration;
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct CapacityArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Number of producer processes [key: producers.count]
+    #[arg(long)]
+    producers: Option<u32>,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Total events per second of the first run [default: producers.rate × producers.count]
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    from: Option<u64>,
+    /// Highest total rate to try [default: 64 × the first]
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    max_rate: Option<u64>,
+    /// Bisections between the last sustained rate and the first that was not
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    steps: u32,
+    /// A run is sustained only with end-to-end p90 at most this
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    max_p90_ms: f64,
+    /// …and every producer's schedule lag p99 at most this
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    max_lag_ms: f64,
+    /// Directory for capacity.json and each run's directory; default out/capacity-<unix ms>
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Show the job's and producers' stderr as it comes
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl Override for CapacityArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+    }
+}
+
+#[derive(Debug, Args)]
 struct BrokerArgs {
     /// Address to listen on
     #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_BOOTSTRAP)]
@@ -132,6 +238,8 @@ fn main() {
     let cli: Cli = cli::parse_or_exit();
     let result = match cli.command {
         Cmd::Run(args) => run(&args),
+        Cmd::Sweep(args) => sweep(&args),
+        Cmd::Capacity(args) => capacity(&args),
         Cmd::Broker(args) => broker(&args),
         Cmd::Topics(args) => topics(&args),
         Cmd::Drain(args) => drain(&args),
@@ -248,11 +356,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         profile.job.workers,
         profile.kafka.bootstrap
     );
-    // Ctrl-C (or SIGTERM) stops the children and writes a partial report instead of killing the harness.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-        .context("install the Ctrl-C handler")?;
+    let interrupted = interrupt_flag()?;
     let (summary, report) = adstream_harness::run::run(
         &mut profile,
         &out,
@@ -282,6 +386,218 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         "verification failed: {} mismatches",
         report.verification.mismatch_count
     );
+    Ok(())
+}
+
+/// Set by Ctrl-C (or SIGTERM), which then stops the children and writes a partial report instead of
+/// killing the harness.
+fn interrupt_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("install the Ctrl-C handler")?;
+    Ok(interrupted)
+}
+
+/// `axis` as given, or the profile's single value when it was not.
+fn axis<T: Clone>(given: &[T], default: T) -> Vec<T> {
+    if given.is_empty() {
+        vec![default]
+    } else {
+        given.to_vec()
+    }
+}
+
+fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
+    use adstream_harness::sweep::{Grid, Row, Sample, csv, table};
+    let base = resolve(&args.config, &[&args.window, args]);
+    let grid = Grid {
+        partitions: axis(&args.partitions, base.kafka.partitions),
+        workers: axis(&args.workers, base.job.workers),
+        processes: axis(&args.processes, base.job.processes),
+        rates: axis(&args.rate, base.producers.rate),
+        generators: axis(&args.generator, base.producers.generator),
+    };
+    let zero = [&grid.partitions, &grid.workers, &grid.processes]
+        .into_iter()
+        .flatten()
+        .any(|&n| n == 0)
+        || grid.rates.contains(&0);
+    if zero || args.repeat == 0 {
+        eprintln!(
+            "error: --partitions, --workers, --processes, --rate and --repeat must be at least 1"
+        );
+        std::process::exit(2);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("out/sweep-{}", unix_ms())));
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let broker = ensure_broker(&base)?;
+    let interrupted = interrupt_flag()?;
+    let cells = grid.cells();
+    eprintln!(
+        "sweep: {} cells × {} run(s), {} producers × {} s each, broker {}",
+        cells.len(),
+        args.repeat,
+        base.producers.count,
+        base.producers.duration,
+        base.kafka.bootstrap
+    );
+    let mut rows = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let mut samples = Vec::new();
+        for repeat in 0..args.repeat {
+            let mut profile = base.clone();
+            profile.kafka.partitions = cell.partitions;
+            profile.job.workers = cell.workers;
+            profile.job.processes = cell.processes;
+            profile.job.hostfile = None;
+            profile.producers.rate = cell.rate;
+            profile.producers.generator = cell.generator;
+            let dir = out.join(cell.dir_name()).join(format!("run-{repeat}"));
+            let outcome = adstream_harness::run::run_fresh(
+                &mut profile,
+                &dir,
+                args.verbose,
+                Arc::clone(&interrupted),
+                broker.as_ref().map(LocalBroker::pid),
+            );
+            let sample = match outcome {
+                Ok((_, report)) => Sample::of(&report),
+                Err(error) if error.is::<adstream_harness::run::Interrupted>() => {
+                    return Err(error);
+                }
+                Err(error) => {
+                    eprintln!("  run failed: {error:#}");
+                    Sample::failed()
+                }
+            };
+            eprintln!(
+                "cell {}/{} run {}/{}: {} partitions, {} worker(s) × {} process(es), {}/s {}: {:.0} events/s, p90 {:.1} ms, {}",
+                i + 1,
+                cells.len(),
+                repeat + 1,
+                args.repeat,
+                cell.partitions,
+                cell.workers,
+                cell.processes,
+                cell.rate,
+                cell.generator,
+                sample.throughput,
+                sample.latency[2],
+                if sample.exact { "exact" } else { "NOT EXACT" }
+            );
+            samples.push(sample);
+        }
+        rows.push(Row::of(*cell, &samples));
+        // Written after every cell, so an interrupted sweep keeps what it measured.
+        std::fs::write(out.join("sweep.csv"), csv(&rows))?;
+    }
+    adstream_harness::plot::sweep_svg(&rows, &out.join("sweep.svg"))
+        .map_err(|e| anyhow::anyhow!("cannot draw sweep.svg: {e}"))?;
+    print!("{}", table(&rows));
+    eprintln!("sweep complete: files in {}", out.display());
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.exact)
+        .map(|r| r.cell.dir_name())
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "sweep failed: {} cell(s) not exact: {}",
+        failed.len(),
+        failed.join(", ")
+    );
+    Ok(())
+}
+
+fn capacity(args: &CapacityArgs) -> anyhow::Result<()> {
+    use adstream_harness::capacity::{Criteria, Evidence, search};
+    let base = resolve(
+        &args.config,
+        &[&args.kafka, &args.traffic, &args.window, &args.job, args],
+    );
+    let producers = u64::from(base.producers.count);
+    let from = args.from.unwrap_or(base.producers.rate * producers);
+    let max_rate = args.max_rate.unwrap_or(from.saturating_mul(64));
+    if from < producers || max_rate < from {
+        eprintln!(
+            "error: --from must be at least --producers ({producers}) and --max-rate at least --from"
+        );
+        std::process::exit(2);
+    }
+    let criteria = Criteria {
+        max_p90_ms: args.max_p90_ms,
+        max_lag_p99_ms: args.max_lag_ms,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("out/capacity-{}", unix_ms())));
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let broker = ensure_broker(&base)?;
+    let interrupted = interrupt_flag()?;
+    eprintln!(
+        "capacity: {} producers × {} s, {} partitions, job {} process(es) × {} worker(s); from {from} to at most {max_rate} events/s",
+        base.producers.count,
+        base.producers.duration,
+        base.kafka.partitions,
+        base.job.processes,
+        base.job.workers
+    );
+    let result = search(from, max_rate, args.steps, producers, |total| {
+        let mut profile = base.clone();
+        profile.producers.rate = total / producers;
+        let dir = out.join(format!("rate-{total}"));
+        let evidence = match adstream_harness::run::run_fresh(
+            &mut profile,
+            &dir,
+            args.verbose,
+            Arc::clone(&interrupted),
+            broker.as_ref().map(LocalBroker::pid),
+        ) {
+            Ok((_, report)) => Evidence::judge(total, &report, &criteria),
+            Err(error) if error.is::<adstream_harness::run::Interrupted>() => return Err(error),
+            Err(error) => {
+                let mut failed = Evidence::of(total, 0.0, 0.0, 0.0, &[], true, &criteria);
+                failed.failures = vec![format!("run failed: {error:#}")];
+                failed
+            }
+        };
+        eprintln!("  {evidence}");
+        anyhow::ensure!(
+            evidence.exact,
+            "results not exact at {total} events/s: see {}",
+            dir.display()
+        );
+        Ok(evidence)
+    })?;
+    std::fs::write(
+        out.join("capacity.json"),
+        serde_json::to_string_pretty(&result)?,
+    )?;
+    match (&result.sustained, &result.failed) {
+        (Some(ok), Some(not)) => println!(
+            "capacity: {} events/s (sustained; the next rate tried above it, {} events/s, was not)
+  sustained:     {ok}
+  not sustained: {not}",
+            ok.rate, not.rate
+        ),
+        (Some(ok), None) => println!(
+            "capacity: at least {} events/s (every rate up to --max-rate was sustained)
+  sustained: {ok}",
+            ok.rate
+        ),
+        (None, Some(not)) => println!(
+            "capacity: below {} events/s (the first rate tried was not sustained)
+  not sustained: {not}",
+            not.rate
+        ),
+        (None, None) => unreachable!("the search makes at least one run"),
+    }
+    eprintln!("capacity search complete: files in {}", out.display());
     Ok(())
 }
 

@@ -27,6 +27,9 @@ type PlotResult = Result<(), Box<dyn std::error::Error>>;
 /// One figure of a window's row.
 type WindowValue = fn(&WindowFigures) -> f64;
 
+/// One figure of a sweep's row.
+type RowValue = fn(&crate::sweep::Row) -> f64;
+
 /// Draws the report's latency plot into `path`.
 pub fn latency_svg(report: &Report, distribution: &LatencyHistogram, path: &Path) -> PlotResult {
     register_font();
@@ -146,5 +149,73 @@ fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
+    Ok(())
+}
+
+/// Draws `sweep.svg`: throughput and end-to-end p90 (medians over repeats) against partitions, one
+/// line per series of the sweep (workers × processes, rate and shape).
+pub fn sweep_svg(rows: &[crate::sweep::Row], path: &Path) -> PlotResult {
+    register_font();
+    let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(400);
+    let mut series: Vec<String> = rows.iter().map(|r| r.cell.series()).collect();
+    series.dedup();
+    series.sort();
+    series.dedup();
+    let panels: [(&str, &str, RowValue); 2] = [
+        (
+            "Throughput against partitions",
+            "events processed per second",
+            |r| r.throughput.median,
+        ),
+        (
+            "End-to-end p90 latency against partitions",
+            "p90 latency (ms)",
+            |r| r.latency[2].median,
+        ),
+    ];
+    for ((caption, y_desc, value), area) in panels.into_iter().zip([&top, &bottom]) {
+        let x_max = rows.iter().map(|r| r.cell.partitions).max().unwrap_or(1) + 1;
+        let y_max = rows
+            .iter()
+            .map(value)
+            .filter(|v| v.is_finite())
+            .fold(1.0, f64::max)
+            * 1.4;
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0u32..x_max, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc("partitions")
+            .y_desc(y_desc)
+            .draw()?;
+        for (i, name) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let points: Vec<(u32, f64)> = rows
+                .iter()
+                .filter(|r| &r.cell.series() == name)
+                .map(|r| (r.cell.partitions, value(r)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, color.filled())),
+            )?;
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    }
+    root.present()?;
     Ok(())
 }

@@ -235,6 +235,20 @@ impl Children {
 /// How long verification may take to read the topics back.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Clears the topics (to the profile's partition count) and runs the experiment into `out`: `harness
+/// run` itself, a cell of a sweep or a step of a capacity search.
+pub fn run_fresh(
+    profile: &mut Profile,
+    out: &Path,
+    echo: bool,
+    interrupted: Arc<AtomicBool>,
+    broker_pid: Option<u32>,
+) -> anyhow::Result<(RunSummary, Report)> {
+    std::fs::create_dir_all(out)?;
+    crate::topics::Topics::connect(&profile.kafka)?.clear()?;
+    run(profile, out, echo, interrupted, broker_pid)
+}
+
 /// Runs the experiment of `profile` (topics must exist and be empty), writing `summary.json`,
 /// `report.json`, `windows.csv` and `latency.svg` into `out`. When `interrupted` is set, every child is
 /// stopped, a partial report is written and the result is an [`Interrupted`] error. `broker_pid`, the
