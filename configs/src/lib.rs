@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod cpu;
 pub mod kafka;
+pub mod offset_order;
 pub mod schema;
 pub mod window;
 

@@ -12,7 +12,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::io::{RawRecord, RecordReader};
-use crate::offset_order::{Accept, OffsetOrder};
+use adstream_common::offset_order::{Accept, OffsetOrder};
 
 /// Headers kept per record; ours use at most three.
 const MAX_HEADERS: usize = 8;

@@ -12,7 +12,6 @@ pub mod kafka_reader;
 pub mod kafka_writers;
 pub mod memory;
 pub mod metrics;
-pub mod offset_order;
 pub mod source;
 pub mod watermark;
 pub mod window_state;

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod collectors;
 pub mod cpu_meter;
 pub mod drain;
+pub mod hostfile;
 pub mod latency;
 pub mod plot;
 pub mod processes;

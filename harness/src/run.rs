@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::broker::free_port;
 use crate::collectors::{BrokerProbe, ResultsCollector};
 use crate::cpu_meter::CpuMeter;
+use crate::hostfile::{self, HostLine, RemoteCommand, is_local};
 use crate::latency::LatencyReport;
 use crate::processes::{ChildGuard, Line, forward_lines, sibling_binary};
 use crate::progress::{Progress, Snapshot};
@@ -26,6 +27,9 @@ use crate::verify;
 
 /// How long the job's workers may take to report that they read their partitions.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the job may take to become ready when some of its processes are started by hand on other
+/// hosts.
+const REMOTE_READY_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far ahead of the job's start the shared base time is set, so the producers start on schedule.
@@ -59,6 +63,8 @@ pub struct RunSummary {
     pub job: Vec<Value>,
     /// Per window, when its last source closed it (Unix ms).
     pub closed_at_ms: BTreeMap<u64, u64>,
+    /// Job processes started by hand on other hosts: their counts are not in this summary.
+    pub remote_processes: u32,
 }
 
 /// Wall-clock time as Unix milliseconds.
@@ -300,6 +306,35 @@ pub fn run(
     }
 }
 
+/// The job's processes: the hostfile's lines, or one local process when there is no hostfile.
+fn job_processes(profile: &Profile) -> anyhow::Result<Vec<HostLine>> {
+    let job = &profile.job;
+    let Some(path) = job.hostfile.as_ref().filter(|_| job.processes > 1) else {
+        return Ok(vec![HostLine {
+            process: 0,
+            host: "127.0.0.1".to_owned(),
+            local: true,
+        }]);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read hostfile {}", path.display()))?;
+    let lines = hostfile::parse(&text).with_context(|| path.display().to_string())?;
+    anyhow::ensure!(
+        lines.len() == job.processes as usize,
+        "hostfile {} names {} processes but the job has {}",
+        path.display(),
+        lines.len(),
+        job.processes
+    );
+    anyhow::ensure!(
+        lines.iter().any(|l| l.local),
+        "hostfile {} names no local process: the harness follows the job through at least one on this \
+         machine (127.0.0.1 or localhost)",
+        path.display()
+    );
+    Ok(lines)
+}
+
 /// Starts the job and the producers and follows them to the job's exit; returns the seconds from the
 /// first producer's start.
 fn drive(
@@ -312,23 +347,62 @@ fn drive(
     children: &mut Children,
 ) -> anyhow::Result<f64> {
     let job = profile.job.clone();
-    let profile_path = out.join("profile.toml");
-    for process in 0..job.processes {
-        let mut command = Command::new(dataflow);
-        command
-            .arg("--config")
-            .arg(&profile_path)
-            .args(["--process", &process.to_string()]);
-        children.spawn(format!("job {process}"), &mut command)?;
+    let profile_path = std::path::absolute(out.join("profile.toml"))?;
+    let lines = job_processes(profile)?;
+    let remote = lines.iter().filter(|l| !l.local).count() as u32;
+    for line in &lines {
+        if line.local {
+            let mut command = Command::new(dataflow);
+            command
+                .arg("--config")
+                .arg(&profile_path)
+                .args(["--process", &line.process.to_string()]);
+            children.spawn(format!("job {}", line.process), &mut command)?;
+        } else if let Some(hostfile) = &job.hostfile {
+            let hostfile = std::path::absolute(hostfile)?;
+            let command = RemoteCommand {
+                line,
+                profile: &profile_path,
+                hostfile: &hostfile,
+            };
+            children.display.println(&command.to_string());
+        }
     }
-    let workers = (job.processes * job.workers) as usize;
-    let deadline = Instant::now() + READY_TIMEOUT;
+    // Timely connects every process before any worker starts, so the local workers' readiness means the
+    // remote processes have joined too.
+    let timeout = if remote > 0 {
+        let host = profile
+            .kafka
+            .bootstrap
+            .rsplit_once(':')
+            .map_or("", |(h, _)| h);
+        if is_local(host) {
+            children.display.println(&format!(
+                "note: the remote processes must reach the broker at {}, a loopback address",
+                profile.kafka.bootstrap
+            ));
+        }
+        children.display.println(&format!(
+            "waiting up to {}s for {remote} remote job process(es) to join",
+            REMOTE_READY_TIMEOUT.as_secs()
+        ));
+        REMOTE_READY_TIMEOUT
+    } else {
+        READY_TIMEOUT
+    };
+    let workers = ((job.processes - remote) * job.workers) as usize;
+    let deadline = Instant::now() + timeout;
     while children.ready < workers {
         anyhow::ensure!(
             Instant::now() < deadline,
-            "only {} of {workers} job workers were ready within {}s",
+            "only {} of {workers} local job workers were ready within {}s{}",
             children.ready,
-            READY_TIMEOUT.as_secs()
+            timeout.as_secs(),
+            if remote > 0 {
+                " (are the remote processes started?)"
+            } else {
+                ""
+            }
         );
         children.pump(Duration::from_millis(100))?;
     }
@@ -445,20 +519,26 @@ fn finish(
         }
     }
     summary.windows = windows.len() as u64;
+    summary.remote_processes = job_processes(profile)?.iter().filter(|l| !l.local).count() as u32;
     std::fs::write(
         out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?,
     )?;
+    let local = job.processes - summary.remote_processes;
     anyhow::ensure!(
         summary.producers.len() == profile.producers.count as usize
-            && summary.job.len() == job.processes as usize,
-        "missing summaries: {} of {} producers, {} of {} job processes",
+            && summary.job.len() == local as usize,
+        "missing summaries: {} of {} producers, {} of {local} local job processes",
         summary.producers.len(),
         profile.producers.count,
         summary.job.len(),
-        job.processes
     );
-    let collected = results.finish(summary.results);
+    // The remote processes' result counts are not known here: read until the topic goes quiet.
+    let collected = results.finish(if summary.remote_processes == 0 {
+        summary.results
+    } else {
+        u64::MAX
+    });
     let broker_delay = probe.finish();
     let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
     let latency = LatencyReport::of(&observations);

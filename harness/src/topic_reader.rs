@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use adstream_common::config::KafkaSection;
 use adstream_common::kafka::{self, KafkaError};
+use adstream_common::offset_order::{Accept, OffsetOrder};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// What the callback wants after a record.
@@ -84,8 +85,44 @@ pub fn assign(
     Ok((consumer, partitions))
 }
 
+/// The next offset to take of each assigned partition: where the consumer is when it has read some
+/// already (a second `read_until` on the same consumer goes on from there), else where the partition's
+/// log starts (0 on a fresh topic; later once a real Kafka has deleted old segments). A partition whose
+/// start cannot be asked is taken from its first record.
+fn next_offsets(consumer: &BaseConsumer) -> Vec<(i32, i64)> {
+    let Ok(assignment) = consumer.assignment() else {
+        return Vec::new();
+    };
+    let positions = consumer.position().ok();
+    assignment
+        .elements()
+        .iter()
+        .filter_map(|tp| {
+            let read_to = positions
+                .as_ref()
+                .and_then(|p| p.find_partition(tp.topic(), tp.partition()))
+                .and_then(|p| p.offset().to_raw())
+                .filter(|&o| o >= 0);
+            let next = match read_to {
+                Some(offset) => offset,
+                None => {
+                    consumer
+                        .fetch_watermarks(tp.topic(), tp.partition(), kafka::CONNECT_TIMEOUT)
+                        .ok()?
+                        .0
+                }
+            };
+            Some((tp.partition(), next))
+        })
+        .collect()
+}
+
 /// Reads until `each` says [`Next::Done`], `stop` is set and nothing arrived for `quiet` (a quiet
 /// stream after the stop signal is over), or `deadline` passes. Returns whether `each` finished.
+///
+/// Each partition's records are taken strictly in offset order, as the job takes them
+/// ([`OffsetOrder`]): the local broker can hand out a later batch before an earlier one and the earlier
+/// one after it, and a recount that followed it would miss records.
 pub fn read_until(
     consumer: &BaseConsumer,
     stop: &Arc<AtomicBool>,
@@ -94,6 +131,7 @@ pub fn read_until(
     mut each: impl FnMut(&BorrowedMessage<'_>) -> Next,
 ) -> bool {
     let mut last = Instant::now();
+    let mut order = OffsetOrder::new(next_offsets(consumer));
     loop {
         if deadline.is_some_and(|d| Instant::now() > d) {
             return false;
@@ -101,6 +139,19 @@ pub fn read_until(
         match consumer.poll(Duration::from_millis(50)) {
             Some(Ok(message)) => {
                 last = Instant::now();
+                match order.check(message.partition(), message.offset(), last) {
+                    Accept::Yes => {}
+                    Accept::Repeat => continue,
+                    Accept::Refetch(expected) => {
+                        let _ = consumer.seek(
+                            message.topic(),
+                            message.partition(),
+                            Offset::Offset(expected),
+                            Duration::ZERO,
+                        );
+                        continue;
+                    }
+                }
                 if each(&message) == Next::Done {
                     return true;
                 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use adstream_common::config::KafkaSection;
 use adstream_common::kafka;
+use adstream_common::offset_order::{Accept, OffsetOrder};
 use adstream_common::schema::{
     ControlKind, EndMarker, Event, EventType, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
     WindowResult,
@@ -103,6 +104,7 @@ pub fn read_topic(
             .expect("partition");
     }
     consumer.assign(&assignment).expect("assign");
+    let mut order = OffsetOrder::new((0..partitions as i32).map(|p| (p, 0)));
     let mut records = Vec::new();
     let until = Instant::now() + deadline;
     while !done(&records) {
@@ -115,6 +117,21 @@ pub fn read_topic(
             continue;
         };
         let message = message.expect("consume");
+        // In offset order, as the job and the harness read (the local broker can hand out a later
+        // batch before an earlier one).
+        match order.check(message.partition(), message.offset(), Instant::now()) {
+            Accept::Yes => {}
+            Accept::Repeat => continue,
+            Accept::Refetch(expected) => {
+                let _ = consumer.seek(
+                    topic,
+                    message.partition(),
+                    Offset::Offset(expected),
+                    Duration::ZERO,
+                );
+                continue;
+            }
+        }
         let headers = message.headers().map_or_else(Vec::new, |hs| {
             hs.iter()
                 .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
