@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::report::Report;
+use crate::run::RunSummary;
 
 /// When a run counts as sustainable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -48,8 +49,8 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// Judges a run's report against `criteria`.
-    pub fn judge(rate: u64, report: &Report, criteria: &Criteria) -> Self {
+    /// Judges a run against `criteria`.
+    pub fn judge(rate: u64, summary: &RunSummary, report: &Report, criteria: &Criteria) -> Self {
         let maxima: Vec<f64> = report
             .windows
             .iter()
@@ -65,7 +66,7 @@ impl Evidence {
                 .fold(0.0, f64::max),
             report.latency_ms.p90,
             &maxima,
-            report.verification.exact && report.events.processed == report.events.produced,
+            report.verification.exact && summary.counted_all(),
             criteria,
         )
     }
@@ -123,6 +124,20 @@ impl Evidence {
             last_third_ms,
             exact,
             failures,
+        }
+    }
+
+    /// A run that did not complete (a child failed): not sustained, and nothing measured.
+    pub fn run_failed(rate: u64, error: &str) -> Self {
+        Self {
+            rate,
+            achieved_rate: 0.0,
+            lag_p99_ms: 0.0,
+            p90_ms: f64::NAN,
+            first_third_ms: f64::NAN,
+            last_third_ms: f64::NAN,
+            exact: false,
+            failures: vec![format!("run failed: {error}")],
         }
     }
 

@@ -82,7 +82,8 @@ struct RunArgs {
     producers: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
-    /// Directory for the run's files (effective profile, hostfile, summary.json); default out/run-<unix ms>
+    /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a capacity
+    /// search's: capacity.json and a directory per run); default out/<command>-<unix ms>
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Show the job's and producers' stderr as it comes
@@ -155,19 +156,9 @@ impl Override for SweepArgs {
 
 #[derive(Debug, Args)]
 struct CapacityArgs {
+    /// The configuration searched (its `--rate` is replaced by each run's)
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    kafka: KafkaArgs,
-    #[command(flatten)]
-    traffic: TrafficArgs,
-    #[command(flatten)]
-    window: WindowArgs,
-    /// Number of producer processes [key: producers.count]
-    #[arg(long)]
-    producers: Option<u32>,
-    #[command(flatten)]
-    job: JobArgs,
+    run: RunArgs,
     /// Total events per second of the first run [default: producers.rate × producers.count]
     #[arg(long, value_name = "EVENTS_PER_S")]
     from: Option<u64>,
@@ -183,20 +174,6 @@ struct CapacityArgs {
     /// …and every producer's schedule lag p99 at most this
     #[arg(long, value_name = "MS", default_value_t = 100.0)]
     max_lag_ms: f64,
-    /// Directory for capacity.json and each run's directory; default out/capacity-<unix ms>
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Show the job's and producers' stderr as it comes
-    #[arg(long, short)]
-    verbose: bool,
-}
-
-impl Override for CapacityArgs {
-    fn apply(&self, profile: &mut Profile) {
-        if let Some(count) = self.producers {
-            profile.producers.count = count;
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -336,11 +313,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         &args.config,
         &[&args.kafka, &args.traffic, &args.window, &args.job, args],
     );
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("out/run-{}", unix_ms())));
-    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let out = out_dir(args.out.as_ref(), "run")?;
 
     let broker = ensure_broker(&profile)?;
     Topics::connect(&profile.kafka)?.clear()?;
@@ -376,7 +349,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         out.display()
     );
     anyhow::ensure!(
-        summary.remote_processes > 0 || summary.processed == summary.produced,
+        summary.counted_all(),
         "the job processed {} events but the producers delivered {}",
         summary.processed,
         summary.produced
@@ -387,6 +360,15 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         report.verification.mismatch_count
     );
     Ok(())
+}
+
+/// The directory given with `--out`, or `out/<command>-<unix ms>`; created.
+fn out_dir(given: Option<&PathBuf>, command: &str) -> anyhow::Result<PathBuf> {
+    let out = given
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(format!("out/{command}-{}", unix_ms())));
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    Ok(out)
 }
 
 /// Set by Ctrl-C (or SIGTERM), which then stops the children and writes a partial report instead of
@@ -429,11 +411,7 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         );
         std::process::exit(2);
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("out/sweep-{}", unix_ms())));
-    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let out = out_dir(args.out.as_ref(), "sweep")?;
     let broker = ensure_broker(&base)?;
     let interrupted = interrupt_flag()?;
     let cells = grid.cells();
@@ -465,7 +443,7 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
                 broker.as_ref().map(LocalBroker::pid),
             );
             let sample = match outcome {
-                Ok((_, report)) => Sample::of(&report),
+                Ok((summary, report)) => Sample::of(&summary, &report),
                 Err(error) if error.is::<adstream_harness::run::Interrupted>() => {
                     return Err(error);
                 }
@@ -515,9 +493,10 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
 
 fn capacity(args: &CapacityArgs) -> anyhow::Result<()> {
     use adstream_harness::capacity::{Criteria, Evidence, search};
+    let run = &args.run;
     let base = resolve(
-        &args.config,
-        &[&args.kafka, &args.traffic, &args.window, &args.job, args],
+        &run.config,
+        &[&run.kafka, &run.traffic, &run.window, &run.job, run],
     );
     let producers = u64::from(base.producers.count);
     let from = args.from.unwrap_or(base.producers.rate * producers);
@@ -532,11 +511,7 @@ fn capacity(args: &CapacityArgs) -> anyhow::Result<()> {
         max_p90_ms: args.max_p90_ms,
         max_lag_p99_ms: args.max_lag_ms,
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("out/capacity-{}", unix_ms())));
-    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    let out = out_dir(run.out.as_ref(), "capacity")?;
     let broker = ensure_broker(&base)?;
     let interrupted = interrupt_flag()?;
     eprintln!(
@@ -554,24 +529,27 @@ fn capacity(args: &CapacityArgs) -> anyhow::Result<()> {
         let evidence = match adstream_harness::run::run_fresh(
             &mut profile,
             &dir,
-            args.verbose,
+            run.verbose,
             Arc::clone(&interrupted),
             broker.as_ref().map(LocalBroker::pid),
         ) {
-            Ok((_, report)) => Evidence::judge(total, &report, &criteria),
+            Ok((summary, report)) => {
+                let evidence = Evidence::judge(total, &summary, &report, &criteria);
+                eprintln!("  {evidence}");
+                anyhow::ensure!(
+                    evidence.exact,
+                    "results not exact at {total} events/s: see {}",
+                    dir.display()
+                );
+                evidence
+            }
             Err(error) if error.is::<adstream_harness::run::Interrupted>() => return Err(error),
             Err(error) => {
-                let mut failed = Evidence::of(total, 0.0, 0.0, 0.0, &[], true, &criteria);
-                failed.failures = vec![format!("run failed: {error:#}")];
+                let failed = Evidence::run_failed(total, &format!("{error:#}"));
+                eprintln!("  {failed}");
                 failed
             }
         };
-        eprintln!("  {evidence}");
-        anyhow::ensure!(
-            evidence.exact,
-            "results not exact at {total} events/s: see {}",
-            dir.display()
-        );
         Ok(evidence)
     })?;
     std::fs::write(

@@ -160,7 +160,6 @@ pub fn sweep_svg(rows: &[crate::sweep::Row], path: &Path) -> PlotResult {
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(400);
     let mut series: Vec<String> = rows.iter().map(|r| r.cell.series()).collect();
-    series.dedup();
     series.sort();
     series.dedup();
     let panels: [(&str, &str, RowValue); 2] = [

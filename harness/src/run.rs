@@ -67,6 +67,13 @@ pub struct RunSummary {
     pub remote_processes: u32,
 }
 
+impl RunSummary {
+    /// Whether the job counted every delivered event (known only when every job process ran here).
+    pub fn counted_all(&self) -> bool {
+        self.remote_processes > 0 || self.processed == self.produced
+    }
+}
+
 /// Wall-clock time as Unix milliseconds.
 pub fn unix_ms() -> u64 {
     SystemTime::now()
@@ -289,7 +296,7 @@ pub fn run(
         &results,
         &mut children,
     ) {
-        Ok(elapsed_s) => finish(profile, out, children, results, probe, elapsed_s, cpu),
+        Ok(driven) => finish(profile, out, children, results, probe, driven, cpu),
         Err(error) if error.is::<Interrupted>() => {
             children.display.finish();
             let processed: u64 = children.processed.values().sum();
@@ -335,8 +342,15 @@ fn job_processes(profile: &Profile) -> anyhow::Result<Vec<HostLine>> {
     Ok(lines)
 }
 
-/// Starts the job and the producers and follows them to the job's exit; returns the seconds from the
-/// first producer's start.
+/// What following a run to the job's exit found.
+struct Driven {
+    /// Seconds from the first producer's start to the job's exit.
+    elapsed_s: f64,
+    /// Job processes started by hand on other hosts.
+    remote_processes: u32,
+}
+
+/// Starts the job and the producers and follows them to the job's exit.
 fn drive(
     profile: &Profile,
     out: &Path,
@@ -345,7 +359,7 @@ fn drive(
     probe: &BrokerProbe,
     results: &ResultsCollector,
     children: &mut Children,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Driven> {
     let job = profile.job.clone();
     let profile_path = std::path::absolute(out.join("profile.toml"))?;
     let lines = job_processes(profile)?;
@@ -432,7 +446,10 @@ fn drive(
     let elapsed_s = started.elapsed().as_secs_f64();
     children.display.finish();
     children.pump(Duration::ZERO)?;
-    Ok(elapsed_s)
+    Ok(Driven {
+        elapsed_s,
+        remote_processes: remote,
+    })
 }
 
 /// The report of a run that did not finish: what the collectors and the job's progress lines showed.
@@ -479,7 +496,7 @@ fn finish(
     mut children: Children,
     results: ResultsCollector,
     probe: BrokerProbe,
-    elapsed_s: f64,
+    driven: Driven,
     cpu: CpuMeter,
 ) -> anyhow::Result<(RunSummary, Report)> {
     let job = &profile.job;
@@ -519,7 +536,7 @@ fn finish(
         }
     }
     summary.windows = windows.len() as u64;
-    summary.remote_processes = job_processes(profile)?.iter().filter(|l| !l.local).count() as u32;
+    summary.remote_processes = driven.remote_processes;
     std::fs::write(
         out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?,
@@ -566,7 +583,7 @@ fn finish(
         &latency,
         &broker_delay,
         producers,
-        elapsed_s,
+        driven.elapsed_s,
         verification,
     );
     report.add_job_share(&observations, &summary.closed_at_ms);

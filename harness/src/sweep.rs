@@ -8,6 +8,7 @@ use adstream_common::Generator;
 use serde::Serialize;
 
 use crate::report::Report;
+use crate::run::RunSummary;
 
 /// One point of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,14 +97,14 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// The figures of a run's report.
-    pub fn of(report: &Report) -> Self {
+    /// The figures of a run.
+    pub fn of(summary: &RunSummary, report: &Report) -> Self {
         let l = &report.latency_ms;
         Self {
             events: report.events.processed,
             throughput: report.throughput,
             latency: [l.avg, l.p50, l.p90, l.p99, l.max],
-            exact: report.verification.exact && report.events.processed == report.events.produced,
+            exact: report.verification.exact && summary.counted_all(),
         }
     }
 
