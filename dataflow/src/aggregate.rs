@@ -10,7 +10,7 @@
 
 use std::ops::AddAssign;
 
-use adstream_common::schema::{Event, EventType};
+use adstream_protocol::wire::{Event, EventType};
 use differential_dataflow::difference::{IsZero, Monoid, Semigroup};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +78,7 @@ impl Monoid for Aggregate {
 mod tests {
     use std::net::Ipv4Addr;
 
-    use adstream_common::schema::AdType;
+    use adstream_protocol::wire::AdType;
     use uuid::Uuid;
 
     use super::*;

@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use adstream_common::schema::{AdType, Event, EventType};
+use adstream_protocol::wire::{AdType, Event, EventType};
 use uuid::Uuid;
 
 struct Cursor<'a> {

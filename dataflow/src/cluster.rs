@@ -1,72 +1,19 @@
 //! The timely configuration of a job process, built in code from our own options (timely's getopts
 //! flags would clash with ours): threads per process, and for several processes the hostfile.
 
-use std::path::{Path, PathBuf};
-
-use adstream_common::config::JobSection;
+use adstream_profile::hostfile::{Hostfile, HostfileError};
+use adstream_profile::profile::JobSection;
 use timely::{CommunicationConfig, WorkerConfig};
 
 /// A problem with the cluster options.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    /// The hostfile cannot be read.
-    #[error("cannot read hostfile {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The hostfile does not match the process count.
-    #[error("hostfile {path} names {hosts} processes but --processes is {processes}")]
-    Count {
-        /// The file.
-        path: PathBuf,
-        /// Its lines.
-        hosts: usize,
-        /// Configured processes.
-        processes: u32,
-    },
-    /// A hostfile line is not `host:port`.
-    #[error("hostfile {path} line {line}: expected host:port, got {text:?}")]
-    Line {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// Its text.
-        text: String,
-    },
+    /// The hostfile cannot be used.
+    #[error(transparent)]
+    Hostfile(#[from] HostfileError),
     /// Several processes without a hostfile.
     #[error("--processes {0} needs --hostfile (one host:port per process)")]
     NoHostfile(u32),
-}
-
-/// The `host:port` lines of a timely hostfile (blank lines and `#` comments skipped).
-pub fn read_hostfile(path: &Path) -> Result<Vec<String>, ClusterError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ClusterError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut hosts = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let valid = line
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !valid {
-            return Err(ClusterError::Line {
-                path: path.to_owned(),
-                line: i + 1,
-                text: line.to_owned(),
-            });
-        }
-        hosts.push(line.to_owned());
-    }
-    Ok(hosts)
 }
 
 /// The timely configuration of process `job.process` of the job.
@@ -75,23 +22,15 @@ pub fn timely_config(job: &JobSection) -> Result<timely::Config, ClusterError> {
     let communication = match (&job.hostfile, job.processes) {
         (None, 1) => CommunicationConfig::Process(threads),
         (None, n) => return Err(ClusterError::NoHostfile(n)),
-        (Some(path), processes) => {
-            let addresses = read_hostfile(path)?;
-            if addresses.len() != processes as usize {
-                return Err(ClusterError::Count {
-                    path: path.clone(),
-                    hosts: addresses.len(),
-                    processes,
-                });
-            }
-            CommunicationConfig::Cluster {
-                threads,
-                process: job.process as usize,
-                addresses,
-                report: false,
-                zerocopy: false,
-            }
-        }
+        (Some(path), processes) => CommunicationConfig::Cluster {
+            threads,
+            process: job.process as usize,
+            addresses: Hostfile::read(path)?
+                .expect_processes(processes)?
+                .addresses(),
+            report: false,
+            zerocopy: false,
+        },
     };
     Ok(timely::Config {
         communication,
@@ -101,6 +40,8 @@ pub fn timely_config(job: &JobSection) -> Result<timely::Config, ClusterError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn hostfile(text: &str) -> PathBuf {
@@ -166,13 +107,5 @@ mod tests {
                 .contains("names 2 processes but --processes is 3")
         );
         std::fs::remove_file(path).unwrap();
-        let bad = hostfile("127.0.0.1\n");
-        assert!(
-            read_hostfile(&bad)
-                .unwrap_err()
-                .to_string()
-                .contains("line 1: expected host:port")
-        );
-        std::fs::remove_file(bad).unwrap();
     }
 }

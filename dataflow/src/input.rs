@@ -1,16 +1,16 @@
 //! Decoding one record of the events topic: an event (ours, with `producer`/`seq` headers, or a foreign
 //! one without them), a control record, or a rejection with the reason the dead-letter topic records.
+//!
+//! Decoding applies the validity rules that need no run context (size, schema); the rest (campaign,
+//! window) are applied with the run's windows by [`crate::window_state`]. Both come from
+//! [`adstream_protocol::validity`], the rules every recount applies too.
 
-use adstream_common::catalog::AdCatalog;
-
-use crate::canonical_event;
-use adstream_common::schema::{
+use adstream_protocol::validity::{Invalid, check_size};
+use adstream_protocol::wire::{
     ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 
-/// The largest event value accepted, in bytes (an event is ~300 bytes; anything near a megabyte is
-/// not one).
-pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+use crate::canonical_event;
 
 /// Who sent an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +52,9 @@ pub enum Rejection {
     /// A field has the wrong type or value, or an unknown field is present.
     #[error("wrong type: {0}")]
     WrongType(String),
-    /// The campaign id is not one of the run's campaigns.
-    #[error("unknown campaign: {0}")]
-    UnknownCampaign(u32),
-    /// The value is too large to be an event.
-    #[error("oversized record: {bytes} bytes > {limit}")]
-    Oversized {
-        /// The record's size.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
+    /// The event breaks a validity rule (size, campaign, window).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// A header of ours is malformed, or a control record's value is.
     #[error("bad control data: {0}")]
     BadControl(String),
@@ -113,12 +105,7 @@ fn json_rejection(error: &serde_json::Error) -> Rejection {
 /// Decodes one record of the events topic.
 pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Rejection> {
     let value = value.unwrap_or_default();
-    if value.len() > MAX_EVENT_BYTES {
-        return Err(Rejection::Oversized {
-            bytes: value.len(),
-            limit: MAX_EVENT_BYTES,
-        });
-    }
+    check_size(value.len())?;
     if let Some(kind) = header(headers, HEADER_KIND) {
         let text = std::str::from_utf8(value).map_err(|e| Rejection::InvalidUtf8(e.to_string()))?;
         let kind = kind
@@ -157,9 +144,6 @@ pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Reje
             serde_json::from_str(text).map_err(|e| json_rejection(&e))?
         }
     };
-    if !AdCatalog::is_campaign(event.campaign_id) {
-        return Err(Rejection::UnknownCampaign(event.campaign_id));
-    }
     Ok(Input::Event(origin, event))
 }
 
@@ -246,15 +230,10 @@ mod tests {
             rejected(&ours(), wrong.as_bytes()),
             Rejection::WrongType(_)
         ));
-        let stranger = EVENT.replace(r#""campaign_id":4"#, r#""campaign_id":999"#);
-        assert_eq!(
-            rejected(&ours(), stranger.as_bytes()),
-            Rejection::UnknownCampaign(999)
-        );
         let huge = vec![b' '; 900 * 1024];
         assert!(matches!(
             rejected(&ours(), &huge),
-            Rejection::Oversized { bytes: 921_600, .. }
+            Rejection::Invalid(Invalid::Oversized { bytes: 921_600, .. })
         ));
         assert!(matches!(
             rejected(
@@ -268,7 +247,7 @@ mod tests {
             Rejection::BadControl(_)
         ));
         assert_eq!(
-            Rejection::UnknownCampaign(999).reason(),
+            Rejection::Invalid(Invalid::UnknownCampaign(999)).reason(),
             "unknown campaign: 999"
         );
     }

@@ -1,7 +1,7 @@
 //! The job's edges, as traits so the dataflow runs the same over Kafka and over memory (tests): where
 //! records come from, where rejected ones go, and where results go.
 
-use adstream_common::schema::WindowResult;
+use adstream_protocol::wire::WindowResult;
 
 use crate::input::Headers;
 

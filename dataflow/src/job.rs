@@ -13,17 +13,17 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use adstream_common::schema::WindowResult;
-use adstream_common::window::Windows;
+use adstream_protocol::clock::unix_ms;
+use adstream_protocol::messages::JobCounts;
+use adstream_protocol::wire::WindowResult;
 use differential_dataflow::AsCollection;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::io::{DeadLetters, RecordReader, ResultWriter};
-use crate::metrics::Metrics;
-use crate::source::{events_source, now_ms};
+use crate::source::events_source;
 use crate::window_state::WindowState;
 
 /// How long a parked worker sleeps at most when nothing wakes it.
@@ -31,27 +31,36 @@ const PARK: Duration = Duration::from_millis(100);
 /// How often a worker reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-/// Builds this worker's dataflow, runs it until every source is over and every result written, and
-/// returns what the worker did. `progress` sees the worker's metrics about once a second.
+/// A worker's three edges: where its records come from, where rejected ones go, where results go.
+pub struct Edges<R, D, W> {
+    /// The worker's partitions of the events topic.
+    pub reader: R,
+    /// The dead-letter topic.
+    pub dead_letters: D,
+    /// The results topic.
+    pub results: W,
+}
+
+/// Builds this worker's dataflow over `state`, runs it until every source is over and every result
+/// written, and returns what the worker did. `progress` sees the worker's counts about once a second.
 pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     worker: &mut Worker,
-    windows: Windows,
     state: WindowState,
-    reader: R,
-    dead_letters: D,
-    writer: W,
-    mut progress: impl FnMut(&Metrics),
-) -> Metrics {
-    let metrics = Rc::new(RefCell::new(Metrics::default()));
-    let writer = Rc::new(RefCell::new(writer));
-    let dead_letters = Rc::new(RefCell::new(dead_letters));
+    edges: Edges<R, D, W>,
+    mut progress: impl FnMut(&JobCounts),
+) -> JobCounts {
+    let windows = state.windows();
+    let counts = Rc::new(RefCell::new(JobCounts::default()));
+    let writer = Rc::new(RefCell::new(edges.results));
+    let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
+    let reader = edges.reader;
     let probe = ProbeHandle::new();
     {
-        let metrics = Rc::clone(&metrics);
+        let counts = Rc::clone(&counts);
         let writer = Rc::clone(&writer);
         let dead_letters = Rc::clone(&dead_letters);
         worker.dataflow::<u64, _, _>(|scope| {
-            events_source(scope, state, reader, dead_letters, Rc::clone(&metrics))
+            events_source(scope, state, reader, dead_letters, Rc::clone(&counts))
                 .as_collection()
                 .consolidate()
                 .inspect(move |&(campaign, window, aggregate)| {
@@ -65,26 +74,26 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                         clicks: aggregate.clicks,
                         purchases: aggregate.purchases,
                         max_produce_time: aggregate.max_produce_time,
-                        emitted_at_ms: now_ms(),
+                        emitted_at_ms: unix_ms(),
                     };
                     writer.borrow_mut().write(&result);
-                    let mut m = metrics.borrow_mut();
-                    m.results += 1;
-                    m.windows.insert(window);
+                    let mut c = counts.borrow_mut();
+                    c.results += 1;
+                    c.windows.insert(window);
                 })
                 .probe_with(&probe);
         });
     }
-    let mut reported = std::time::Instant::now();
+    let mut reported = Instant::now();
     while !probe.done() {
         worker.step_or_park(Some(PARK));
         if reported.elapsed() >= PROGRESS_EVERY {
-            progress(&metrics.borrow());
-            reported = std::time::Instant::now();
+            progress(&counts.borrow());
+            reported = Instant::now();
         }
     }
     let failures = writer.borrow_mut().flush() + dead_letters.borrow_mut().flush();
-    let mut m = metrics.take();
-    m.delivery_failures += failures;
-    m
+    let mut c = counts.take();
+    c.delivery_failures += failures;
+    c
 }

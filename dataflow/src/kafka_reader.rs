@@ -1,28 +1,27 @@
 //! Reading a worker's partitions of the events topic: explicit `assign()` (no group join), starting
 //! from given offsets (the beginning for a fresh run; stored offsets once checkpoints exist), a wake-up
 //! from librdkafka the moment its queue becomes non-empty, so no timer decides the latency, and offsets
-//! taken strictly in order ([`OffsetOrder`]).
+//! taken strictly in order ([`OrderedConsumer`]).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use adstream_common::kafka::{self, KafkaError};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use adstream_kafka::KafkaError;
+use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::settings::consumer_config;
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::io::{RawRecord, RecordReader};
-use adstream_common::offset_order::{Accept, OffsetOrder};
 
 /// Headers kept per record; ours use at most three.
 const MAX_HEADERS: usize = 8;
+/// Consumer errors printed; the rest are only counted.
+const ERRORS_SHOWN: u64 = 10;
 
 /// A consumer of some partitions of one topic (none at all for a worker without partitions).
 pub struct KafkaReader {
-    consumer: Option<BaseConsumer>,
-    topic: String,
+    consumer: Option<OrderedConsumer>,
     partitions: Vec<i32>,
-    order: OffsetOrder,
     errors: u64,
 }
 
@@ -34,50 +33,19 @@ impl KafkaReader {
         partitions: Vec<i32>,
         start: &BTreeMap<i32, i64>,
     ) -> Result<Self, KafkaError> {
-        if partitions.is_empty() {
-            return Ok(Self {
-                consumer: None,
-                topic: topic.to_owned(),
-                partitions,
-                order: OffsetOrder::default(),
-                errors: 0,
-            });
-        }
-        let consumer: BaseConsumer = kafka::consumer_config(bootstrap)
-            .create()
-            .map_err(KafkaError::client("create consumer"))?;
-        // Where each partition's records start: the stored offset, else the partition's first.
-        let mut starts = Vec::new();
-        for &p in &partitions {
-            let first = match start.get(&p) {
-                Some(&offset) => offset,
-                None => {
-                    consumer
-                        .fetch_watermarks(topic, p, kafka::CONNECT_TIMEOUT)
-                        .map_err(KafkaError::client(format!("offsets of partition {p}")))?
-                        .0
-                }
-            };
-            starts.push((p, first));
-        }
-        let order = OffsetOrder::new(starts.iter().copied());
-        let mut assignment = TopicPartitionList::new();
-        for &p in &partitions {
-            let offset = start
-                .get(&p)
-                .map_or(Offset::Beginning, |&o| Offset::Offset(o));
-            assignment
-                .add_partition_offset(topic, p, offset)
-                .map_err(KafkaError::client(format!("assign partition {p}")))?;
-        }
-        consumer
-            .assign(&assignment)
-            .map_err(KafkaError::client("assign partitions"))?;
+        let consumer = if partitions.is_empty() {
+            None
+        } else {
+            Some(OrderedConsumer::assign(
+                &consumer_config(bootstrap),
+                topic,
+                &partitions,
+                start,
+            )?)
+        };
         Ok(Self {
-            consumer: Some(consumer),
-            topic: topic.to_owned(),
+            consumer,
             partitions,
-            order,
             errors: 0,
         })
     }
@@ -94,37 +62,22 @@ impl RecordReader for KafkaReader {
     }
 
     fn read(&mut self, budget: usize, each: &mut dyn FnMut(RawRecord<'_>)) -> usize {
-        let Some(consumer) = &self.consumer else {
+        let Some(consumer) = &mut self.consumer else {
             return 0;
         };
         let mut n = 0;
-        let now = Instant::now();
         while n < budget {
             let message = match consumer.poll(Duration::ZERO) {
                 None => break,
                 Some(Ok(message)) => message,
                 Some(Err(error)) => {
                     self.errors += 1;
-                    if self.errors <= 10 {
+                    if self.errors <= ERRORS_SHOWN {
                         eprintln!("dataflow: consumer error (retrying): {error}");
                     }
                     continue;
                 }
             };
-            match self.order.check(message.partition(), message.offset(), now) {
-                Accept::Yes => {}
-                Accept::Repeat => continue,
-                Accept::Refetch(expected) => {
-                    // Ask again from the expected offset; the missing records are usually there by then.
-                    let _ = consumer.seek(
-                        &self.topic,
-                        message.partition(),
-                        Offset::Offset(expected),
-                        Duration::ZERO,
-                    );
-                    continue;
-                }
-            }
             let mut headers: [(&str, Option<&[u8]>); MAX_HEADERS] = [("", None); MAX_HEADERS];
             let mut count = 0;
             if let Some(borrowed) = message.headers() {
@@ -146,7 +99,7 @@ impl RecordReader for KafkaReader {
 
     fn on_arrival(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
         if let Some(consumer) = &mut self.consumer {
-            consumer.set_nonempty_callback(wake);
+            consumer.on_arrival(wake);
         }
     }
 }

@@ -1,11 +1,14 @@
-//! The job's two Kafka outputs: results, sent the moment a window is final (`linger.ms=0`: a handful
-//! of records per window, where waiting would only add latency), and dead letters, sent unchanged with a
-//! `reason` header. Both are idempotent producers whose delivery reports are counted.
+//! The job's two Kafka outputs: results, sent the moment a window is final, and dead letters, sent
+//! unchanged with a `reason` header. Both are idempotent producers whose delivery reports are counted
+//! (their settings and why: `adstream_kafka::settings`).
 
 use std::time::Duration;
 
-use adstream_common::kafka::{self, COUNTED, DeliveryCounter, KafkaError};
-use adstream_common::schema::{HEADER_REASON, WindowResult};
+use adstream_kafka::KafkaError;
+use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
+use adstream_kafka::settings::{dead_letter_producer_config, results_producer_config};
+use adstream_protocol::wire::{HEADER_REASON, WindowResult};
+use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -21,9 +24,8 @@ struct TopicProducer {
 }
 
 impl TopicProducer {
-    fn new(bootstrap: &str, topic: &str, linger_ms: &str) -> Result<Self, KafkaError> {
-        let producer = kafka::producer_config(bootstrap)
-            .set("linger.ms", linger_ms)
+    fn new(config: &ClientConfig, topic: &str) -> Result<Self, KafkaError> {
+        let producer = config
             .create_with_context(DeliveryCounter::default())
             .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
         Ok(Self {
@@ -41,7 +43,7 @@ impl TopicProducer {
         if let Some(value) = value {
             record = record.payload(value);
         }
-        if let Err(error) = kafka::send_with_backpressure(&self.producer, record) {
+        if let Err(error) = send_with_backpressure(&self.producer, record) {
             eprintln!("dataflow: cannot send to `{}`: {error}", self.topic);
         }
         self.producer.poll(Duration::ZERO);
@@ -67,7 +69,7 @@ pub struct KafkaResults(TopicProducer);
 impl KafkaResults {
     /// A writer to `topic`.
     pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
-        TopicProducer::new(bootstrap, topic, "0").map(Self)
+        TopicProducer::new(&results_producer_config(bootstrap), topic).map(Self)
     }
 }
 
@@ -90,7 +92,7 @@ pub struct KafkaDeadLetters(TopicProducer);
 impl KafkaDeadLetters {
     /// A writer to `topic`.
     pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
-        TopicProducer::new(bootstrap, topic, "5").map(Self)
+        TopicProducer::new(&dead_letter_producer_config(bootstrap), topic).map(Self)
     }
 }
 

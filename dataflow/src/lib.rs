@@ -1,5 +1,15 @@
-//! The stream job's logic. This first part holds its pure pieces: input decoding, the aggregate, and
-//! event-time progress that decides when a window is final; the timely operators build on them (issue 3).
+//! The stream job (SPEC §5): the events topic in, per-campaign aggregates of event-time windows out.
+//!
+//! Bottom to top — each layer uses only those below it:
+//! - pure cores, free of I/O and timely, with the clock passed in: [`input`] (decoding a record),
+//!   [`canonical_event`] (the fast path for our producers' layout), [`watermark`] (event-time
+//!   progress), [`aggregate`] (the aggregate as a differential monoid), [`window_state`] (one worker's
+//!   open windows), [`assignment`] (which partitions a worker reads);
+//! - the edges as small traits ([`io`]) with Kafka versions ([`kafka_reader`], [`kafka_writers`]) and
+//!   in-memory ones for tests ([`memory`]);
+//! - the timely operators: [`source`] (read, decode, pre-aggregate, hold a capability per open window)
+//!   and [`job`] (source → consolidate → results);
+//! - the process's cluster configuration ([`cluster`]); the `dataflow` binary wires it all up.
 
 pub mod aggregate;
 pub mod assignment;
@@ -11,7 +21,6 @@ pub mod job;
 pub mod kafka_reader;
 pub mod kafka_writers;
 pub mod memory;
-pub mod metrics;
 pub mod source;
 pub mod watermark;
 pub mod window_state;

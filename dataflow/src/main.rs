@@ -1,30 +1,31 @@
 //! `dataflow`: one process of the stream job (SPEC §3, §5).
 //!
-//! Stdout carries machine-readable lines for the harness, one JSON object each:
-//! - `{"ready": {"process": P, "worker": W, "partitions": [...]}}` once per worker, when it has assigned
-//!   its partitions and reads them (the harness starts producers after all workers said so);
-//! - `{"progress": {"process": P, "worker": W, "processed": N, "results": N}}` about once a second;
-//! - `{"summary": {"process": P, "processed": N, "rejected": N, "late": N, "cpu_s": S, ...}}` once at
-//!   the end.
-//!
-//! Everything for people goes to stderr. The process exits 0 after every expected producer's end
-//! marker was seen on every partition and every result was delivered.
+//! Stdout carries the typed messages of `adstream_protocol::messages` for the harness, one per line:
+//! `ready` once per worker when it has assigned its partitions and reads them (the harness starts the
+//! producers after all workers said so), `progress` about once a second per worker, and one
+//! `job_summary` at the end. Everything for people goes to stderr. The process exits 0 after every
+//! expected producer's end marker was seen on every partition and every result was delivered.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Mutex;
 
-use adstream_common::cli::{self, ConfigArg, JobArgs, KafkaArgs, Override, WindowArgs};
-use adstream_common::config::{Profile, WindowMode};
-use adstream_common::kafka;
-use adstream_common::window::Windows;
 use adstream_dataflow::assignment::partitions_of;
-use adstream_dataflow::cluster::timely_config;
-use adstream_dataflow::job::run_worker;
+use adstream_dataflow::cluster::{ClusterError, timely_config};
+use adstream_dataflow::io::RecordReader as _;
+use adstream_dataflow::job::{Edges, run_worker};
 use adstream_dataflow::kafka_reader::KafkaReader;
 use adstream_dataflow::kafka_writers::{KafkaDeadLetters, KafkaResults};
-use adstream_dataflow::metrics::Metrics;
 use adstream_dataflow::watermark::{BoundedProgress, ExactProgress};
 use adstream_dataflow::window_state::{Progress, WindowState};
-use anyhow::Context as _;
+use adstream_kafka::metadata::partition_count;
+use adstream_kafka::settings::consumer_config;
+use adstream_profile::ConfigError;
+use adstream_profile::flags::{self, ConfigArg, JobArgs, KafkaArgs, Override, WindowArgs};
+use adstream_profile::profile::{Profile, WindowMode};
+use adstream_protocol::messages::{
+    ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
+};
 use clap::{Args, Parser};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -76,53 +77,94 @@ impl Override for ProcessArgs {
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn main() {
-    let cli: Cli = cli::parse_or_exit();
-    let profile = cli
-        .config
-        .resolve(&[&cli.this, &cli.job, &cli.kafka, &cli.window])
-        .unwrap_or_else(|e| cli::config_error_exit(&e));
-    let config = timely_config(&profile.job).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    });
-    let base_ms = match (profile.producers.base_time_ms, profile.job.mode) {
-        (Some(ms), _) => ms,
-        (None, WindowMode::Bounded) => 0,
-        (None, WindowMode::Exact) => {
-            eprintln!(
-                "error: exact mode needs the run's base time: pass --base-time-ms (the harness does) or set \
-                 producers.base_time_ms"
-            );
-            std::process::exit(2);
-        }
+fn main() -> ExitCode {
+    let cli: Cli = match flags::parse() {
+        Ok(cli) => cli,
+        Err(rejected) => return rejected.report(),
     };
-    match run(profile, config, base_ms) {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
+    match configure(&cli).and_then(|(profile, config)| run(profile, config)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            std::process::exit(1);
+            let usage = error.is::<ConfigError>() || error.is::<ClusterError>();
+            ExitCode::from(if usage { flags::EXIT_USAGE } else { 1 })
         }
     }
 }
 
-/// Runs this process's workers; `Ok(false)` when some delivery failed.
-fn run(profile: Profile, config: timely::Config, base_ms: u64) -> anyhow::Result<bool> {
+/// The profile and timely configuration of this process.
+fn configure(cli: &Cli) -> anyhow::Result<(Profile, timely::Config)> {
+    let mut profile = cli
+        .config
+        .resolve(&[&cli.this, &cli.job, &cli.kafka, &cli.window])?;
+    let config = timely_config(&profile.job)?;
+    if profile.producers.base_time_ms.is_none() {
+        match profile.job.mode {
+            // Bounded mode counts windows from the Unix epoch unless told otherwise.
+            WindowMode::Bounded => profile.producers.base_time_ms = Some(0),
+            WindowMode::Exact => {
+                return Err(ConfigError::Invalid {
+                    key: "producers.base_time_ms",
+                    flag: "--base-time-ms",
+                    problem: "must be given: exact mode needs the run's base time (the harness passes it)"
+                        .to_owned(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok((profile, config))
+}
+
+/// The edges of every worker of this process, made before timely starts so that a broker problem is
+/// one error here rather than a worker that fails while the others wait for it.
+type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
+
+fn edges_of_this_process(profile: &Profile, partitions: u32) -> anyhow::Result<Vec<WorkerEdges>> {
+    let k = &profile.kafka;
+    let job = &profile.job;
+    let peers = (job.processes * job.workers) as usize;
+    let first = (job.process * job.workers) as usize;
+    (first..first + job.workers as usize)
+        .map(|worker| {
+            let mine = partitions_of(worker, peers, partitions);
+            Ok(Edges {
+                reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &BTreeMap::new())?,
+                dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
+                results: KafkaResults::new(&k.bootstrap, &k.results_topic)?,
+            })
+        })
+        .collect()
+}
+
+/// Runs this process's workers to the end of the input; fails when some delivery failed.
+fn run(profile: Profile, config: timely::Config) -> anyhow::Result<()> {
     let k = profile.kafka.clone();
     // Fail fast, with one line, before timely connects the processes.
-    let probe: BaseConsumer = kafka::consumer_config(&k.bootstrap).create()?;
-    let partitions = kafka::partition_count(probe.client(), &k.bootstrap, &k.events_topic)?;
+    let probe: BaseConsumer = consumer_config(&k.bootstrap).create()?;
+    let partitions = partition_count(probe.client(), &k.bootstrap, &k.events_topic)?;
     for topic in [&k.results_topic, &k.dlq_topic()] {
-        kafka::partition_count(probe.client(), &k.bootstrap, topic)?;
+        partition_count(probe.client(), &k.bootstrap, topic)?;
     }
     drop(probe);
+    let edges: Vec<Mutex<Option<WorkerEdges>>> = edges_of_this_process(&profile, partitions)?
+        .into_iter()
+        .map(|e| Mutex::new(Some(e)))
+        .collect();
 
-    let windows = Windows::new(base_ms * 1_000_000, profile.window.size_ns());
+    let rules = profile
+        .event_rules()
+        .expect("configure() sets the base time");
     let producers: Vec<u32> = (0..profile.producers.count).collect();
     let process = profile.job.process;
+    let first = (process * profile.job.workers) as usize;
     let guards = timely::execute(config, move |worker| {
-        let mine = partitions_of(worker.index(), worker.peers(), partitions);
+        let edges = edges[worker.index() - first]
+            .lock()
+            .expect("edges lock")
+            .take()
+            .expect("each worker takes its edges once");
+        let mine = edges.reader.partitions().to_vec();
         let progress = match profile.job.mode {
             WindowMode::Exact => Progress::Exact(ExactProgress::new(&mine, &producers)),
             WindowMode::Bounded => Progress::Bounded {
@@ -135,37 +177,29 @@ fn run(profile: Profile, config: timely::Config, base_ms: u64) -> anyhow::Result
                 ends: ExactProgress::new(&mine, &producers),
             },
         };
-        let edges = KafkaReader::assign(&k.bootstrap, &k.events_topic, mine.clone(), &BTreeMap::new())
-            .and_then(|reader| Ok((reader, KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?)))
-            .and_then(|(reader, dlq)| Ok((reader, dlq, KafkaResults::new(&k.bootstrap, &k.results_topic)?)));
-        let (reader, dead_letters, results) = match edges {
-            Ok(edges) => edges,
-            Err(error) => {
-                // The other workers would wait for this one for ever: end the process.
-                eprintln!("error: worker {}: {error}", worker.index());
-                std::process::exit(1);
-            }
+        let index = worker.index() as u32;
+        let ready = WorkerReady {
+            process,
+            worker: index,
+            partitions: mine,
         };
-        let ready = serde_json::json!({"ready": {"process": process, "worker": worker.index(), "partitions": mine}});
-        println!("{ready}");
-        let index = worker.index();
-        let report = move |m: &Metrics| {
-            let line = serde_json::json!({"progress": {"process": process, "worker": index, "processed": m.processed, "results": m.results}});
-            println!("{line}");
+        println!("{}", ChildMessage::Ready(ready).to_line());
+        let report = move |c: &JobCounts| {
+            let progress = WorkerProgress {
+                process,
+                worker: index,
+                processed: c.processed,
+                results: c.results,
+            };
+            println!("{}", ChildMessage::Progress(progress).to_line());
         };
-        run_worker(worker, windows, WindowState::new(windows, progress), reader, dead_letters, results, report)
+        run_worker(worker, WindowState::new(rules, progress), edges, report)
     })
     .map_err(|e| anyhow::anyhow!("cannot start timely: {e}"))?;
-    let mut total = Metrics::default();
+    let mut total = JobCounts::default();
     for (i, worker) in guards.join().into_iter().enumerate() {
-        total += worker
-            .map_err(|e| anyhow::anyhow!("worker {i} failed: {e}"))
-            .context("timely worker")?;
+        total += worker.map_err(|e| anyhow::anyhow!("timely worker {i} failed: {e}"))?;
     }
-    let mut summary = serde_json::to_value(&total)?;
-    summary["process"] = process.into();
-    summary["cpu_s"] = adstream_common::cpu::of_this_process().into();
-    println!("{}", serde_json::json!({ "summary": summary }));
     eprintln!(
         "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",
         total.processed,
@@ -174,11 +208,16 @@ fn run(profile: Profile, config: timely::Config, base_ms: u64) -> anyhow::Result
         total.results,
         total.windows.len()
     );
-    if total.delivery_failures > 0 {
-        eprintln!(
-            "error: {} dead-letter or result deliveries failed",
-            total.delivery_failures
-        );
-    }
-    Ok(total.delivery_failures == 0)
+    let failures = total.delivery_failures;
+    let summary = JobSummary {
+        process,
+        counts: total,
+        cpu_s: adstream_protocol::cpu::of_this_process(),
+    };
+    println!("{}", ChildMessage::JobSummary(summary).to_line());
+    anyhow::ensure!(
+        failures == 0,
+        "{failures} dead-letter or result deliveries failed"
+    );
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use adstream_common::schema::WindowResult;
+use adstream_protocol::wire::WindowResult;
 
 use crate::io::{DeadLetters, RawRecord, RecordReader, ResultWriter};
 

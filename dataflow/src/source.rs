@@ -9,7 +9,10 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use adstream_protocol::clock::unix_ms;
+use adstream_protocol::messages::JobCounts;
 
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, Stream};
@@ -17,7 +20,6 @@ use timely::dataflow::{Scope, Stream};
 use crate::aggregate::Aggregate;
 use crate::input::decode;
 use crate::io::{DeadLetters, RecordReader};
-use crate::metrics::Metrics;
 use crate::window_state::{Verdict, WindowState};
 
 /// Records read per activation before the operator yields to the rest of the worker.
@@ -28,20 +30,13 @@ const RECHECK: Duration = Duration::from_millis(50);
 /// An update of the aggregate collection: (campaign, window, partial aggregate).
 pub type Update = (u32, u64, Aggregate);
 
-/// Wall-clock time as Unix milliseconds.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Builds the source of one worker.
 pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
     mut state: WindowState,
     mut reader: R,
     dead_letters: Rc<RefCell<D>>,
-    metrics: Rc<RefCell<Metrics>>,
+    counts: Rc<RefCell<JobCounts>>,
 ) -> Stream<'s, u64, Vec<Update>> {
     source(scope, "EventsSource", move |capability, info| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
@@ -60,8 +55,8 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                 capability = None;
                 return;
             }
-            let now = now_ms();
-            let mut m = metrics.borrow_mut();
+            let now = unix_ms();
+            let mut m = counts.borrow_mut();
             let mut dead_letters = dead_letters.borrow_mut();
             let read = reader.read(READ_BUDGET, &mut |record| {
                 let verdict = match decode(record.headers, record.value) {
@@ -83,7 +78,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             });
             let advance = state.advance(now);
             if !advance.closed.is_empty() {
-                let closed_at = now_ms();
+                let closed_at = unix_ms();
                 for (window, _) in &advance.closed {
                     m.closed_at_ms.insert(*window, closed_at);
                 }

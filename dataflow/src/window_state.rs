@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use adstream_common::catalog::CAMPAIGNS;
-use adstream_common::schema::Event;
-use adstream_common::window::Windows;
+use adstream_protocol::catalog::CAMPAIGNS;
+use adstream_protocol::validity::EventRules;
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::Event;
 
 use crate::aggregate::Aggregate;
 use crate::input::{Input, Origin};
@@ -54,6 +55,7 @@ pub struct Advance {
 /// One worker's open windows and progress.
 #[derive(Debug, Clone)]
 pub struct WindowState {
+    rules: EventRules,
     windows: Windows,
     progress: Progress,
     open_from: u64,
@@ -61,14 +63,21 @@ pub struct WindowState {
 }
 
 impl WindowState {
-    /// State over `windows`, tracking progress with `progress`.
-    pub fn new(windows: Windows, progress: Progress) -> Self {
+    /// State over the windows of `rules`, taking the events they accept and tracking progress with
+    /// `progress`.
+    pub fn new(rules: EventRules, progress: Progress) -> Self {
         Self {
-            windows,
+            rules,
+            windows: rules.windows(),
             progress,
             open_from: 0,
             pending: BTreeMap::new(),
         }
+    }
+
+    /// The windows events are counted in.
+    pub fn windows(&self) -> Windows {
+        self.windows
     }
 
     /// The lowest window still open here.
@@ -100,17 +109,10 @@ impl WindowState {
 
     fn event(&mut self, partition: i32, origin: Origin, event: &Event, now_ms: u64) -> Verdict {
         let t = event.event_time_ns;
-        let Some(window) = self.windows.window_of(t) else {
-            return Verdict::Rejected(format!(
-                "wrong type: event_time_ns {t} is before the run's base time"
-            ));
+        let window = match self.rules.check(event) {
+            Ok(window) => window,
+            Err(invalid) => return Verdict::Rejected(invalid.to_string()),
         };
-        if window != event.window_id {
-            return Verdict::Rejected(format!(
-                "wrong type: window_id {} does not match event_time_ns {t} (window {window})",
-                event.window_id
-            ));
-        }
         match (&mut self.progress, origin) {
             (Progress::Exact(p), Origin::Ours { producer, .. }) => {
                 match p.event(partition, producer, t) {
@@ -184,7 +186,7 @@ fn control(applied: Result<(), ProgressError>) -> Verdict {
 mod tests {
     use std::net::Ipv4Addr;
 
-    use adstream_common::schema::{AdType, EndMarker, EventType, Watermark};
+    use adstream_protocol::wire::{AdType, EndMarker, EventType, Watermark};
     use uuid::Uuid;
 
     use super::*;
@@ -212,7 +214,7 @@ mod tests {
 
     fn exact(partitions: &[i32], producers: &[u32]) -> WindowState {
         WindowState::new(
-            Windows::new(0, S),
+            EventRules::new(Windows::new(0, S)),
             Progress::Exact(ExactProgress::new(partitions, producers)),
         )
     }
@@ -354,7 +356,7 @@ mod tests {
     #[test]
     fn bounded_mode_closes_behind_the_largest_time_and_ends_on_end_markers() {
         let mut s = WindowState::new(
-            Windows::new(0, S),
+            EventRules::new(Windows::new(0, S)),
             Progress::Bounded {
                 watermark: BoundedProgress::new(&[0], 200, 10_000, 0),
                 ends: ExactProgress::new(&[0], &[0]),

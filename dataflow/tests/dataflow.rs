@@ -5,25 +5,26 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use adstream_common::schema::{
+use adstream_dataflow::assignment::partitions_of;
+use adstream_dataflow::job::{Edges, run_worker};
+use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord};
+use adstream_dataflow::watermark::ExactProgress;
+use adstream_dataflow::window_state::{Progress, WindowState};
+use adstream_protocol::exactness::{Recount, Verification};
+use adstream_protocol::messages::JobCounts;
+use adstream_protocol::validity::EventRules;
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::{
     AdType, EndMarker, Event, EventType, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
     WindowResult,
 };
-use adstream_common::window::Windows;
-use adstream_dataflow::assignment::partitions_of;
-use adstream_dataflow::job::run_worker;
-use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord};
-use adstream_dataflow::metrics::Metrics;
-use adstream_dataflow::watermark::ExactProgress;
-use adstream_dataflow::window_state::{Progress, WindowState};
-use adstream_tests::{Counts, counts_of, recount};
 use uuid::Uuid;
 
 const BASE: u64 = 1_700_000_000_000_000_000;
 const SIZE: u64 = 1_000_000_000;
 
-fn windows() -> Windows {
-    Windows::new(BASE, SIZE)
+fn rules() -> EventRules {
+    EventRules::new(Windows::new(BASE, SIZE))
 }
 
 fn header(key: &str, value: &str) -> (String, Option<Vec<u8>>) {
@@ -118,7 +119,7 @@ impl Topic {
 struct Outcome {
     results: Vec<WindowResult>,
     dead_letters: Vec<(OwnedRecord, String)>,
-    metrics: Metrics,
+    metrics: JobCounts,
 }
 
 fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Outcome {
@@ -130,22 +131,18 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let parts = partitions_of(worker.index(), worker.peers(), partitions);
         let state = WindowState::new(
-            windows(),
+            rules(),
             Progress::Exact(ExactProgress::new(&parts, &producers)),
         );
-        let reader = MemoryReader::new(parts, &records);
-        run_worker(
-            worker,
-            windows(),
-            state,
-            reader,
-            d.clone(),
-            r.clone(),
-            |_| {},
-        )
+        let edges = Edges {
+            reader: MemoryReader::new(parts, &records),
+            dead_letters: d.clone(),
+            results: r.clone(),
+        };
+        run_worker(worker, state, edges, |_| {})
     })
     .unwrap();
-    let mut metrics = Metrics::default();
+    let mut metrics = JobCounts::default();
     for m in guards.join() {
         metrics += m.unwrap();
     }
@@ -158,12 +155,22 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
     }
 }
 
-fn as_counts(results: &[WindowResult]) -> Counts {
+/// An independent recount of `events` (the protocol's, not the job's code).
+fn recount(events: &[Event]) -> Recount {
+    let mut recount = Recount::new(rules());
+    for e in events {
+        assert!(recount.offer_event(e), "a valid event");
+    }
+    recount
+}
+
+/// The comparison of `results` with the recount of `events`; the windows' bounds checked too.
+fn verify(results: &[WindowResult], events: &[Event]) -> Verification {
     for r in results {
         assert_eq!(r.window_start_ms, (BASE + r.window_id * SIZE) / 1_000_000);
         assert_eq!(r.window_end_ms, r.window_start_ms + SIZE / 1_000_000);
     }
-    counts_of(results)
+    recount(events).compare(results)
 }
 
 /// Two producers over four partitions for three windows. Producer 1 runs ahead of producer 0 in the
@@ -191,11 +198,15 @@ fn two_producers_out_of_order() -> Topic {
 #[test]
 fn aggregation_is_exact_on_one_and_four_workers() {
     let topic = two_producers_out_of_order();
-    let expected = recount(&topic.events);
-    assert_eq!(expected.len(), 30, "3 windows × 10 campaigns");
+    assert_eq!(
+        recount(&topic.events).tallies().len(),
+        30,
+        "3 windows × 10 campaigns"
+    );
     for workers in [1, 4] {
         let out = run(&topic, 4, &[0, 1], workers);
-        assert_eq!(as_counts(&out.results), expected, "{workers} workers");
+        let v = verify(&out.results, &topic.events);
+        assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(out.metrics.processed, 600);
         assert_eq!(out.metrics.results, 30);
         assert_eq!((out.metrics.rejected, out.metrics.late), (0, 0));
@@ -230,11 +241,8 @@ fn an_idle_partition_and_a_producer_that_ends_early_hold_nothing_back() {
     }
     for workers in [1, 4] {
         let out = run(&topic, 4, &[0, 1], workers);
-        assert_eq!(
-            as_counts(&out.results),
-            recount(&topic.events),
-            "{workers} workers"
-        );
+        let v = verify(&out.results, &topic.events);
+        assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(out.metrics.processed, 150);
     }
 }
@@ -243,10 +251,7 @@ fn an_idle_partition_and_a_producer_that_ends_early_hold_nothing_back() {
 fn a_producer_that_never_ends_keeps_the_stream_open() {
     // Producer 2 is expected but silent: the job must not close its windows (and would not exit). Here we
     // check the state logic that decides it, since the dataflow would (correctly) wait for ever.
-    let mut state = WindowState::new(
-        windows(),
-        Progress::Exact(ExactProgress::new(&[0], &[0, 2])),
-    );
+    let mut state = WindowState::new(rules(), Progress::Exact(ExactProgress::new(&[0], &[0, 2])));
     let end = adstream_dataflow::input::Input::End(EndMarker {
         producer: 0,
         events: 0,
@@ -278,11 +283,8 @@ fn bad_and_late_records_go_to_the_dead_letters_with_reasons() {
     topic.end(0, 0);
     for workers in [1, 4] {
         let out = run(&topic, 1, &[0], workers);
-        assert_eq!(
-            as_counts(&out.results),
-            recount(&topic.events),
-            "late event not counted"
-        );
+        let v = verify(&out.results, &topic.events);
+        assert!(v.exact, "late event not counted: {:?}", v.mismatches);
         assert_eq!(
             (
                 out.metrics.processed,

@@ -1,19 +1,19 @@
-//! The harness library: the local broker and its provisioning, topic administration, and the pieces of a
-//! run. The `harness` binary and the integration tests share it, so both start brokers the same way.
+//! The harness library: everything behind the `harness` binary, in layers whose dependencies point
+//! one way (each uses only those below it):
+//!
+//! 1. [`experiment`] — whole runs: supervising the job and the producers, following their messages,
+//!    sweeps and capacity searches;
+//! 2. [`measure`] — readers of the topics beside and after a run: the results collector, the broker
+//!    probe, the exactness check, the catch-up baseline, CPU;
+//! 3. [`report`] — plain data of what was measured and how it is shown: the report, its files and
+//!    table, the sweep's rows, plots;
+//! 4. [`services`] — what runs beside an experiment: the local broker and its topics, and the
+//!    ownership of every started process.
+//!
+//! The command-line front end lives in the binary (`src/cli/`). The integration tests use this
+//! library too, so they start brokers the same way the harness does.
 
-pub mod broker;
-pub mod capacity;
-pub mod collectors;
-pub mod cpu_meter;
-pub mod drain;
-pub mod hostfile;
-pub mod latency;
-pub mod plot;
-pub mod processes;
-pub mod progress;
+pub mod experiment;
+pub mod measure;
 pub mod report;
-pub mod run;
-pub mod sweep;
-pub mod topic_reader;
-pub mod topics;
-pub mod verify;
+pub mod services;

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use adstream_harness::broker::free_port;
+use adstream_harness::services::broker::free_port;
 
 fn harness(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();

@@ -3,9 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use adstream_common::AdCatalog;
-use adstream_common::schema::{AdType, Event, EventType};
-use adstream_common::window::Windows;
+use adstream_protocol::AdCatalog;
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::{AdType, Event, EventType};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;

@@ -7,8 +7,8 @@
 //! - [`Mmpp`]: a two-state Markov-modulated Poisson process; the state rates are in ratio
 //!   `ratio` and chosen so the long-run mean is `rate`.
 
-use adstream_common::Generator;
-use adstream_common::config::MmppSection;
+use adstream_profile::Generator;
+use adstream_profile::profile::MmppSection;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};

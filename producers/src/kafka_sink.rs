@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use adstream_common::kafka::{self, COUNTED, DeliveryCounter, KafkaError};
-use adstream_common::schema::{
+use adstream_kafka::KafkaError;
+use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
+use adstream_kafka::metadata::partition_count;
+use adstream_kafka::settings::producer_config;
+use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 use anyhow::Context as _;
@@ -32,10 +35,10 @@ impl KafkaSink {
         topic: &str,
         producer_id: u32,
     ) -> Result<(Self, u32), KafkaError> {
-        let producer: BaseProducer<DeliveryCounter> = kafka::producer_config(bootstrap)
+        let producer: BaseProducer<DeliveryCounter> = producer_config(bootstrap)
             .create_with_context(DeliveryCounter::default())
             .map_err(KafkaError::client("create producer"))?;
-        let partitions = kafka::partition_count(producer.client(), bootstrap, topic)?;
+        let partitions = partition_count(producer.client(), bootstrap, topic)?;
         let sink = Self {
             producer,
             topic: topic.to_owned(),
@@ -65,7 +68,7 @@ impl KafkaSink {
             .partition(partition as i32)
             .payload(value)
             .headers(headers);
-        kafka::send_with_backpressure(&self.producer, record).context("produce to Kafka")?;
+        send_with_backpressure(&self.producer, record).context("produce to Kafka")?;
         self.sends += 1;
         if self.sends.is_multiple_of(POLL_EVERY) {
             self.producer.poll(Duration::ZERO);

@@ -7,4 +7,3 @@ pub mod pacer;
 pub mod run;
 pub mod sink;
 pub mod stdout_sink;
-pub mod summary;

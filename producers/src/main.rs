@@ -1,13 +1,18 @@
-//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr (and, unless it is a
-//! dry run, the same as one JSON line `{"summary": {...}}` on stdout for the harness).
+//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr. Unless it is a dry
+//! run, its stdout carries typed messages for the harness (`adstream_protocol::messages`): its count of
+//! events sent about once a second, and its summary at the end.
 
-use adstream_common::cli::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
-use adstream_common::config::Profile;
+use std::process::ExitCode;
+
 use adstream_producers::kafka_sink::KafkaSink;
-use adstream_producers::pacer::unix_now_ns;
 use adstream_producers::run::{self, Plan};
 use adstream_producers::sink::Sink;
 use adstream_producers::stdout_sink::StdoutSink;
+use adstream_profile::ConfigError;
+use adstream_profile::flags::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
+use adstream_profile::profile::Profile;
+use adstream_protocol::clock::unix_ns;
+use adstream_protocol::messages::{ChildMessage, ProducerProgress};
 use anyhow::Context as _;
 use clap::{Args, Parser};
 
@@ -54,15 +59,23 @@ impl Override for ProducerArgs {
     }
 }
 
-fn main() {
-    let cli: Cli = cli::parse_or_exit();
-    let profile = cli
+fn main() -> ExitCode {
+    let cli: Cli = match flags::parse() {
+        Ok(cli) => cli,
+        Err(rejected) => return rejected.report(),
+    };
+    let outcome = cli
         .config
         .resolve(&[&cli.producer, &cli.traffic, &cli.kafka, &cli.window])
-        .unwrap_or_else(|e| cli::config_error_exit(&e));
-    if let Err(error) = produce(profile, cli.kafka.partitions.is_some()) {
-        eprintln!("error: {error:#}");
-        std::process::exit(1);
+        .map_err(anyhow::Error::from)
+        .and_then(|profile| produce(profile, cli.kafka.partitions.is_some()));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let usage = error.is::<ConfigError>();
+            ExitCode::from(if usage { flags::EXIT_USAGE } else { 1 })
+        }
     }
 }
 
@@ -84,18 +97,25 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         (Box::new(sink), partitions)
     };
     // Without a shared base the schedule starts now, after connecting, so start-up is not counted as lag.
-    let base_ns = p.base_time_ms.map_or_else(unix_now_ns, |ms| ms * 1_000_000);
+    let base_ns = p.base_time_ms.map_or_else(unix_ns, |ms| ms * 1_000_000);
     let plan = Plan {
         id,
         base_ns,
         partitions,
         profile: profile.clone(),
     };
-    let summary = run::run(&plan, sink.as_mut()).with_context(|| format!("producer {id}"))?;
+    // Messages for the harness go to stdout, which is free when the events go to Kafka.
+    let to_harness = !p.dry_run;
+    let mut progress = |progress: ProducerProgress| {
+        if to_harness {
+            println!("{}", ChildMessage::ProducerProgress(progress).to_line());
+        }
+    };
+    let summary =
+        run::run(&plan, sink.as_mut(), &mut progress).with_context(|| format!("producer {id}"))?;
     eprintln!("{summary}");
-    if !p.dry_run {
-        // The machine-readable twin, for the harness: stdout is free when events go to Kafka.
-        println!("{}", serde_json::json!({ "summary": summary }));
+    if to_harness {
+        println!("{}", ChildMessage::ProducerSummary(summary).to_line());
     }
     Ok(())
 }

@@ -1,17 +1,11 @@
 //! The real-time schedule: waiting until an event is due, and the schedule lag histogram that guards
 //! against coordinated omission (how far each send fell behind its scheduled time).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use adstream_protocol::clock::unix_ns;
 
 use hdrhistogram::Histogram;
-
-/// Wall-clock time as Unix nanoseconds.
-pub fn unix_now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
 
 /// A monotonic clock that reads as Unix nanoseconds: wall time at creation plus monotonic time since.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +25,7 @@ impl Clock {
     pub fn new() -> Self {
         Self {
             origin: Instant::now(),
-            origin_unix_ns: unix_now_ns(),
+            origin_unix_ns: unix_ns(),
         }
     }
 
@@ -109,7 +103,7 @@ mod tests {
     #[test]
     fn the_clock_reads_wall_time_and_sleeps_until_due() {
         let clock = Clock::new();
-        let before = unix_now_ns();
+        let before = unix_ns();
         let now = clock.now_ns();
         assert!(now.abs_diff(before) < 50_000_000);
         let due = now + 2_000_000;

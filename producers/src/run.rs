@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use adstream_common::AdCatalog;
-use adstream_common::config::Profile;
-use adstream_common::kafka;
-use adstream_common::schema::{EndMarker, Watermark};
-use adstream_common::window::Windows;
+use adstream_kafka::settings::PRODUCER_LINGER_MS;
+use adstream_profile::profile::Profile;
+use adstream_protocol::AdCatalog;
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::{EndMarker, Watermark};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -15,7 +15,7 @@ use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
 use crate::pacer::{Clock, ScheduleLag};
 use crate::sink::Sink;
-use crate::summary::Summary;
+use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
 
 /// Everything one producer needs to know.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ impl Plan {
 }
 
 /// Schedule time a producer spends on one partition before moving to the next, ns: one linger.
-const STICKY_SLOT_NS: u64 = kafka::PRODUCER_LINGER_MS * 1_000_000;
+const STICKY_SLOT_NS: u64 = PRODUCER_LINGER_MS * 1_000_000;
 
 /// The partition of an event due `offset_ns` into the run: one partition per slot of schedule time, in
 /// turn, producers starting on different partitions. Like Kafka's sticky partitioner, this fills one
@@ -68,7 +68,11 @@ pub fn next_turn_of(partition: u32, offset_ns: u64, producer: u32, partitions: u
     (slot + u64::from(wait)) * STICKY_SLOT_NS
 }
 
-/// Runs the producer to the end and reports what it did.
+/// How often a producer reports the events it has sent.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs the producer to the end and reports what it did; `progress` hears the count of events sent
+/// about once a second.
 ///
 /// Watermarks: the producer's arrival times only increase, so before it sends an event due at `t` it
 /// may promise every partition that nothing below `t` follows. It does so when an event opens a new
@@ -76,7 +80,11 @@ pub fn next_turn_of(partition: u32, offset_ns: u64, producer: u32, partitions: u
 /// has passed (so quiet partitions keep moving). And when it moves on from a partition, it promises
 /// that partition nothing until its next turn: that record rides in the partition's last batch, so a
 /// window whose end falls in another partition's turn is already closed on this one.
-pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
+pub fn run(
+    plan: &Plan,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(ProducerProgress),
+) -> anyhow::Result<ProducerSummary> {
     let p = &plan.profile.producers;
     let windows = Windows::new(plan.base_ns, plan.profile.window.size_ns());
     let arrivals = Arrivals::new(
@@ -93,6 +101,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
     // The achieved rate counts from the first send, not from start-up or the wait for a future base.
     let mut first_send: Option<Instant> = None;
     let mut last_watermark = Instant::now();
+    let mut last_progress = last_watermark;
     let mut lag = ScheduleLag::default();
     let mut per_partition = vec![0u64; plan.partitions as usize];
     let mut value = Vec::with_capacity(512);
@@ -113,7 +122,17 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
             sink.watermark(left, watermark)?;
         }
         last_partition = Some(partition);
-        if watermarked_window != Some(window) || last_watermark.elapsed() >= watermark_interval {
+        let wall = Instant::now();
+        if wall.duration_since(last_progress) >= PROGRESS_EVERY {
+            progress(ProducerProgress {
+                producer: plan.id,
+                sent: seq,
+            });
+            last_progress = wall;
+        }
+        if watermarked_window != Some(window)
+            || wall.duration_since(last_watermark) >= watermark_interval
+        {
             let watermark = Watermark {
                 producer: plan.id,
                 watermark_ns: due_ns,
@@ -122,7 +141,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
                 sink.watermark(partition, watermark)?;
             }
             watermarked_window = Some(window);
-            last_watermark = Instant::now();
+            last_watermark = wall;
         }
         let sent_ns = if p.paced {
             if clock.now_ns() < due_ns {
@@ -154,7 +173,7 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
     }
     let delivery = sink.finish()?;
     let elapsed_s = first_send.map_or(0.0, |t| t.elapsed().as_secs_f64());
-    Ok(Summary {
+    Ok(ProducerSummary {
         producer: plan.id,
         events: seq,
         delivered: delivery.delivered,
@@ -164,14 +183,14 @@ pub fn run(plan: &Plan, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
         paced: p.paced,
         lag_max_ms: lag.max_ms(),
         lag_p99_ms: lag.quantile_ms(0.99),
-        cpu_s: adstream_common::cpu::of_this_process(),
+        cpu_s: adstream_protocol::cpu::of_this_process(),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use adstream_common::Event;
-    use adstream_common::config::Generator;
+    use adstream_profile::profile::Generator;
+    use adstream_protocol::Event;
 
     use super::*;
     use crate::sink::Delivery;
@@ -237,9 +256,9 @@ mod tests {
         }
     }
 
-    fn record(plan: &Plan) -> (Recorder, Summary) {
+    fn record(plan: &Plan) -> (Recorder, ProducerSummary) {
         let mut recorder = Recorder::default();
-        let summary = run(plan, &mut recorder).unwrap();
+        let summary = run(plan, &mut recorder, &mut |_| {}).unwrap();
         (recorder, summary)
     }
 
@@ -363,7 +382,7 @@ mod tests {
         p.profile.producers.paced = true;
         p.profile.producers.duration = 1;
         p.profile.producers.rate = 100;
-        p.base_ns = crate::pacer::unix_now_ns();
+        p.base_ns = adstream_protocol::clock::unix_ns();
         let (r, summary) = record(&p);
         assert_eq!(summary.events, 100);
         for (_, _, e) in &r.events {

@@ -1,7 +1,7 @@
 //! Where a producer's records go: Kafka ([`crate::kafka_sink`]) or stdout for `--dry-run`
 //! ([`crate::stdout_sink`]).
 
-use adstream_common::schema::{EndMarker, Watermark};
+use adstream_protocol::wire::{EndMarker, Watermark};
 
 /// What a sink could deliver, known once it is finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

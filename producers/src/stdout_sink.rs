@@ -2,7 +2,7 @@
 
 use std::io::{BufWriter, Stdout, Write};
 
-use adstream_common::schema::{EndMarker, Watermark};
+use adstream_protocol::wire::{EndMarker, Watermark};
 
 use crate::sink::{Delivery, Sink};
 

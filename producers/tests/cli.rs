@@ -3,7 +3,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use adstream_common::Event;
+use adstream_protocol::Event;
 
 fn producer(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();

@@ -1,5 +1,5 @@
 //! Support for the end-to-end tests: the workspace's binaries, a real broker with topics, reading topics
-//! back record by record, and an independent recount of the events topic.
+//! back record by record, and the protocol's independent recount of the events topic.
 //!
 //! Run the tests with `cargo test --workspace`: that builds the `producer`, `dataflow` and `harness`
 //! binaries these tests start as separate processes.
@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use adstream_common::config::KafkaSection;
-use adstream_common::kafka;
-use adstream_common::offset_order::{Accept, OffsetOrder};
-use adstream_common::schema::{
-    ControlKind, EndMarker, Event, EventType, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+use adstream_harness::services::broker::LocalBroker;
+use adstream_harness::services::topics::Topics;
+use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::settings::consumer_config;
+use adstream_profile::profile::{KafkaSection, Profile};
+use adstream_protocol::exactness::{Recount, Verification};
+use adstream_protocol::validity::EventRules;
+use adstream_protocol::wire::{
+    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
     WindowResult,
 };
-use adstream_harness::broker::LocalBroker;
-use adstream_harness::topics::Topics;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 
 /// The path of a workspace binary built by the same `cargo test` run.
 pub fn bin(name: &str) -> PathBuf {
@@ -85,8 +85,9 @@ impl ReadRecord {
     }
 }
 
-/// Reads every partition of `topic` from the beginning until `done` says the records so far are all,
-/// or `deadline` passes (then panics).
+/// Reads every partition of `topic` from the beginning, in offset order as the job and the harness
+/// read (the local broker can hand out a later batch before an earlier one), until `done` says the
+/// records so far are all, or `deadline` passes (then panics).
 pub fn read_topic(
     bootstrap: &str,
     topic: &str,
@@ -94,17 +95,10 @@ pub fn read_topic(
     deadline: Duration,
     done: impl Fn(&[ReadRecord]) -> bool,
 ) -> Vec<ReadRecord> {
-    let consumer: BaseConsumer = kafka::consumer_config(bootstrap)
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions as i32 {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut order = OffsetOrder::new((0..partitions as i32).map(|p| (p, 0)));
+    let all: Vec<i32> = (0..partitions as i32).collect();
+    let mut consumer =
+        OrderedConsumer::assign(&consumer_config(bootstrap), topic, &all, &BTreeMap::new())
+            .expect("consumer");
     let mut records = Vec::new();
     let until = Instant::now() + deadline;
     while !done(&records) {
@@ -117,21 +111,6 @@ pub fn read_topic(
             continue;
         };
         let message = message.expect("consume");
-        // In offset order, as the job and the harness read (the local broker can hand out a later
-        // batch before an earlier one).
-        match order.check(message.partition(), message.offset(), Instant::now()) {
-            Accept::Yes => {}
-            Accept::Repeat => continue,
-            Accept::Refetch(expected) => {
-                let _ = consumer.seek(
-                    topic,
-                    message.partition(),
-                    Offset::Offset(expected),
-                    Duration::ZERO,
-                );
-                continue;
-            }
-        }
         let headers = message.headers().map_or_else(Vec::new, |hs| {
             hs.iter()
                 .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
@@ -195,15 +174,15 @@ fn classify(record: &ReadRecord) -> EventsRecord {
     }
 }
 
-/// Reads the events topic until every partition holds an end marker from each of `producers`.
-/// Returns the records by partition, in offset order.
-pub fn read_events(
+/// Reads the events topic until every partition holds an end marker from each of `producers`; the
+/// records in offset order per partition.
+pub fn read_event_records(
     kafka: &KafkaSection,
     deadline: Duration,
     producers: u32,
-) -> BTreeMap<i32, Vec<EventsRecord>> {
+) -> Vec<ReadRecord> {
     let partitions = kafka.partitions;
-    let records = read_topic(
+    read_topic(
         &kafka.bootstrap,
         &kafka.events_topic,
         partitions,
@@ -216,9 +195,17 @@ pub fn read_events(
                     == producers as usize
             })
         },
-    );
+    )
+}
+
+/// [`read_event_records`], classified, by partition.
+pub fn read_events(
+    kafka: &KafkaSection,
+    deadline: Duration,
+    producers: u32,
+) -> BTreeMap<i32, Vec<EventsRecord>> {
     let mut by_partition: BTreeMap<i32, Vec<EventsRecord>> = BTreeMap::new();
-    for r in &records {
+    for r in &read_event_records(kafka, deadline, producers) {
         by_partition
             .entry(r.partition)
             .or_default()
@@ -227,57 +214,21 @@ pub fn read_events(
     by_partition
 }
 
-/// (window, campaign) → (count, views, clicks, purchases, max produce time).
-pub type Counts = BTreeMap<(u64, u32), (u64, u64, u64, u64, u64)>;
-
-/// Our producers' events in a read-back events topic.
-pub fn events_in(events: &BTreeMap<i32, Vec<EventsRecord>>) -> impl Iterator<Item = &Event> {
-    events.values().flatten().filter_map(|record| match record {
-        EventsRecord::Event { event, .. } => Some(event),
-        _ => None,
-    })
-}
-
-/// An independent recount of `events`, with its own code rather than the job's.
-pub fn recount<'a>(events: impl IntoIterator<Item = &'a Event>) -> Counts {
-    let mut counts = Counts::new();
-    for e in events {
-        let c = counts.entry((e.window_id, e.campaign_id)).or_default();
-        c.0 += 1;
-        c.1 += u64::from(e.event_type == EventType::View);
-        c.2 += u64::from(e.event_type == EventType::Click);
-        c.3 += u64::from(e.event_type == EventType::Purchase);
-        c.4 = c.4.max(e.produce_time);
+/// An independent recount of an events topic read back with [`read_topic`] (the protocol's recount,
+/// not the job's code), under the run's validity `rules`: control records and invalid events are left
+/// out exactly as the job leaves them out.
+pub fn recount(records: &[ReadRecord], rules: EventRules) -> Recount {
+    let mut recount = Recount::new(rules);
+    for record in records {
+        recount.offer(record.header(HEADER_KIND).is_some(), &record.value);
     }
-    counts
+    recount
 }
 
-/// Results as counts, failing on a duplicate (window, campaign) or a result emitted before its last
-/// event was produced.
-pub fn counts_of<'a>(results: impl IntoIterator<Item = &'a WindowResult>) -> Counts {
-    let mut counts = Counts::new();
-    for r in results {
-        let previous = counts.insert(
-            (r.window_id, r.campaign_id),
-            (r.count, r.views, r.clicks, r.purchases, r.max_produce_time),
-        );
-        assert!(
-            previous.is_none(),
-            "duplicate result for window {} campaign {}",
-            r.window_id,
-            r.campaign_id
-        );
-        assert!(
-            r.emitted_at_ms >= r.max_produce_time,
-            "emitted before its last event was produced"
-        );
-    }
-    counts
-}
-
-/// Reads `expected` results from the results topic and returns them as counts, failing on a
-/// duplicate (window, campaign) or a key that does not match its value.
-pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -> Counts {
+/// Reads the results topic until `expected` results are in and compares every one of them — read as
+/// records, not the last per key — with the recount.
+pub fn verify_results(kafka: &KafkaSection, recount: &Recount, deadline: Duration) -> Verification {
+    let expected = recount.tallies().len();
     let records = read_topic(
         &kafka.bootstrap,
         &kafka.results_topic,
@@ -289,5 +240,21 @@ pub fn read_results(kafka: &KafkaSection, expected: usize, deadline: Duration) -
         .iter()
         .map(|record| serde_json::from_slice(&record.value).expect("result JSON"))
         .collect();
-    counts_of(&results)
+    for r in &results {
+        assert!(
+            r.emitted_at_ms >= r.max_produce_time,
+            "window {} campaign {} emitted before its last event was produced",
+            r.window_id,
+            r.campaign_id
+        );
+    }
+    recount.compare(&results)
+}
+
+/// The validity rules of the run whose profile.toml is in `out`.
+pub fn rules_of_run(out: &std::path::Path) -> EventRules {
+    Profile::from_file(&out.join("profile.toml"))
+        .expect("the run's profile")
+        .event_rules()
+        .expect("a run's profile has its base time")
 }

@@ -8,9 +8,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use adstream_common::kafka;
-use adstream_common::schema::{HEADER_PRODUCER, HEADER_REASON};
-use adstream_tests::{TestBroker, bin, events_in, read_events, read_results, read_topic, recount};
+use adstream_kafka::settings::producer_config;
+use adstream_protocol::wire::{HEADER_PRODUCER, HEADER_REASON};
+use adstream_tests::{
+    TestBroker, bin, read_event_records, read_topic, recount, rules_of_run, verify_results,
+};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 
@@ -95,7 +97,7 @@ fn bad_records_go_to_the_dead_letter_topic_and_the_run_stays_exact() {
         Duration::from_secs(60),
         |rs| rs.iter().any(|r| r.header(HEADER_PRODUCER).is_some()),
     );
-    let producer: BaseProducer = kafka::producer_config(&t.kafka.bootstrap).create().unwrap();
+    let producer: BaseProducer = producer_config(&t.kafka.bootstrap).create().unwrap();
     for (i, (value, _)) in bad_records().iter().enumerate() {
         let record = BaseRecord::<(), [u8]>::to(&t.kafka.events_topic)
             .partition(i as i32 % 4)
@@ -140,11 +142,10 @@ fn bad_records_go_to_the_dead_letter_topic_and_the_run_stays_exact() {
         .collect();
     assert_eq!(reasons.len(), 6, "six different reasons: {reasons:?}");
 
-    let events = read_events(&t.kafka, Duration::from_secs(60), 2);
-    let counts = recount(events_in(&events));
-    assert_eq!(
-        read_results(&t.kafka, counts.len(), Duration::from_secs(30)),
-        counts
-    );
+    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
+    let expected = recount(&records, rules_of_run(&out));
+    assert_eq!(summary["processed"], expected.events(), "{summary}");
+    let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
+    assert!(v.exact, "{:?}", v.mismatches);
     std::fs::remove_dir_all(out).unwrap();
 }

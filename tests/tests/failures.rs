@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adstream_common::schema::HEADER_PRODUCER;
+use adstream_protocol::wire::HEADER_PRODUCER;
 use adstream_tests::{TestBroker, bin, read_topic};
 
 /// Pids of processes whose command line mentions `needle`.

@@ -74,7 +74,7 @@ fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
                     );
                     assert!(
                         ends.iter()
-                            .all(|e: &adstream_common::schema::EndMarker| e.producer != *producer),
+                            .all(|e: &adstream_protocol::wire::EndMarker| e.producer != *producer),
                         "producer {producer} sent an event after its end marker"
                     );
                     *per_producer_partition

@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use adstream_common::kafka;
-use adstream_common::schema::WindowResult;
+use adstream_kafka::settings::producer_config;
+use adstream_protocol::wire::WindowResult;
 use adstream_tests::{TestBroker, bin, read_topic};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -33,20 +33,29 @@ fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    std::fs::remove_dir_all(&out).unwrap();
-
+    // The run's profile gives verify the base time and window size that decide each event's window.
+    let profile = out.join("profile.toml");
     let verify = || {
         Command::new(bin("harness"))
-            .args([
-                "verify",
-                "--bootstrap",
-                &t.kafka.bootstrap,
-                "--producers",
-                "2",
-            ])
+            .arg("verify")
+            .arg("--config")
+            .arg(&profile)
+            .args(["--bootstrap", &t.kafka.bootstrap, "--producers", "2"])
             .output()
             .unwrap()
     };
+    let without_base = Command::new(bin("harness"))
+        .args(["verify", "--bootstrap", &t.kafka.bootstrap])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&without_base.stderr);
+    assert_eq!(without_base.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(
+            "error: invalid configuration: `producers.base_time_ms` (--base-time-ms) must be given"
+        ),
+        "{err}"
+    );
     let clean = verify();
     let err = String::from_utf8_lossy(&clean.stderr);
     assert!(clean.status.success(), "{err}");
@@ -68,7 +77,7 @@ fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
     wrong.count += 1;
     let mut stranger = wrong.clone();
     stranger.window_id = 77;
-    let producer: BaseProducer = kafka::producer_config(&t.kafka.bootstrap).create().unwrap();
+    let producer: BaseProducer = producer_config(&t.kafka.bootstrap).create().unwrap();
     for r in [&wrong, &stranger] {
         let value = serde_json::to_vec(r).unwrap();
         let key = WindowResult::key(r.window_id, r.campaign_id);
@@ -101,4 +110,5 @@ fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
     ] {
         assert!(err.contains(&needle), "{needle:?} not in {err}");
     }
+    std::fs::remove_dir_all(&out).unwrap();
 }

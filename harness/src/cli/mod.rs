@@ -1,0 +1,84 @@
+//! The `harness` command line: one file per command, each holding its flags and what it does; the
+//! helpers they share are here. Commands return errors (anyhow, with context); `main` words them as
+//! one line and chooses the exit code.
+
+pub mod broker;
+pub mod capacity;
+pub mod drain;
+pub mod latency;
+pub mod run;
+pub mod sweep;
+pub mod topics;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use adstream_harness::services::broker::LocalBroker;
+use adstream_kafka::metadata::check_reachable;
+use adstream_kafka::settings::admin_config;
+use adstream_profile::flags::{ConfigArg, KafkaArgs, Override};
+use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile};
+use adstream_protocol::clock::unix_ms;
+use anyhow::Context as _;
+use clap::Args;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+
+/// Flags of the commands that read existing topics (verify, latency, drain).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Producers of the run (ids 0..N): the events topic is complete with all their end markers
+    /// [key: producers.count]
+    #[arg(long, value_name = "N")]
+    producers: Option<u32>,
+    /// The run's base time in Unix ms (verify: which window each event belongs to); a run's
+    /// profile.toml holds it [key: producers.base_time_ms]
+    #[arg(long, value_name = "UNIX_MS")]
+    base_time_ms: Option<u64>,
+}
+
+impl Override for ReadArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+        if self.base_time_ms.is_some() {
+            profile.producers.base_time_ms = self.base_time_ms;
+        }
+    }
+}
+
+impl ReadArgs {
+    /// The profile these flags describe.
+    pub fn profile(&self) -> anyhow::Result<Profile> {
+        Ok(self.config.resolve(&[&self.kafka, self])?)
+    }
+}
+
+/// The directory given with `--out`, or `out/<command>-<unix ms>`; created.
+pub fn out_dir(given: Option<&Path>, command: &str) -> anyhow::Result<PathBuf> {
+    let out = given.map_or_else(
+        || PathBuf::from(format!("out/{command}-{}", unix_ms())),
+        Path::to_path_buf,
+    );
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    Ok(out)
+}
+
+/// The broker of an experiment: an existing one that answers, or a local one started for it (only for
+/// the default local address; any other must already answer).
+pub fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
+    let bootstrap = &profile.kafka.bootstrap;
+    let probe: AdminClient<DefaultClientContext> = admin_config(bootstrap).create()?;
+    match check_reachable(probe.inner(), bootstrap) {
+        Ok(()) => return Ok(None),
+        Err(unreachable) if bootstrap != DEFAULT_BOOTSTRAP => return Err(unreachable.into()),
+        Err(_) => {}
+    }
+    eprintln!("starting the local broker on {bootstrap}");
+    Ok(Some(LocalBroker::start(bootstrap)?))
+}

@@ -1,0 +1,109 @@
+//! `harness run`: one experiment (SPEC §6).
+
+use std::path::PathBuf;
+
+use adstream_harness::experiment::interrupt::Interrupt;
+use adstream_harness::experiment::run::Experiment;
+use adstream_harness::services::broker::LocalBroker;
+use adstream_harness::services::topics::Topics;
+use adstream_profile::flags::{ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs};
+use adstream_profile::profile::Profile;
+use clap::Args;
+
+use crate::cli::{ensure_broker, out_dir};
+
+/// Flags of `harness run` (and of `harness capacity`, which searches over them).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Number of producer processes [key: producers.count]
+    #[arg(long)]
+    producers: Option<u32>,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a capacity
+    /// search's: capacity.json and a directory per run); default out/<command>-<unix ms>
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Show the job's and producers' stderr as it comes
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+impl Override for RunArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+    }
+}
+
+impl RunArgs {
+    /// The profile these flags describe.
+    pub fn profile(&self) -> anyhow::Result<Profile> {
+        Ok(self
+            .config
+            .resolve(&[&self.kafka, &self.traffic, &self.window, &self.job, self])?)
+    }
+}
+
+/// Runs one experiment; fails unless it completed, the job counted every event and the results are
+/// exact.
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let profile = args.profile()?;
+    let out = out_dir(args.out.as_deref(), "run")?;
+    let broker = ensure_broker(&profile)?;
+    // Tests and users may look at the topics once this line is out: they are fresh by then.
+    Topics::connect(&profile.kafka)?.clear()?;
+    let p = &profile.producers;
+    eprintln!(
+        "run: {} producers × {} events/s × {} s ({}), {} partitions, job {} process(es) × {} worker(s), broker {}",
+        p.count,
+        p.rate,
+        p.duration,
+        p.generator,
+        profile.kafka.partitions,
+        profile.job.processes,
+        profile.job.workers,
+        profile.kafka.bootstrap
+    );
+    let interrupt = Interrupt::install()?;
+    let experiment = Experiment {
+        out: &out,
+        echo: args.verbose,
+        interrupt: &interrupt,
+        broker_pid: broker.as_ref().map(LocalBroker::pid),
+    };
+    let outcome = experiment.run(&profile)?;
+    let (summary, report) = (&outcome.summary, &outcome.report);
+    eprintln!("{}", report.table());
+    eprintln!(
+        "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",
+        summary.produced,
+        summary.processed,
+        summary.rejected,
+        summary.late,
+        summary.results,
+        summary.windows,
+        out.display()
+    );
+    anyhow::ensure!(
+        summary.counted_all(),
+        "the job processed {} events but the producers delivered {}",
+        summary.processed,
+        summary.produced
+    );
+    anyhow::ensure!(
+        report.verification.exact,
+        "verification failed: {} mismatches",
+        report.verification.mismatch_count
+    );
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `harness sweep`: a grid of runs (SPEC §7).
+
+use std::path::PathBuf;
+
+use adstream_harness::experiment::interrupt::Interrupt;
+use adstream_harness::experiment::run::Experiment;
+use adstream_harness::experiment::sweep::Sweep;
+use adstream_harness::report::sweep::{Grid, table};
+use adstream_harness::services::broker::LocalBroker;
+use adstream_profile::ConfigError;
+use adstream_profile::flags::{ConfigArg, Override, WindowArgs};
+use adstream_profile::profile::{Generator, Profile};
+use clap::Args;
+
+use crate::cli::{ensure_broker, out_dir};
+
+/// Flags of `harness sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Kafka bootstrap address [key: kafka.bootstrap]
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap: Option<String>,
+    /// Partition counts of the grid [default: kafka.partitions]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    partitions: Vec<u32>,
+    /// Workers per job process [default: job.workers]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    workers: Vec<u32>,
+    /// Job process counts (local processes on a generated loopback hostfile) [default: job.processes]
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    processes: Vec<u32>,
+    /// Events per second per producer [default: producers.rate]
+    #[arg(long, value_delimiter = ',', value_name = "EVENTS_PER_S,...")]
+    rate: Vec<u64>,
+    /// Traffic shapes [default: producers.generator]
+    #[arg(long, value_delimiter = ',', value_enum)]
+    generator: Vec<Generator>,
+    /// Number of producer processes [key: producers.count]
+    #[arg(long)]
+    producers: Option<u32>,
+    /// Seconds each run sends events [key: producers.duration]
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<u64>,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Runs per cell; the table and CSV give the median with min–max
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    repeat: u32,
+    /// Directory for sweep.csv, sweep.svg and each cell's run directories; default out/sweep-<unix ms>
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Show the job's and producers' stderr as it comes
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl Override for SweepArgs {
+    fn apply(&self, profile: &mut Profile) {
+        if let Some(bootstrap) = &self.bootstrap {
+            profile.kafka.bootstrap.clone_from(bootstrap);
+        }
+        if let Some(count) = self.producers {
+            profile.producers.count = count;
+        }
+        if let Some(duration) = self.duration {
+            profile.producers.duration = duration;
+        }
+    }
+}
+
+/// `axis` as given, or the profile's single value when it was not.
+fn axis<T: Clone>(given: &[T], default: T) -> Vec<T> {
+    if given.is_empty() {
+        vec![default]
+    } else {
+        given.to_vec()
+    }
+}
+
+impl SweepArgs {
+    /// The grid these flags describe over `base`.
+    fn grid(&self, base: &Profile) -> Result<Grid, ConfigError> {
+        let grid = Grid {
+            partitions: axis(&self.partitions, base.kafka.partitions),
+            workers: axis(&self.workers, base.job.workers),
+            processes: axis(&self.processes, base.job.processes),
+            rates: axis(&self.rate, base.producers.rate),
+            generators: axis(&self.generator, base.producers.generator),
+        };
+        let zero = [&grid.partitions, &grid.workers, &grid.processes]
+            .into_iter()
+            .flatten()
+            .any(|&n| n == 0)
+            || grid.rates.contains(&0);
+        if zero || self.repeat == 0 {
+            return Err(ConfigError::Flags(
+                "--partitions, --workers, --processes, --rate and --repeat must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        Ok(grid)
+    }
+}
+
+/// Runs the grid; fails (after finishing it) when a cell was not exact.
+pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
+    let base = args.config.resolve(&[&args.window, args])?;
+    let grid = args.grid(&base)?;
+    let out = out_dir(args.out.as_deref(), "sweep")?;
+    let broker = ensure_broker(&base)?;
+    let interrupt = Interrupt::install()?;
+    eprintln!(
+        "sweep: {} cells × {} run(s), {} producers × {} s each, broker {}",
+        grid.cells().len(),
+        args.repeat,
+        base.producers.count,
+        base.producers.duration,
+        base.kafka.bootstrap
+    );
+    let sweep = Sweep {
+        base: &base,
+        grid,
+        repeat: args.repeat,
+        experiment: Experiment {
+            out: &out,
+            echo: args.verbose,
+            interrupt: &interrupt,
+            broker_pid: broker.as_ref().map(LocalBroker::pid),
+        },
+    };
+    let rows = sweep.run()?;
+    print!("{}", table(&rows));
+    eprintln!("sweep complete: files in {}", out.display());
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.exact)
+        .map(|r| r.cell.dir_name())
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "sweep failed: {} cell(s) not exact: {}",
+        failed.len(),
+        failed.join(", ")
+    );
+    Ok(())
+}

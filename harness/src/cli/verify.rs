@@ -1,0 +1,47 @@
+//! `harness verify`: the exactness check on its own, over existing events and results topics.
+
+use std::time::Duration;
+
+use adstream_harness::measure::verify::{VerifyPlan, verify};
+use adstream_profile::ConfigError;
+
+use crate::cli::ReadArgs;
+
+/// How long reading the topics back may take.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Recounts and compares; fails listing the first mismatches when not exact.
+pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
+    let profile = args.profile()?;
+    let rules = profile.event_rules().ok_or_else(|| ConfigError::Invalid {
+        key: "producers.base_time_ms",
+        flag: "--base-time-ms",
+        problem: "must be given: which window an event belongs to depends on the run's base time \
+                  (pass the run's profile: --config <run dir>/profile.toml)"
+            .to_owned(),
+    })?;
+    let plan = VerifyPlan {
+        kafka: &profile.kafka,
+        producers: profile.producers.count,
+        rules,
+        timeout: TIMEOUT,
+    };
+    let v = verify(&plan, None)?;
+    println!("{}", serde_json::to_string(&v)?);
+    for m in &v.mismatches {
+        eprintln!("  mismatch: {m}");
+    }
+    anyhow::ensure!(
+        v.exact,
+        "not exact: {} mismatches among {} results for {} windows ({} events recounted)",
+        v.mismatch_count,
+        v.results_read,
+        v.windows_checked,
+        v.events
+    );
+    eprintln!(
+        "exact: {} results for {} windows equal a recount of {} events",
+        v.results_read, v.windows_checked, v.events
+    );
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Following a run from the first job process to the job's exit: start the job's processes (or print
+//! the commands for remote ones), wait for every local worker's readiness, start the producers, and
+//! watch every child's lines and exit until the job is done. Any child that fails, any line that is
+//! not a message, and an interrupt end it at once.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use adstream_profile::address::is_loopback;
+use adstream_profile::profile::Profile;
+
+use crate::experiment::error::RunError;
+use crate::experiment::interrupt::Interrupt;
+use crate::experiment::launch::{RemoteCommand, job_processes};
+use crate::experiment::ledger::Ledger;
+use crate::experiment::progress::{Progress, Snapshot};
+use crate::experiment::supervisor::{Line, Role, Supervisor};
+use crate::measure::collectors::ResultsCollector;
+
+/// How long the job's workers may take to report that they read their partitions.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the job may take to become ready when some of its processes are started by hand on other
+/// hosts.
+const REMOTE_READY_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long the job may take to finish after the last producer ended, beyond one window.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the harness waits for lines before it looks at the children again.
+const PUMP: Duration = Duration::from_millis(100);
+/// How long the streams of exited children may stay quiet before their last lines are taken as all.
+const LAST_LINES_QUIET: Duration = Duration::from_millis(200);
+
+/// The children of a run, what they said, and the live display.
+pub struct Follow<'a> {
+    supervisor: Supervisor,
+    ledger: Ledger,
+    display: Progress,
+    echo: bool,
+    interrupt: &'a Interrupt,
+}
+
+impl<'a> Follow<'a> {
+    /// Nothing started yet; `echo` shows the children's stderr as it comes.
+    pub fn new(echo: bool, interrupt: &'a Interrupt) -> Self {
+        Self {
+            supervisor: Supervisor::default(),
+            ledger: Ledger::default(),
+            display: Progress::new(),
+            echo,
+            interrupt,
+        }
+    }
+
+    fn take(&mut self, line: Line) -> Result<(), RunError> {
+        if line.stderr && self.echo {
+            self.display
+                .println(&format!("  [{}] {}", line.child, line.text));
+        }
+        self.ledger.take(line)
+    }
+
+    /// Takes the lines of up to `wait`, then fails if a child exited unsuccessfully or the run was
+    /// interrupted.
+    fn pump(&mut self, wait: Duration) -> Result<(), RunError> {
+        if self.interrupt.is_set() {
+            return Err(RunError::Interrupted(String::new()));
+        }
+        for line in self.supervisor.lines(wait) {
+            self.take(line)?;
+        }
+        if let Some((child, status)) = self.supervisor.failed()? {
+            // Take in what it said before it died.
+            for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
+                let _ = self.take(line);
+            }
+            return Err(RunError::ChildFailed {
+                child,
+                status,
+                last_words: self.ledger.last_words(child),
+            });
+        }
+        Ok(())
+    }
+
+    /// Shows progress from the children's messages and the results collector.
+    fn show(&mut self, results: &ResultsCollector) {
+        let live = results.live();
+        self.display.update(Snapshot {
+            sent: self.ledger.sent(),
+            processed: self.ledger.processed(),
+            windows: live.windows(),
+            latency_last_ms: live.last_ms(),
+            latency_max_ms: live.max_ms(),
+        });
+    }
+
+    /// Takes the last lines of the exited children and hands over what they said.
+    pub fn conclude(mut self) -> Result<Ledger, RunError> {
+        self.display.finish();
+        for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
+            self.ledger.take(line)?;
+        }
+        Ok(self.ledger)
+    }
+
+    /// Stops every child (killing those still running) and hands over what they said.
+    pub fn stop(self) -> Ledger {
+        self.display.finish();
+        self.ledger
+    }
+}
+
+/// What a run starts: the binaries, and the profile they read.
+#[derive(Debug, Clone)]
+pub struct Launch<'a> {
+    /// The effective profile.
+    pub profile: &'a Profile,
+    /// Its file, as the children read it (absolute).
+    pub profile_path: &'a Path,
+    /// The `dataflow` binary.
+    pub dataflow: &'a Path,
+    /// The `producer` binary.
+    pub producer: &'a Path,
+}
+
+/// What following a run to the job's exit found.
+#[derive(Debug, Clone, Copy)]
+pub struct Driven {
+    /// Seconds from the first producer's start to the job's exit.
+    pub elapsed_s: f64,
+    /// Job processes started by hand on other hosts.
+    pub remote_processes: u32,
+}
+
+/// Starts the job and the producers of `launch` and follows them to the job's exit.
+pub fn drive(
+    launch: &Launch<'_>,
+    results: &ResultsCollector,
+    follow: &mut Follow<'_>,
+) -> Result<Driven, RunError> {
+    let remote = start_job(launch, follow)?;
+    wait_ready(launch.profile, remote, follow)?;
+    let started = Instant::now();
+    for id in 0..launch.profile.producers.count {
+        let id_text = id.to_string();
+        follow.supervisor.spawn(
+            Role::Producer(id),
+            launch.producer,
+            &[
+                OsStr::new("--config"),
+                launch.profile_path.as_os_str(),
+                OsStr::new("--id"),
+                OsStr::new(&id_text),
+            ],
+        )?;
+    }
+    while !follow
+        .supervisor
+        .all_exited(|r| matches!(r, Role::Producer(_)))?
+    {
+        follow.pump(PUMP)?;
+        follow.show(results);
+    }
+    let patience = DRAIN_TIMEOUT + Duration::from_secs(launch.profile.window.size);
+    let deadline = Instant::now() + patience;
+    while !follow
+        .supervisor
+        .all_exited(|r| matches!(r, Role::Job(_)))?
+    {
+        if Instant::now() >= deadline {
+            return Err(RunError::JobDidNotFinish(patience.as_secs()));
+        }
+        follow.pump(PUMP)?;
+        follow.show(results);
+    }
+    let elapsed_s = started.elapsed().as_secs_f64();
+    follow.pump(Duration::ZERO)?;
+    Ok(Driven {
+        elapsed_s,
+        remote_processes: remote,
+    })
+}
+
+/// Starts the local job processes and prints the commands of the remote ones; how many are remote.
+fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunError> {
+    let job = &launch.profile.job;
+    let lines = job_processes(job)?;
+    let mut remote = 0;
+    for line in &lines {
+        if line.is_local() {
+            let process = line.process.to_string();
+            follow.supervisor.spawn(
+                Role::Job(line.process),
+                launch.dataflow,
+                &[
+                    OsStr::new("--config"),
+                    launch.profile_path.as_os_str(),
+                    OsStr::new("--process"),
+                    OsStr::new(&process),
+                ],
+            )?;
+        } else if let Some(hostfile) = &job.hostfile {
+            remote += 1;
+            let hostfile: PathBuf =
+                std::path::absolute(hostfile).map_err(RunError::io("resolve the hostfile"))?;
+            let command = RemoteCommand {
+                line,
+                profile: launch.profile_path,
+                hostfile: &hostfile,
+            };
+            follow.display.println(&command.to_string());
+        }
+    }
+    Ok(remote)
+}
+
+/// Waits until every local worker said it reads its partitions. Timely connects every process before
+/// any worker starts, so the local workers' readiness means the remote processes have joined too.
+fn wait_ready(profile: &Profile, remote: u32, follow: &mut Follow<'_>) -> Result<(), RunError> {
+    let timeout = if remote > 0 {
+        let host = profile
+            .kafka
+            .bootstrap
+            .rsplit_once(':')
+            .map_or("", |(h, _)| h);
+        if is_loopback(host) {
+            follow.display.println(&format!(
+                "note: the remote processes must reach the broker at {}, a loopback address",
+                profile.kafka.bootstrap
+            ));
+        }
+        follow.display.println(&format!(
+            "waiting up to {}s for {remote} remote job process(es) to join",
+            REMOTE_READY_TIMEOUT.as_secs()
+        ));
+        REMOTE_READY_TIMEOUT
+    } else {
+        READY_TIMEOUT
+    };
+    let job = &profile.job;
+    let workers = ((job.processes - remote) * job.workers) as usize;
+    let deadline = Instant::now() + timeout;
+    while follow.ledger.ready_workers() < workers {
+        if Instant::now() >= deadline {
+            return Err(RunError::NotReady {
+                ready: follow.ledger.ready_workers(),
+                workers,
+                timeout_s: timeout.as_secs(),
+                hint: if remote > 0 {
+                    " (are the remote processes started?)"
+                } else {
+                    ""
+                },
+            });
+        }
+        follow.pump(PUMP)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! What can stop an experiment, as typed data: the binaries word it as one line and choose the exit
+//! code (130 for [`RunError::Interrupted`], 1 for the rest).
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use adstream_kafka::KafkaError;
+use adstream_profile::hostfile::HostfileError;
+use adstream_protocol::messages::MessageError;
+
+use crate::experiment::supervisor::Role;
+use crate::services::broker::BrokerError;
+
+/// Why a run did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A Kafka problem (no broker, no topic, a client error).
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    /// The local broker could not be provisioned or started.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// The hostfile cannot be used.
+    #[error(transparent)]
+    Hostfile(#[from] HostfileError),
+    /// A local file or process operation failed.
+    #[error("cannot {what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A sibling binary is missing.
+    #[error(
+        "the `{name}` binary is not next to {} — build the whole workspace (`cargo build --release`)",
+        beside.display()
+    )]
+    MissingBinary {
+        /// The binary.
+        name: String,
+        /// The harness binary it should be next to.
+        beside: PathBuf,
+    },
+    /// A child exited unsuccessfully.
+    #[error("{child} exited with {status}; its last words: {last_words}")]
+    ChildFailed {
+        /// The child.
+        child: Role,
+        /// How it ended.
+        status: ExitStatus,
+        /// Its last stderr lines.
+        last_words: String,
+    },
+    /// A child wrote a line on stdout that is not one of the messages.
+    #[error("{child} wrote a line the harness cannot read: {error}")]
+    Unreadable {
+        /// The child.
+        child: Role,
+        /// What is wrong with the line.
+        error: MessageError,
+    },
+    /// A child sent a message that belongs to the other kind of child.
+    #[error("{child} sent a `{kind}` message, which it never sends")]
+    Misplaced {
+        /// The child.
+        child: Role,
+        /// The message's kind.
+        kind: &'static str,
+    },
+    /// The job's workers did not all report readiness in time.
+    #[error("only {ready} of {workers} local job workers were ready within {timeout_s}s{hint}")]
+    NotReady {
+        /// Workers ready.
+        ready: usize,
+        /// Workers expected.
+        workers: usize,
+        /// The wait.
+        timeout_s: u64,
+        /// A hint when processes on other hosts are involved.
+        hint: &'static str,
+    },
+    /// The job did not end after the producers did.
+    #[error("the job did not finish within {0}s of the last producer's end")]
+    JobDidNotFinish(u64),
+    /// Children ended without their summaries.
+    #[error(
+        "missing summaries: {producers} of {expected_producers} producers, {job} of {expected_job} local job processes"
+    )]
+    MissingSummaries {
+        /// Producer summaries received.
+        producers: usize,
+        /// Producers started.
+        expected_producers: u32,
+        /// Job summaries received.
+        job: usize,
+        /// Local job processes started.
+        expected_job: u32,
+    },
+    /// The hostfile names no process on this machine.
+    #[error(
+        "hostfile {0} names no local process: the harness follows the job through at least one on this machine (127.0.0.1 or localhost)"
+    )]
+    NoLocalProcess(PathBuf),
+    /// A plot could not be drawn.
+    #[error("cannot draw {file}: {reason}")]
+    Plot {
+        /// The file.
+        file: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The run was interrupted (Ctrl-C, SIGTERM or SIGHUP): its children were stopped and a partial
+    /// report written.
+    #[error("interrupted: every child process was stopped; partial report in {0}")]
+    Interrupted(String),
+}
+
+impl RunError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| RunError::Io { what, source }
+    }
+
+    /// Whether the run was interrupted rather than failed.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, RunError::Interrupted(_))
+    }
+}

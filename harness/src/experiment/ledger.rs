@@ -1,0 +1,200 @@
+//! What the children of a run have said: their typed messages (readiness, progress, summaries) and
+//! their last stderr lines, kept to explain a failure. A stdout line that is not a message, or a
+//! message the child never sends, is an error that names the child and what is wrong.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use adstream_protocol::messages::{ChildMessage, JobSummary, ProducerSummary};
+
+use crate::experiment::error::RunError;
+use crate::experiment::supervisor::{Line, Role};
+
+/// Stderr lines kept per child to explain a failure.
+const KEEP_LINES: usize = 5;
+
+/// What the children said so far.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    ready: usize,
+    processed: BTreeMap<(u32, u32), u64>,
+    sent: BTreeMap<u32, u64>,
+    job_summaries: BTreeMap<u32, JobSummary>,
+    producer_summaries: BTreeMap<u32, ProducerSummary>,
+    last_stderr: BTreeMap<Role, VecDeque<String>>,
+}
+
+impl Ledger {
+    /// Takes one line a child wrote: a message on stdout, or words for people on stderr.
+    pub fn take(&mut self, line: Line) -> Result<(), RunError> {
+        if line.stderr {
+            let kept = self.last_stderr.entry(line.child).or_default();
+            kept.push_back(line.text);
+            if kept.len() > KEEP_LINES {
+                kept.pop_front();
+            }
+            return Ok(());
+        }
+        let child = line.child;
+        let message = ChildMessage::parse(&line.text)
+            .map_err(|error| RunError::Unreadable { child, error })?;
+        match (child, message) {
+            (Role::Job(_), ChildMessage::Ready(_)) => self.ready += 1,
+            (Role::Job(_), ChildMessage::Progress(p)) => {
+                self.processed.insert((p.process, p.worker), p.processed);
+            }
+            (Role::Job(process), ChildMessage::JobSummary(s)) => {
+                self.job_summaries.insert(process, s);
+            }
+            (Role::Producer(id), ChildMessage::ProducerProgress(p)) => {
+                self.sent.insert(id, p.sent);
+            }
+            (Role::Producer(id), ChildMessage::ProducerSummary(s)) => {
+                self.sent.insert(id, s.events);
+                self.producer_summaries.insert(id, s);
+            }
+            (child, message) => {
+                return Err(RunError::Misplaced {
+                    child,
+                    kind: kind_of(&message),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Job workers that have said they read their partitions.
+    pub fn ready_workers(&self) -> usize {
+        self.ready
+    }
+
+    /// Events the job has counted, by its workers' latest progress (or their processes' summaries).
+    pub fn processed(&self) -> u64 {
+        let from_progress: u64 = self.processed.values().sum();
+        let from_summaries: u64 = self
+            .job_summaries
+            .values()
+            .map(|s| s.counts.processed)
+            .sum();
+        from_progress.max(from_summaries)
+    }
+
+    /// Events the producers have sent, by their own count.
+    pub fn sent(&self) -> u64 {
+        self.sent.values().sum()
+    }
+
+    /// The last stderr lines of `child`, joined.
+    pub fn last_words(&self, child: Role) -> String {
+        self.last_stderr
+            .get(&child)
+            .map(|lines| {
+                lines
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .unwrap_or_default()
+    }
+
+    /// The summaries received, producers' and job processes', in id order.
+    pub fn summaries(&self) -> (Vec<ProducerSummary>, Vec<JobSummary>) {
+        (
+            self.producer_summaries.values().cloned().collect(),
+            self.job_summaries.values().cloned().collect(),
+        )
+    }
+}
+
+fn kind_of(message: &ChildMessage) -> &'static str {
+    match message {
+        ChildMessage::Ready(_) => "ready",
+        ChildMessage::Progress(_) => "progress",
+        ChildMessage::JobSummary(_) => "job_summary",
+        ChildMessage::ProducerProgress(_) => "producer_progress",
+        ChildMessage::ProducerSummary(_) => "producer_summary",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(child: Role, text: &str) -> Line {
+        Line {
+            child,
+            stderr: false,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn messages_are_tallied_and_a_renamed_field_is_an_error_naming_it() {
+        let mut ledger = Ledger::default();
+        ledger
+            .take(out(
+                Role::Job(0),
+                r#"{"ready":{"process":0,"worker":0,"partitions":[0]}}"#,
+            ))
+            .unwrap();
+        ledger
+            .take(out(
+                Role::Job(0),
+                r#"{"progress":{"process":0,"worker":0,"processed":7,"results":0}}"#,
+            ))
+            .unwrap();
+        ledger
+            .take(out(
+                Role::Producer(1),
+                r#"{"producer_progress":{"producer":1,"sent":9}}"#,
+            ))
+            .unwrap();
+        assert_eq!(
+            (ledger.ready_workers(), ledger.processed(), ledger.sent()),
+            (1, 7, 9)
+        );
+
+        let error = ledger
+            .take(out(
+                Role::Job(0),
+                r#"{"progress":{"process":0,"worker":0,"processd":8,"results":0}}"#,
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "job 0 wrote a line the harness cannot read: unknown field `processd`"
+            ),
+            "{error}"
+        );
+        let error = ledger
+            .take(out(
+                Role::Producer(0),
+                r#"{"ready":{"process":0,"worker":0,"partitions":[]}}"#,
+            ))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "producer 0 sent a `ready` message, which it never sends"
+        );
+    }
+
+    #[test]
+    fn the_last_stderr_lines_are_kept() {
+        let mut ledger = Ledger::default();
+        for i in 0..7 {
+            ledger
+                .take(Line {
+                    child: Role::Producer(0),
+                    stderr: true,
+                    text: format!("line {i}"),
+                })
+                .unwrap();
+        }
+        assert_eq!(
+            ledger.last_words(Role::Producer(0)),
+            "line 2 | line 3 | line 4 | line 5 | line 6"
+        );
+    }
+}

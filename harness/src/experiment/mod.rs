@@ -1,0 +1,16 @@
+//! The experiment layer: runs as a whole. A [`run::Experiment`] starts the job and the producers
+//! under a [`supervisor::Supervisor`], follows them ([`drive`]) through their typed messages
+//! ([`ledger`]) with a live display ([`progress`]), then verifies and reports; [`sweep`] and
+//! [`capacity`] are loops of runs. It uses the measuring, report and services layers below it.
+
+pub mod capacity;
+pub mod drive;
+pub mod error;
+pub mod interrupt;
+pub mod launch;
+pub mod ledger;
+pub mod progress;
+pub mod run;
+pub mod search;
+pub mod supervisor;
+pub mod sweep;

@@ -1,0 +1,222 @@
+//! One experiment (SPEC §6): fresh topics, the job's processes (with a generated loopback hostfile when
+//! there are several), a wait for every worker's readiness, the producers with a shared base time, the
+//! job's exit, then verification and the report. `harness run` is one; a sweep's cell and a capacity
+//! search's step are others.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use adstream_profile::profile::Profile;
+use adstream_protocol::clock::unix_ms;
+use adstream_protocol::exactness::Verification;
+
+use crate::experiment::drive::{Driven, Follow, Launch, drive};
+use crate::experiment::error::RunError;
+use crate::experiment::interrupt::Interrupt;
+use crate::experiment::launch::local_hostfile;
+use crate::experiment::ledger::Ledger;
+use crate::experiment::supervisor::sibling_binary;
+use crate::measure::collectors::{BrokerProbe, ResultsCollector};
+use crate::measure::cpu_meter::CpuMeter;
+use crate::measure::verify::{VerifyPlan, verify};
+use crate::report::latency::LatencyReport;
+use crate::report::model::{EventCounts, Measured, ProducerFigures, Report, RunSummary};
+use crate::report::plot;
+use crate::services::topics::Topics;
+
+/// How far ahead of the job's start the shared base time is set, so the producers start on schedule.
+const BASE_LEAD: Duration = Duration::from_secs(2);
+/// How long verification may take to read the topics back.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where and how experiments run.
+#[derive(Debug, Clone, Copy)]
+pub struct Experiment<'a> {
+    /// The run's directory: profile, hostfile, summary, report, plots.
+    pub out: &'a Path,
+    /// Show the children's stderr as it comes.
+    pub echo: bool,
+    /// Ctrl-C and friends.
+    pub interrupt: &'a Interrupt,
+    /// The local broker's process when the harness started it, for the report's CPU figures.
+    pub broker_pid: Option<u32>,
+}
+
+/// What a completed run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The children's summaries.
+    pub summary: RunSummary,
+    /// The report (its `configuration` is the effective profile).
+    pub report: Report,
+}
+
+/// The live collectors of a run.
+struct Collectors {
+    results: ResultsCollector,
+    probe: BrokerProbe,
+}
+
+impl Experiment<'_> {
+    /// Clears the topics (to the profile's partition count) and runs the experiment of `profile`.
+    pub fn run_fresh(&self, profile: &Profile) -> Result<Outcome, RunError> {
+        std::fs::create_dir_all(self.out)
+            .map_err(RunError::io(format!("create {}", self.out.display())))?;
+        Topics::connect(&profile.kafka)?.clear()?;
+        self.run(profile)
+    }
+
+    /// Runs the experiment of `profile` (its topics must exist and be empty), writing `profile.toml`,
+    /// `summary.json`, `report.json`, `windows.csv` and `latency.svg` into the run's directory. When
+    /// interrupted, every child is stopped, a partial report written and the error is
+    /// [`RunError::Interrupted`].
+    pub fn run(&self, profile: &Profile) -> Result<Outcome, RunError> {
+        let cpu = CpuMeter::start(self.broker_pid);
+        let dataflow = sibling_binary("dataflow")?;
+        let producer = sibling_binary("producer")?;
+        let (profile, profile_path) = self.effective_profile(profile)?;
+        let collectors = Collectors {
+            results: ResultsCollector::start(&profile.kafka)?,
+            probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
+        };
+        let launch = Launch {
+            profile: &profile,
+            profile_path: &profile_path,
+            dataflow: &dataflow,
+            producer: &producer,
+        };
+        let mut follow = Follow::new(self.echo, self.interrupt);
+        match drive(&launch, &collectors.results, &mut follow) {
+            Ok(driven) => self.finish(&profile, follow.conclude()?, collectors, driven, cpu),
+            Err(error) if error.is_interrupted() => {
+                // Stop every child first: the collectors end once their topics go quiet.
+                let ledger = follow.stop();
+                partial_report(&profile, &ledger, collectors)
+                    .write(self.out)
+                    .map_err(RunError::io(format!(
+                        "write the partial report in {}",
+                        self.out.display()
+                    )))?;
+                Err(RunError::Interrupted(self.out.display().to_string()))
+            }
+            Err(error) => {
+                follow.stop();
+                Err(error)
+            }
+        }
+    }
+
+    /// The profile the run's children read, with its hostfile and base time, written to the run's
+    /// directory; the caller's profile is left as it was.
+    fn effective_profile(&self, profile: &Profile) -> Result<(Profile, PathBuf), RunError> {
+        let mut profile = profile.clone();
+        if profile.job.processes > 1 && profile.job.hostfile.is_none() {
+            profile.job.hostfile = Some(local_hostfile(self.out, profile.job.processes)?);
+        }
+        profile.producers.base_time_ms = Some(unix_ms() + BASE_LEAD.as_millis() as u64);
+        let path = std::path::absolute(self.out.join("profile.toml"))
+            .map_err(RunError::io("resolve the run's directory"))?;
+        let text = toml::to_string(&profile).expect("profiles serialise");
+        std::fs::write(&path, text).map_err(RunError::io(format!("write {}", path.display())))?;
+        Ok((profile, path))
+    }
+
+    /// Collects the summaries, verifies and writes the report of a completed run.
+    fn finish(
+        &self,
+        profile: &Profile,
+        ledger: Ledger,
+        collectors: Collectors,
+        driven: Driven,
+        cpu: CpuMeter,
+    ) -> Result<Outcome, RunError> {
+        let (producers, job) = ledger.summaries();
+        let summary = RunSummary::of(producers, job, driven.remote_processes);
+        summary
+            .write(self.out)
+            .map_err(RunError::io("write summary.json"))?;
+        let local = profile.job.processes - summary.remote_processes;
+        if summary.producers.len() != profile.producers.count as usize
+            || summary.job.len() != local as usize
+        {
+            return Err(RunError::MissingSummaries {
+                producers: summary.producers.len(),
+                expected_producers: profile.producers.count,
+                job: summary.job.len(),
+                expected_job: local,
+            });
+        }
+        // The remote processes' result counts are not known here: read until the topic goes quiet.
+        let expected = if summary.remote_processes == 0 {
+            summary.results
+        } else {
+            u64::MAX
+        };
+        let collected = collectors.results.finish(expected);
+        let broker = collectors.probe.finish();
+        let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+        let latency = LatencyReport::of(&observations);
+        let results: Vec<_> = collected.into_iter().map(|c| c.result).collect();
+        let plan = VerifyPlan {
+            kafka: &profile.kafka,
+            producers: profile.producers.count,
+            rules: profile.event_rules().expect("the run set its base time"),
+            timeout: VERIFY_TIMEOUT,
+        };
+        let verification = verify(&plan, Some(results))?;
+        let mut report = Report::new(Measured {
+            configuration: profile.clone(),
+            events: EventCounts {
+                produced: summary.produced,
+                processed: summary.processed,
+                rejected: summary.rejected,
+                late: summary.late,
+            },
+            latency: &latency,
+            broker: &broker,
+            producers: summary
+                .producers
+                .iter()
+                .map(ProducerFigures::from_summary)
+                .collect(),
+            elapsed_s: driven.elapsed_s,
+            verification,
+        });
+        report.add_job_share(&observations, &summary.closed_at_ms);
+        report.cpu_s = cpu.finish(&summary);
+        report
+            .write(self.out)
+            .map_err(RunError::io("write report.json and windows.csv"))?;
+        plot::latency_svg(&report, &latency.end_to_end, &self.out.join("latency.svg")).map_err(
+            |e| RunError::Plot {
+                file: "latency.svg",
+                reason: e.to_string(),
+            },
+        )?;
+        Ok(Outcome { summary, report })
+    }
+}
+
+/// The report of a run that did not finish: what the collectors and the children's progress showed.
+fn partial_report(profile: &Profile, ledger: &Ledger, collectors: Collectors) -> Report {
+    let collected = collectors.results.finish(0);
+    let broker = collectors.probe.finish();
+    let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+    let latency = LatencyReport::of(&observations);
+    Report::new(Measured {
+        configuration: profile.clone(),
+        events: EventCounts {
+            produced: ledger.sent(),
+            processed: ledger.processed(),
+            ..EventCounts::default()
+        },
+        latency: &latency,
+        broker: &broker,
+        producers: Vec::new(),
+        elapsed_s: 0.0,
+        verification: Verification::not_verified(
+            "interrupted before the run completed: not verified".to_owned(),
+            collected.len() as u64,
+        ),
+    })
+}

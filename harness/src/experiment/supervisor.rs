@@ -1,0 +1,199 @@
+//! The children of a run: the sibling binaries, started as owned processes (they die with the
+//! harness), each named by its role, every line they write delivered to the harness as it comes, and a
+//! guard that never leaves a child behind.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use crate::experiment::error::RunError;
+use crate::services::ownership::owned_command;
+
+/// The path of `name`, an adstream binary built next to the running one.
+pub fn sibling_binary(name: &str) -> Result<PathBuf, RunError> {
+    let exe = std::env::current_exe().map_err(RunError::io("find the harness binary"))?;
+    let path = exe.with_file_name(name);
+    if !path.is_file() {
+        return Err(RunError::MissingBinary {
+            name: name.to_owned(),
+            beside: exe,
+        });
+    }
+    Ok(path)
+}
+
+/// What a child is in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Job process `I`.
+    Job(u32),
+    /// Producer `I`.
+    Producer(u32),
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Job(i) => write!(f, "job {i}"),
+            Role::Producer(i) => write!(f, "producer {i}"),
+        }
+    }
+}
+
+/// Which stream of which child a line came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The child.
+    pub child: Role,
+    /// Whether it came from stderr (for people) rather than stdout (messages for the harness).
+    pub stderr: bool,
+    /// The text, without the newline.
+    pub text: String,
+}
+
+/// Forwards every line of `stream` to `lines`, tagged with `child`.
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    child: Role,
+    stderr: bool,
+    lines: Sender<Line>,
+) {
+    std::thread::spawn(move || {
+        for text in BufReader::new(stream).lines().map_while(Result::ok) {
+            if lines
+                .send(Line {
+                    child,
+                    stderr,
+                    text,
+                })
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+}
+
+/// A child process, killed and reaped when the guard is dropped unless it has already exited.
+#[derive(Debug)]
+pub struct ChildGuard {
+    role: Role,
+    child: Child,
+    status: Option<ExitStatus>,
+}
+
+impl ChildGuard {
+    /// Its exit status if it has exited.
+    pub fn try_status(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait()?;
+        }
+        Ok(self.status)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The children of a run and the lines they write.
+pub struct Supervisor {
+    guards: Vec<ChildGuard>,
+    lines: Receiver<Line>,
+    sender: Sender<Line>,
+}
+
+impl Default for Supervisor {
+    fn default() -> Self {
+        let (sender, lines) = mpsc::channel();
+        Self {
+            guards: Vec::new(),
+            lines,
+            sender,
+        }
+    }
+}
+
+impl Supervisor {
+    /// Starts `program` with `args` as `role`: stdin closed, stdout and stderr read line by line.
+    pub fn spawn(
+        &mut self,
+        role: Role,
+        program: &Path,
+        args: &[&std::ffi::OsStr],
+    ) -> Result<(), RunError> {
+        let mut child = owned_command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(RunError::io(format!("start {role}")))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        forward_lines(stdout, role, false, self.sender.clone());
+        forward_lines(stderr, role, true, self.sender.clone());
+        self.guards.push(ChildGuard {
+            role,
+            child,
+            status: None,
+        });
+        Ok(())
+    }
+
+    /// The lines written within `wait` (at least one if any comes), and all that are waiting.
+    pub fn lines(&self, wait: Duration) -> Vec<Line> {
+        let mut lines = Vec::new();
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => lines.push(line),
+            Err(RecvTimeoutError::Timeout) => return lines,
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the supervisor holds a sender"),
+        }
+        lines.extend(self.lines.try_iter());
+        lines
+    }
+
+    /// The lines still on their way from children that have exited: everything until the streams have
+    /// been quiet for `quiet`.
+    pub fn last_lines(&self, quiet: Duration) -> Vec<Line> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(quiet) {
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// The first child that exited unsuccessfully, with its status.
+    pub fn failed(&mut self) -> Result<Option<(Role, ExitStatus)>, RunError> {
+        for guard in &mut self.guards {
+            let status = guard
+                .try_status()
+                .map_err(RunError::io(format!("wait for {}", guard.role)))?;
+            if let Some(status) = status.filter(|s| !s.success()) {
+                return Ok(Some((guard.role, status)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether every child that `is` picks out has exited.
+    pub fn all_exited(&mut self, is: impl Fn(Role) -> bool) -> Result<bool, RunError> {
+        for guard in self.guards.iter_mut().filter(|g| is(g.role)) {
+            let status = guard
+                .try_status()
+                .map_err(RunError::io(format!("wait for {}", guard.role)))?;
+            if status.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,109 @@
+//! A reader of one topic for the harness's collectors and recount: every partition (or a sample of
+//! one) from where its log starts, in offset order ([`OrderedConsumer`]), handing each record to a
+//! callback until the callback, a stop signal or a deadline ends it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use adstream_kafka::KafkaError;
+use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::settings::{consumer_config, patient_consumer_config};
+use adstream_profile::profile::KafkaSection;
+use rdkafka::message::BorrowedMessage;
+
+/// What the callback wants after a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep reading.
+    More,
+    /// Everything wanted has been read.
+    Done,
+}
+
+/// Which partitions a reader takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitions {
+    /// Every partition of the topic.
+    All,
+    /// Partition 0 only: a sample of the topic that costs the broker a fraction of a full reader.
+    First,
+}
+
+/// How a reader waits for records the broker does not have yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// As the job's own reader does: for readers whose receive time is measured.
+    LikeTheJob,
+    /// Longer per fetch, sparing the broker: for readers whose timing does not matter.
+    Patient,
+}
+
+/// How long one poll waits before the reader looks at its stop signal and deadline again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A reader of one topic.
+pub struct TopicReader {
+    consumer: OrderedConsumer,
+}
+
+impl TopicReader {
+    /// Opens `topic` of the profile's broker (failing within a few seconds when no broker answers or
+    /// the topic does not exist).
+    pub fn open(
+        kafka: &KafkaSection,
+        topic: &str,
+        which: Partitions,
+        wait: Wait,
+    ) -> Result<Self, KafkaError> {
+        let config = match wait {
+            Wait::LikeTheJob => consumer_config(&kafka.bootstrap),
+            Wait::Patient => patient_consumer_config(&kafka.bootstrap),
+        };
+        let consumer = match which {
+            Partitions::All => OrderedConsumer::assign_all(&config, &kafka.bootstrap, topic)?,
+            Partitions::First => {
+                OrderedConsumer::assign(&config, topic, &[0], &Default::default())?
+            }
+        };
+        Ok(Self { consumer })
+    }
+
+    /// Every partition of `topic`, read like the job reads.
+    pub fn all(kafka: &KafkaSection, topic: &str) -> Result<Self, KafkaError> {
+        Self::open(kafka, topic, Partitions::All, Wait::LikeTheJob)
+    }
+
+    /// How many partitions it reads.
+    pub fn partitions(&self) -> u32 {
+        self.consumer.partitions().len() as u32
+    }
+
+    /// Reads until `each` says [`Next::Done`], `stop` is set and nothing arrived for `quiet` (a quiet
+    /// stream after the stop signal is over), or `deadline` passes. Returns whether `each` finished.
+    /// A second call goes on where the first ended.
+    pub fn read_until(
+        &mut self,
+        stop: &AtomicBool,
+        quiet: Duration,
+        deadline: Option<Instant>,
+        mut each: impl FnMut(&BorrowedMessage<'_>) -> Next,
+    ) -> bool {
+        let mut last = Instant::now();
+        loop {
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return false;
+            }
+            match self.consumer.poll(POLL) {
+                Some(Ok(message)) => {
+                    last = Instant::now();
+                    if each(&message) == Next::Done {
+                        return true;
+                    }
+                }
+                Some(Err(_)) => {}
+                None if stop.load(Ordering::Relaxed) && last.elapsed() >= quiet => return false,
+                None => {}
+            }
+        }
+    }
+}

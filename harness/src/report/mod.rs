@@ -1,0 +1,10 @@
+//! The report layer: plain data of what runs measured and how it is shown — latency statistics, the
+//! report model, its files and table, the sweep's rows, and plots. It knows nothing of processes or
+//! Kafka; the layers above fill it.
+
+pub mod files;
+pub mod latency;
+pub mod model;
+pub mod plot;
+pub mod sweep;
+pub mod table;

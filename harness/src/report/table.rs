@@ -1,0 +1,67 @@
+//! The summary table a run prints at its end.
+
+use std::fmt::Write as _;
+
+use crate::report::model::Report;
+
+impl Report {
+    /// The summary table printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        let e = &self.events;
+        let _ = writeln!(
+            t,
+            "events      produced {}  processed {}  rejected {}  late {}  ({:.0} events/s)",
+            e.produced, e.processed, e.rejected, e.late, self.throughput
+        );
+        let _ = writeln!(
+            t,
+            "{:<22}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "latency (ms)", "avg", "p50", "p90", "p99", "max"
+        );
+        for (name, p) in [
+            ("end to end", &self.latency_ms),
+            ("broker delivery", &self.broker_delay_ms),
+            ("after window end", &self.event_time_latency_ms),
+            ("job's own share", &self.job_added_ms),
+        ] {
+            let _ = writeln!(
+                t,
+                "{name:<22}{:>9.1}{:>9.1}{:>9.1}{:>9.1}{:>9.1}",
+                p.avg, p.p50, p.p90, p.p99, p.max
+            );
+        }
+        let c = &self.cpu_s;
+        let _ = writeln!(
+            t,
+            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1}",
+            c.job,
+            c.producers,
+            c.broker.map_or_else(
+                || "not measured (external)".to_owned(),
+                |b| format!("{b:.1}")
+            ),
+            c.harness
+        );
+        for p in &self.producers {
+            let _ = writeln!(
+                t,
+                "producer {}  {} events at {:.0}/s, schedule lag p99 {:.2} ms, max {:.2} ms",
+                p.id, p.events, p.achieved_rate, p.schedule_lag_p99_ms, p.schedule_lag_max_ms
+            );
+        }
+        let v = &self.verification;
+        let _ = write!(
+            t,
+            "verification {}: {} windows, {} results checked against a recount of {} events",
+            if v.exact { "EXACT" } else { "FAILED" },
+            v.windows_checked,
+            v.results_read,
+            v.events
+        );
+        for m in &v.mismatches {
+            let _ = write!(t, "\n  mismatch: {m}");
+        }
+        t
+    }
+}

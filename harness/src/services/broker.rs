@@ -1,0 +1,258 @@
+//! The local broker (SPEC §8): tansu 0.6.0 with memory storage, provisioned into a per-user cache when it
+//! is not on PATH, started on a loopback port, waited for until it answers Kafka requests, and stopped
+//! when dropped.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::services::ownership::owned_command;
+use std::time::{Duration, Instant};
+
+use adstream_kafka::settings::admin_config;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+
+/// The broker version every adstream install uses.
+pub const TANSU_VERSION: &str = "0.6.0";
+/// How long a started broker may take to answer its first metadata request.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A problem provisioning or starting the local broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// `cargo install` could not be run or failed.
+    #[error("installing tansu {TANSU_VERSION} failed: {0}")]
+    Install(String),
+    /// The broker process could not be started.
+    #[error("cannot start tansu at {path}: {source}")]
+    Spawn {
+        /// The binary.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The broker exited before it answered.
+    #[error("tansu exited before it was ready ({status}); its log ends: {log}")]
+    Exited {
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The last lines it wrote.
+        log: String,
+    },
+    /// The broker did not answer in time.
+    #[error("tansu did not answer on {address} within {}s", READY_TIMEOUT.as_secs())]
+    NotReady {
+        /// Where it should listen.
+        address: String,
+    },
+    /// A local I/O error (log file, lock file, free port).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// adstream's per-user cache: `$ADSTREAM_CACHE`, else `$XDG_CACHE_HOME/adstream`, else
+/// `~/.cache/adstream`. Outside any checkout, so fresh clones and CI runs reuse what it holds.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ADSTREAM_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("adstream")
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache with
+/// `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers, in this or
+/// other processes, wait for a single install.
+pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
+    if let Some(path) = on_path("tansu") {
+        return Ok(path);
+    }
+    let root = cache_dir();
+    let cached = root.join("bin").join("tansu");
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    std::fs::create_dir_all(&root)?;
+    let lock = File::create(root.join("tansu-install.lock"))?;
+    lock.lock()?;
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    eprintln!(
+        "adstream: no `tansu` broker on PATH; installing tansu {TANSU_VERSION} into {} with cargo install \
+         (takes about 10 minutes, once)",
+        root.display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "install",
+            "tansu",
+            "--locked",
+            "--version",
+            TANSU_VERSION,
+            "--features",
+            "dynostore",
+            "--root",
+        ])
+        .arg(&root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| BrokerError::Install(format!("cannot run cargo: {e}")))?;
+    if !status.success() || !cached.is_file() {
+        return Err(BrokerError::Install(format!(
+            "cargo install exited with {status}"
+        )));
+    }
+    eprintln!("adstream: installed {}", cached.display());
+    Ok(cached)
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; good enough for tests and generated hostfiles).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running local broker, stopped when dropped.
+#[derive(Debug)]
+pub struct LocalBroker {
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl LocalBroker {
+    /// Starts tansu listening on `address` (`HOST:PORT`) and returns once it answers Kafka metadata
+    /// requests. Its output goes to a log file beside the cache.
+    pub fn start(address: &str) -> Result<Self, BrokerError> {
+        let tansu = ensure_tansu()?;
+        let logs = cache_dir().join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let log = logs.join(format!(
+            "tansu-{}-{}.log",
+            address.replace(':', "_"),
+            std::process::id()
+        ));
+        let out = File::create(&log)?;
+        let url = format!("tcp://{address}");
+        let child = owned_command(&tansu)
+            .arg("broker")
+            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .map_err(|source| BrokerError::Spawn {
+                path: tansu,
+                source,
+            })?;
+        let mut broker = Self {
+            child,
+            address: address.to_owned(),
+            log,
+        };
+        broker.wait_ready()?;
+        Ok(broker)
+    }
+
+    /// Starts tansu on a free loopback port.
+    pub fn start_on_free_port() -> Result<Self, BrokerError> {
+        Self::start(&format!("127.0.0.1:{}", free_port()?))
+    }
+
+    /// The broker's `HOST:PORT`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The file the broker logs to.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The broker's exit status, if it has exited (it runs until stopped).
+    pub fn try_status(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        self.child.try_wait()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), BrokerError> {
+        let admin: AdminClient<DefaultClientContext> = admin_config(&self.address)
+            .create()
+            .map_err(|e| BrokerError::Install(format!("kafka client: {e}")))?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(BrokerError::Exited {
+                    status,
+                    log: self.log_tail(),
+                });
+            }
+            // A metadata request blocks until the broker answers or the short timeout passes: this is the
+            // readiness signal, not a sleep.
+            if admin
+                .inner()
+                .fetch_metadata(None, Duration::from_millis(500))
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(BrokerError::NotReady {
+                    address: self.address.clone(),
+                });
+            }
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        let _ = File::open(&self.log).and_then(|mut f| f.read_to_string(&mut text));
+        let lines: Vec<&str> = text.lines().rev().take(3).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_outside_the_checkout_and_overridable() {
+        let dir = cache_dir();
+        assert!(dir.ends_with("adstream") || std::env::var_os("ADSTREAM_CACHE").is_some());
+        assert!(!dir.starts_with(env!("CARGO_MANIFEST_DIR")));
+    }
+
+    #[test]
+    fn free_ports_are_bindable() {
+        let port = free_port().unwrap();
+        TcpListener::bind(("127.0.0.1", port)).unwrap();
+    }
+}

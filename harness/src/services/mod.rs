@@ -1,0 +1,6 @@
+//! The harness's bottom layer: what it runs beside the experiment — the local broker and its topics —
+//! and the rule that every process it starts dies with it.
+
+pub mod broker;
+pub mod ownership;
+pub mod topics;

@@ -1,0 +1,17 @@
+//! adstream's Kafka client utilities, shared by the producers, the job and the harness.
+//!
+//! - [`settings`]: every client setting, each with the reason it has its value (SPEC §8);
+//! - [`error`] and [`metadata`]: problems worded for the person running the command, and the
+//!   reachability check every binary runs before it relies on the broker;
+//! - [`delivery`]: delivery reports counted, and sends that wait for room instead of failing;
+//! - [`offset_order`] and [`ordered`]: reading each partition's offsets strictly in order, which the
+//!   local broker needs (it can serve a later batch before an earlier one).
+
+pub mod delivery;
+pub mod error;
+pub mod metadata;
+pub mod offset_order;
+pub mod ordered;
+pub mod settings;
+
+pub use error::KafkaError;

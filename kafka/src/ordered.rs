@@ -1,0 +1,134 @@
+//! A consumer of explicitly assigned partitions that hands out each partition's records strictly in
+//! offset order ([`OffsetOrder`]): a repeat is dropped, a gap is asked for again. The job's reader, the
+//! harness's collectors and recount, and the tests' readers are all this one consumer.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::error::KafkaError;
+use crate::metadata::{CONNECT_TIMEOUT, partition_count};
+use crate::offset_order::{Accept, OffsetOrder};
+
+/// Assigned partitions of one topic, read in offset order.
+pub struct OrderedConsumer {
+    consumer: BaseConsumer,
+    topic: String,
+    partitions: Vec<i32>,
+    order: OffsetOrder,
+}
+
+impl OrderedConsumer {
+    /// A consumer with `config` assigned `partitions` of `topic`, each from its offset in `starts`, or,
+    /// when absent, from where the partition's log starts (0 on a fresh topic; later once a real Kafka
+    /// has deleted old segments), as the broker says.
+    pub fn assign(
+        config: &ClientConfig,
+        topic: &str,
+        partitions: &[i32],
+        starts: &BTreeMap<i32, i64>,
+    ) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer = config
+            .create()
+            .map_err(KafkaError::client("create consumer"))?;
+        Self::with_consumer(consumer, topic, partitions, starts)
+    }
+
+    /// A consumer with `config` assigned every partition of `topic` from where its log starts, after
+    /// checking that the broker at `bootstrap` answers and has the topic.
+    pub fn assign_all(
+        config: &ClientConfig,
+        bootstrap: &str,
+        topic: &str,
+    ) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer = config
+            .create()
+            .map_err(KafkaError::client("create consumer"))?;
+        let partitions = partition_count(consumer.client(), bootstrap, topic)?;
+        let all: Vec<i32> = (0..partitions as i32).collect();
+        Self::with_consumer(consumer, topic, &all, &BTreeMap::new())
+    }
+
+    fn with_consumer(
+        consumer: BaseConsumer,
+        topic: &str,
+        partitions: &[i32],
+        starts: &BTreeMap<i32, i64>,
+    ) -> Result<Self, KafkaError> {
+        let mut assignment = TopicPartitionList::new();
+        let mut firsts = Vec::with_capacity(partitions.len());
+        for &p in partitions {
+            let first = match starts.get(&p) {
+                Some(&offset) => offset,
+                None => {
+                    consumer
+                        .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
+                        .map_err(KafkaError::client(format!(
+                            "offsets of `{topic}` partition {p}"
+                        )))?
+                        .0
+                }
+            };
+            assignment
+                .add_partition_offset(topic, p, Offset::Offset(first))
+                .map_err(KafkaError::client(format!("assign partition {p}")))?;
+            firsts.push((p, first));
+        }
+        if !partitions.is_empty() {
+            consumer
+                .assign(&assignment)
+                .map_err(KafkaError::client("assign partitions"))?;
+        }
+        Ok(Self {
+            consumer,
+            topic: topic.to_owned(),
+            partitions: partitions.to_vec(),
+            order: OffsetOrder::new(firsts),
+        })
+    }
+
+    /// The assigned partitions.
+    pub fn partitions(&self) -> &[i32] {
+        &self.partitions
+    }
+
+    /// The next record in offset order, waiting up to `timeout` for one (`Duration::ZERO`: only what
+    /// is already fetched). A consumer error is handed out as it comes; librdkafka retries on its own.
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+    ) -> Option<Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let message = match self.consumer.poll(remaining)? {
+                Ok(message) => message,
+                Err(error) => return Some(Err(error)),
+            };
+            match self
+                .order
+                .check(message.partition(), message.offset(), Instant::now())
+            {
+                Accept::Yes => return Some(Ok(message)),
+                Accept::Repeat => {}
+                Accept::Refetch(expected) => {
+                    // Ask again from the expected offset; the missing records are usually there by then.
+                    let _ = self.consumer.seek(
+                        &self.topic,
+                        message.partition(),
+                        Offset::Offset(expected),
+                        Duration::ZERO,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Arranges for `wake` to be called whenever records become available after a poll found none.
+    pub fn on_arrival(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
+        self.consumer.set_nonempty_callback(wake);
+    }
+}

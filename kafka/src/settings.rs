@@ -1,0 +1,104 @@
+//! Every Kafka client setting adstream uses, each with the reason for its value. Chosen by measurement
+//! on the local broker (SPEC §8, BENCHMARKS.md); they work unchanged on any Kafka 2.x+ cluster.
+
+use rdkafka::ClientConfig;
+
+/// How long an events producer lets a batch fill before sending it, ms. The local broker's cost per
+/// fetch grows with the number of batches a partition holds (tansu 0.6 lists them all), so fewer, larger
+/// batches keep its delivery fast over a run; smaller lingers flood it with tiny produce requests (SPEC
+/// §8). Measured at the seed's load (BENCHMARKS.md): 10 ms gives the lowest end-to-end latency, 5 ms
+/// and 20 ms higher.
+pub const PRODUCER_LINGER_MS: u64 = 10;
+
+/// Longest fetch wait of a patient consumer, ms (see [`patient_consumer_config`]).
+const PATIENT_FETCH_WAIT_MS: &str = "100";
+
+/// What every client shares.
+fn base(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        // Small requests go out at once instead of waiting for an ACK to coalesce them: latency first.
+        .set("socket.nagle.disable", "true")
+        // Fail fast and quietly when the broker is absent; the reachability check reports it.
+        .set("reconnect.backoff.max.ms", "1000")
+        // Topics do not change shape during a run; fewer metadata requests spare the broker.
+        .set("topic.metadata.refresh.interval.ms", "60000");
+    config
+}
+
+/// Settings of an events producer.
+pub fn producer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = base(bootstrap);
+    config
+        // Retries neither lose nor duplicate nor reorder: the exactness of every run rests on it.
+        .set("enable.idempotence", "true")
+        // Idempotence requires acks from all in-sync replicas.
+        .set("acks", "all")
+        // See PRODUCER_LINGER_MS.
+        .set("linger.ms", PRODUCER_LINGER_MS.to_string())
+        // Room for a whole linger of the fastest producer (~750k events/s unpaced) in one batch, so the
+        // batch is closed by the linger, not by a size limit.
+        .set("batch.num.messages", "10000")
+        .set("batch.size", "1000000")
+        // A local queue deep enough that a paced producer never waits on it; an unpaced one waits for
+        // room (delivery::send_with_backpressure) instead of failing.
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        // A minute of retries before a record counts as failed: longer than any broker hiccup seen.
+        .set("message.timeout.ms", "60000");
+    config
+}
+
+/// Settings of the job's results producer: an events producer that sends each result at once. A window
+/// yields a handful of records, all due the moment it closes; lingering would only add latency.
+pub fn results_producer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = producer_config(bootstrap);
+    config.set("linger.ms", "0");
+    config
+}
+
+/// Settings of the job's dead-letter producer: rejected records are rare and nobody waits for them,
+/// so a short linger batches a burst of bad input without delaying anything that matters.
+pub fn dead_letter_producer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = producer_config(bootstrap);
+    config.set("linger.ms", "5");
+    config
+}
+
+/// Settings of a consumer that reads explicitly assigned partitions with the lowest fetch latency: the
+/// job's reader, and every reader whose receive time is measured.
+pub fn consumer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = base(bootstrap);
+    config
+        // librdkafka wants a group id even for assign(); no group is ever joined (the local broker
+        // takes ~23 s for a join), and nothing is committed to it.
+        .set("group.id", "adstream")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        // Assigned partitions without a stored offset start at their beginning.
+        .set("auto.offset.reset", "earliest")
+        // Return a fetch as soon as anything is there: latency first.
+        .set("fetch.wait.max.ms", "1")
+        .set("fetch.min.bytes", "1")
+        // When the application is behind, librdkafka stops fetching once a partition's local queue holds
+        // `queued.min.messages` and waits this long before fetching again. Its default, 1000 ms, leaves a
+        // catching-up job idle most of each second (measured: 250k events/s instead of 1M+).
+        .set("fetch.queue.backoff.ms", "1")
+        // Readers decide for themselves when a partition is complete (end markers), not by EOF events.
+        .set("enable.partition.eof", "false");
+    config
+}
+
+/// Settings of a consumer whose timing does not matter (the results collector, verification): it waits
+/// up to 100 ms per fetch, because every fetch costs the local broker CPU it then lacks for the job's.
+pub fn patient_consumer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = consumer_config(bootstrap);
+    config.set("fetch.wait.max.ms", PATIENT_FETCH_WAIT_MS);
+    config
+}
+
+/// Settings of an admin client (topic creation and deletion, metadata).
+pub fn admin_config(bootstrap: &str) -> ClientConfig {
+    base(bootstrap)
+}

@@ -1,0 +1,288 @@
+//! Command-line flags that override profile keys, shared by the binaries so each flag means the same
+//! everywhere, and the one-line reporting of command-line mistakes (as data: `main` prints and exits).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser};
+
+use crate::error::ConfigError;
+use crate::profile::{Generator, Profile, WindowMode};
+
+/// A command line that cannot be run: a request for help or the version (printed, exit 0), or a
+/// mistake (one line on stderr, exit 2).
+#[derive(Debug)]
+pub struct Rejected(clap::Error);
+
+impl Rejected {
+    /// Prints what clap said — help and version in full, a mistake as one line — and returns the exit
+    /// code for `main` to return.
+    pub fn report(self) -> std::process::ExitCode {
+        use clap::error::ErrorKind;
+        if matches!(
+            self.0.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            let _ = self.0.print();
+            return std::process::ExitCode::SUCCESS;
+        }
+        eprintln!("{}", self.problem());
+        std::process::ExitCode::from(EXIT_USAGE)
+    }
+
+    /// clap's first paragraph — the problem and the possible values — as one line; the rest is a hint.
+    pub fn problem(&self) -> String {
+        let rendered = self.0.render().to_string();
+        let problem: Vec<&str> = rendered
+            .lines()
+            .map(str::trim)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        problem.join(" ")
+    }
+}
+
+/// The exit code of a configuration or command-line mistake.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses this process's command line.
+pub fn parse<T: Parser>() -> Result<T, Rejected> {
+    T::try_parse().map_err(Rejected)
+}
+
+/// `--config FILE`: the profile to start from.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigArg {
+    /// TOML profile (see configs/default.toml); flags override its keys. Without it the built-in
+    /// defaults (the same as configs/default.toml) apply.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// Loads the profile, lets each override set its keys, and validates the result.
+    pub fn resolve(&self, overrides: &[&dyn Override]) -> Result<Profile, ConfigError> {
+        let mut profile = Profile::load(self.config.as_deref())?;
+        for o in overrides {
+            o.apply(&mut profile);
+        }
+        profile.validate()?;
+        Ok(profile)
+    }
+
+    /// The profile file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+}
+
+/// A group of flags that overrides profile keys.
+pub trait Override {
+    /// Writes every flag that was given into `profile`.
+    fn apply(&self, profile: &mut Profile);
+}
+
+fn set<T: Clone>(target: &mut T, flag: &Option<T>) {
+    if let Some(value) = flag {
+        *target = value.clone();
+    }
+}
+
+/// Flags for `[kafka]`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct KafkaArgs {
+    /// Broker address HOST:PORT [key: kafka.bootstrap]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap: Option<String>,
+    /// Events topic [key: kafka.events_topic]
+    #[arg(long = "events-topic", visible_alias = "topic", value_name = "TOPIC")]
+    pub events_topic: Option<String>,
+    /// Results topic [key: kafka.results_topic]
+    #[arg(long = "results-topic", value_name = "TOPIC")]
+    pub results_topic: Option<String>,
+    /// Partitions of the events topic [key: kafka.partitions]
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<u32>,
+    /// Replication factor of created topics [key: kafka.replication]
+    #[arg(long, value_name = "N")]
+    pub replication: Option<u16>,
+}
+
+impl Override for KafkaArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let k = &mut profile.kafka;
+        set(&mut k.bootstrap, &self.bootstrap);
+        set(&mut k.events_topic, &self.events_topic);
+        set(&mut k.results_topic, &self.results_topic);
+        set(&mut k.partitions, &self.partitions);
+        set(&mut k.replication, &self.replication);
+    }
+}
+
+/// Flags for the traffic of each producer (`[producers]` and `[mmpp]`).
+#[derive(Debug, Clone, Args, Default)]
+pub struct TrafficArgs {
+    /// Events per second of each producer [key: producers.rate]
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    pub rate: Option<u64>,
+    /// Seconds of event time to generate [key: producers.duration]
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Traffic shape [key: producers.generator]
+    #[arg(long, value_enum)]
+    pub generator: Option<Generator>,
+    /// Seed of the ad catalogue and the events [key: producers.seed]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Send as fast as possible instead of on the real-time schedule [key: producers.paced = false]
+    #[arg(long)]
+    pub unpaced: bool,
+    /// Wall-clock ms between watermark records [key: producers.watermark_interval_ms]
+    #[arg(long, value_name = "MS")]
+    pub watermark_interval_ms: Option<u64>,
+    /// MMPP λ_high/λ_low [key: mmpp.ratio]
+    #[arg(long, value_name = "RATIO")]
+    pub mmpp_ratio: Option<f64>,
+    /// MMPP high→low switching rate per second [key: mmpp.q12]
+    #[arg(long, value_name = "PER_S")]
+    pub mmpp_q12: Option<f64>,
+    /// MMPP low→high switching rate per second [key: mmpp.q21]
+    #[arg(long, value_name = "PER_S")]
+    pub mmpp_q21: Option<f64>,
+}
+
+impl Override for TrafficArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let p = &mut profile.producers;
+        set(&mut p.rate, &self.rate);
+        set(&mut p.duration, &self.duration);
+        set(&mut p.generator, &self.generator);
+        set(&mut p.seed, &self.seed);
+        set(&mut p.watermark_interval_ms, &self.watermark_interval_ms);
+        if self.unpaced {
+            p.paced = false;
+        }
+        let m = &mut profile.mmpp;
+        set(&mut m.ratio, &self.mmpp_ratio);
+        set(&mut m.q12, &self.mmpp_q12);
+        set(&mut m.q21, &self.mmpp_q21);
+    }
+}
+
+/// Flags for `[window]`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct WindowArgs {
+    /// Window size in seconds [key: window.size]
+    #[arg(long, value_name = "SECONDS")]
+    pub window: Option<u64>,
+}
+
+impl Override for WindowArgs {
+    fn apply(&self, profile: &mut Profile) {
+        set(&mut profile.window.size, &self.window);
+    }
+}
+
+/// Flags for `[job]`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct JobArgs {
+    /// Timely worker threads per job process [key: job.workers]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+    /// Job processes [key: job.processes]
+    #[arg(long, value_name = "N")]
+    pub processes: Option<u32>,
+    /// Timely hostfile, one host:port per process [key: job.hostfile]
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// How windows close [key: job.mode]
+    #[arg(long, value_enum)]
+    pub mode: Option<WindowMode>,
+    /// Bounded mode: watermark lag behind the largest event time [key: job.max_out_of_orderness_ms]
+    #[arg(long, value_name = "MS")]
+    pub max_out_of_orderness_ms: Option<u64>,
+    /// Bounded mode: silence after which a partition stops holding the watermark [key: job.idle_timeout_ms]
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+}
+
+impl Override for JobArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let j = &mut profile.job;
+        set(&mut j.workers, &self.workers);
+        set(&mut j.processes, &self.processes);
+        if self.hostfile.is_some() {
+            j.hostfile = self.hostfile.clone();
+        }
+        set(&mut j.mode, &self.mode);
+        set(
+            &mut j.max_out_of_orderness_ms,
+            &self.max_out_of_orderness_ms,
+        );
+        set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+    }
+
+    fn resolve(args: &[&str]) -> Result<Profile, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        cli.config.resolve(&[&cli.kafka, &cli.traffic])
+    }
+
+    #[test]
+    fn flags_override_the_profile() {
+        let dir = std::env::temp_dir().join(format!("adstream-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(&file, "[producers]\nrate = 7\nduration = 9\n").unwrap();
+        let p = resolve(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--rate",
+            "11",
+            "--topic",
+            "ev",
+            "--unpaced",
+        ])
+        .unwrap();
+        assert_eq!(p.producers.rate, 11);
+        assert_eq!(p.producers.duration, 9);
+        assert_eq!(p.kafka.events_topic, "ev");
+        assert!(!p.producers.paced);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn flags_are_validated_like_keys() {
+        let err = resolve(&["--partitions", "0"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: `kafka.partitions` (--partitions) must be at least 1, got 0"
+        );
+    }
+
+    #[test]
+    fn a_missing_profile_file_is_one_line() {
+        let err = resolve(&["--config", "/nonexistent/p.toml"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read config file /nonexistent/p.toml: "),
+            "{err}"
+        );
+    }
+}

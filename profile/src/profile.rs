@@ -1,0 +1,350 @@
+//! Configuration profiles: the TOML files in `configs/`, their types and defaults (the seed's), and
+//! loading them. A profile is one experiment's settings; every option has a key here, and the
+//! command-line flags of [`crate::flags`] override the keys.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use adstream_protocol::validity::EventRules;
+use adstream_protocol::window::Windows;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConfigError, key_error, syntax_error};
+
+/// The local broker's address, used when neither a profile nor `--bootstrap` names another.
+pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
+
+/// The traffic shape of a producer (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    /// Exactly `rate` events each second, evenly spaced.
+    Uniform,
+    /// A Poisson process of the given rate: exponential inter-arrival gaps.
+    Poisson,
+    /// A two-state Markov-modulated Poisson process: bursts and lulls lasting seconds.
+    Mmpp,
+}
+
+impl fmt::Display for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Generator::Uniform => "uniform",
+            Generator::Poisson => "poisson",
+            Generator::Mmpp => "mmpp",
+        })
+    }
+}
+
+/// A whole configuration profile: one experiment's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// `[kafka]`: where the topics are.
+    pub kafka: KafkaSection,
+    /// `[producers]`: the load.
+    pub producers: ProducersSection,
+    /// `[mmpp]`: parameters of the bursty traffic shape.
+    pub mmpp: MmppSection,
+    /// `[window]`: the aggregation windows.
+    pub window: WindowSection,
+    /// `[job]`: the stream job's workers and processes.
+    pub job: JobSection,
+}
+
+/// `[kafka]` keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSection {
+    /// Broker address `HOST:PORT` (`--bootstrap`).
+    pub bootstrap: String,
+    /// Topic the producers write events to (`--events-topic`, `--topic`). Its dead-letter topic is
+    /// `<events_topic>-dlq`.
+    pub events_topic: String,
+    /// Topic the job writes results to (`--results-topic`).
+    pub results_topic: String,
+    /// Partitions of the events topic (`--partitions`).
+    pub partitions: u32,
+    /// Replication factor of created topics (`--replication`).
+    pub replication: u16,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        Self {
+            bootstrap: DEFAULT_BOOTSTRAP.to_owned(),
+            events_topic: "events".to_owned(),
+            results_topic: "results".to_owned(),
+            partitions: 2,
+            replication: 1,
+        }
+    }
+}
+
+impl KafkaSection {
+    /// The dead-letter topic of the events topic.
+    pub fn dlq_topic(&self) -> String {
+        format!("{}-dlq", self.events_topic)
+    }
+}
+
+/// `[producers]` keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducersSection {
+    /// Number of producer processes in a run (`--producers`).
+    pub count: u32,
+    /// Events per second of each producer (`--rate`).
+    pub rate: u64,
+    /// Seconds of event time each producer generates (`--duration`).
+    pub duration: u64,
+    /// Traffic shape (`--generator`).
+    pub generator: Generator,
+    /// Seed of the ad catalogue and of every producer's events (`--seed`).
+    pub seed: u64,
+    /// Send on a real-time schedule (`true`) or as fast as possible (`false`, `--unpaced`).
+    pub paced: bool,
+    /// The run's base time in Unix milliseconds, shared by all producers (`--base-time-ms`); unset means
+    /// "now" when the producer starts.
+    pub base_time_ms: Option<u64>,
+    /// This producer's id (`--id`); the harness numbers its producers `0..count`.
+    pub id: u32,
+    /// Write events as JSON lines to stdout instead of Kafka (`--dry-run`).
+    pub dry_run: bool,
+    /// Wall-clock milliseconds between watermark records on every partition (`--watermark-interval-ms`).
+    pub watermark_interval_ms: u64,
+}
+
+impl Default for ProducersSection {
+    fn default() -> Self {
+        Self {
+            count: 2,
+            rate: 20_000,
+            duration: 60,
+            generator: Generator::Poisson,
+            seed: 42,
+            paced: true,
+            base_time_ms: None,
+            id: 0,
+            dry_run: false,
+            watermark_interval_ms: 100,
+        }
+    }
+}
+
+/// `[mmpp]` keys: the two-state Markov-modulated Poisson process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MmppSection {
+    /// λ_high / λ_low (`--mmpp-ratio`).
+    pub ratio: f64,
+    /// Rate of switching from the high to the low state, per second (`--mmpp-q12`).
+    pub q12: f64,
+    /// Rate of switching from the low to the high state, per second (`--mmpp-q21`).
+    pub q21: f64,
+}
+
+impl Default for MmppSection {
+    fn default() -> Self {
+        Self {
+            ratio: 5.0,
+            q12: 0.5,
+            q21: 0.5,
+        }
+    }
+}
+
+/// `[window]` keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowSection {
+    /// Tumbling window size in seconds (`--window`).
+    pub size: u64,
+}
+
+impl Default for WindowSection {
+    fn default() -> Self {
+        Self { size: 10 }
+    }
+}
+
+impl WindowSection {
+    /// The window size in nanoseconds.
+    pub fn size_ns(&self) -> u64 {
+        self.size * 1_000_000_000
+    }
+}
+
+/// How the job decides that a window is final (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowMode {
+    /// Every expected producer has passed the window on every partition (events, watermarks, end
+    /// markers): nothing guessed, nothing dropped.
+    Exact,
+    /// Max event time seen minus `max_out_of_orderness_ms`, with an idle-partition timeout: for
+    /// records without our headers.
+    Bounded,
+}
+
+/// `[job]` keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSection {
+    /// Timely worker threads per process (`--workers`).
+    pub workers: u32,
+    /// Job processes (`--processes`).
+    pub processes: u32,
+    /// This job process's index, `0..processes` (`dataflow --process`).
+    pub process: u32,
+    /// Timely hostfile, one `host:port` per process (`--hostfile`).
+    pub hostfile: Option<PathBuf>,
+    /// How windows close (`--mode`).
+    pub mode: WindowMode,
+    /// Bounded mode: how far behind the largest event time seen the watermark stays
+    /// (`--max-out-of-orderness-ms`).
+    pub max_out_of_orderness_ms: u64,
+    /// Bounded mode: a partition silent this long no longer holds the watermark back
+    /// (`--idle-timeout-ms`).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for JobSection {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            processes: 1,
+            process: 0,
+            hostfile: None,
+            mode: WindowMode::Exact,
+            max_out_of_orderness_ms: 1_000,
+            idle_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Profile {
+    /// The profile in `path`.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The profile in `text`; `origin` names it in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|e| syntax_error(text, origin, &e))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| key_error(text, origin, e))
+    }
+
+    /// The validity rules of a run of this profile — its windows — once its base time is known.
+    pub fn event_rules(&self) -> Option<EventRules> {
+        let base_ms = self.producers.base_time_ms?;
+        Some(EventRules::new(Windows::new(
+            base_ms * 1_000_000,
+            self.window.size_ns(),
+        )))
+    }
+
+    /// The profile in `path` if given, else the built-in defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        path.map_or_else(|| Ok(Self::default()), Self::from_file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        let err = Profile::from_toml(text, "test.toml")
+            .and_then(|p| p.validate().map(|()| p))
+            .unwrap_err();
+        let line = err.to_string();
+        assert!(!line.contains('\n'), "not one line: {line:?}");
+        line
+    }
+
+    #[test]
+    fn the_default_profile_file_is_the_built_in_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.toml");
+        assert_eq!(Profile::from_file(&path).unwrap(), Profile::default());
+        Profile::default().validate().unwrap();
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let p = Profile::default();
+        assert_eq!(p.producers.count, 2);
+        assert_eq!(p.producers.rate, 20_000);
+        assert_eq!(p.producers.duration, 60);
+        assert_eq!(p.producers.generator, Generator::Poisson);
+        assert_eq!(p.kafka.partitions, 2);
+        assert_eq!(p.kafka.replication, 1);
+        assert_eq!(p.window.size, 10);
+        assert_eq!(p.kafka.events_topic, "events");
+        assert_eq!(p.kafka.results_topic, "results");
+        assert_eq!(p.kafka.dlq_topic(), "events-dlq");
+    }
+
+    #[test]
+    fn partial_profiles_keep_the_other_defaults() {
+        let p = Profile::from_toml("[producers]\nrate = 5\n", "t").unwrap();
+        assert_eq!(p.producers.rate, 5);
+        assert_eq!(p.producers.duration, 60);
+        assert_eq!(p.kafka, KafkaSection::default());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_table() {
+        assert_eq!(
+            error_of("[producers]\nrat = 5\n"),
+            "test.toml: key `producers.rat`: unknown key, expected one of `count`, `rate`, `duration`, \
+             `generator`, `seed`, `paced`, `base_time_ms`, `id`, `dry_run`, `watermark_interval_ms`"
+        );
+        assert!(error_of("[producer]\n").starts_with("test.toml: key `producer`: unknown key"));
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_by_its_key() {
+        let line = error_of("[producers]\nrate = \"fast\"\n");
+        assert!(
+            line.starts_with("test.toml: key `producers.rate`: invalid type"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_variant_lists_the_choices() {
+        let line = error_of("[producers]\ngenerator = \"zipf\"\n");
+        assert!(
+            line.starts_with("test.toml: key `producers.generator`: unknown variant `zipf`"),
+            "{line}"
+        );
+        assert!(line.contains("`uniform`, `poisson`, `mmpp`"), "{line}");
+    }
+
+    #[test]
+    fn broken_toml_gives_line_and_column() {
+        let line = error_of("[kafka]\npartitions = = 3\n");
+        assert!(line.starts_with("test.toml:2:"), "{line}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_and_flag() {
+        assert_eq!(
+            error_of("[producers]\nrate = 0\n"),
+            "invalid configuration: `producers.rate` (--rate) must be at least 1, got 0"
+        );
+        assert_eq!(
+            error_of("[kafka]\nbootstrap = \"localhost\"\n"),
+            "invalid configuration: `kafka.bootstrap` (--bootstrap) must be HOST:PORT, got \"localhost\""
+        );
+        assert!(error_of("[kafka]\nevents_topic = \"a b\"\n").contains("`kafka.events_topic`"));
+        assert!(error_of("[mmpp]\nratio = 0.5\n").contains("`mmpp.ratio`"));
+        assert!(error_of("[window]\nsize = 0\n").contains("`window.size` (--window)"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Validation of a loaded profile: every value that has the right type but may still be out of range,
+//! reported as one line naming the key and its flag.
+
+use crate::address::HostPort;
+use crate::error::ConfigError;
+use crate::profile::Profile;
+
+impl Profile {
+    /// Checks every value that has the right type but may still be out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn at_least(
+            key: &'static str,
+            flag: &'static str,
+            value: u64,
+            min: u64,
+        ) -> Result<(), ConfigError> {
+            if value < min {
+                return Err(ConfigError::Invalid {
+                    key,
+                    flag,
+                    problem: format!("must be at least {min}, got {value}"),
+                });
+            }
+            Ok(())
+        }
+        fn positive(key: &'static str, flag: &'static str, value: f64) -> Result<(), ConfigError> {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    flag,
+                    problem: format!("must be a positive number, got {value}"),
+                });
+            }
+            Ok(())
+        }
+        let k = &self.kafka;
+        check_bootstrap(&k.bootstrap)?;
+        for (key, flag, topic) in [
+            ("kafka.events_topic", "--events-topic", &k.events_topic),
+            ("kafka.results_topic", "--results-topic", &k.results_topic),
+        ] {
+            check_topic_name(key, flag, topic)?;
+        }
+        at_least("kafka.partitions", "--partitions", k.partitions.into(), 1)?;
+        at_least(
+            "kafka.replication",
+            "--replication",
+            k.replication.into(),
+            1,
+        )?;
+        let p = &self.producers;
+        at_least("producers.count", "--producers", p.count.into(), 1)?;
+        at_least("producers.rate", "--rate", p.rate, 1)?;
+        at_least("producers.duration", "--duration", p.duration, 1)?;
+        at_least(
+            "producers.watermark_interval_ms",
+            "--watermark-interval-ms",
+            p.watermark_interval_ms,
+            1,
+        )?;
+        positive("mmpp.q12", "--mmpp-q12", self.mmpp.q12)?;
+        positive("mmpp.q21", "--mmpp-q21", self.mmpp.q21)?;
+        if !(self.mmpp.ratio.is_finite() && self.mmpp.ratio >= 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "mmpp.ratio",
+                flag: "--mmpp-ratio",
+                problem: format!("must be a number of at least 1, got {}", self.mmpp.ratio),
+            });
+        }
+        at_least("window.size", "--window", self.window.size, 1)?;
+        at_least("job.workers", "--workers", self.job.workers.into(), 1)?;
+        at_least("job.processes", "--processes", self.job.processes.into(), 1)?;
+        at_least(
+            "job.idle_timeout_ms",
+            "--idle-timeout-ms",
+            self.job.idle_timeout_ms,
+            1,
+        )?;
+        if self.job.process >= self.job.processes {
+            return Err(ConfigError::Invalid {
+                key: "job.process",
+                flag: "--process",
+                problem: format!(
+                    "must be below job.processes ({}), got {}",
+                    self.job.processes, self.job.process
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_bootstrap(bootstrap: &str) -> Result<(), ConfigError> {
+    for address in bootstrap.split(',') {
+        HostPort::parse(address).map_err(|problem| ConfigError::Invalid {
+            key: "kafka.bootstrap",
+            flag: "--bootstrap",
+            problem: format!("{problem}, got {address:?}"),
+        })?;
+    }
+    Ok(())
+}
+
+fn check_topic_name(key: &'static str, flag: &'static str, topic: &str) -> Result<(), ConfigError> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty()
+        || topic.len() > 200
+        || !topic.chars().all(legal)
+        || topic == "."
+        || topic == ".."
+    {
+        return Err(ConfigError::Invalid {
+            key,
+            flag,
+            problem: format!(
+                "must be a Kafka topic name (letters, digits, '.', '_', '-'), got {topic:?}"
+            ),
+        });
+    }
+    Ok(())
+}

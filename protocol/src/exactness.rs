@@ -1,0 +1,287 @@
+//! Exactness (SPEC §5): the expected result of a set of events, computed with this module's own code —
+//! serde's parser and a plain tally, not the job's fast path, aggregate or dataflow — and the comparison
+//! of a results topic with it. Missing, extra, duplicate and differing results are all mismatches.
+//!
+//! Which records count is decided by [`crate::validity`], the rules the job applies too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::validity::{EventRules, check_size};
+use crate::wire::{Event, EventType, WindowResult};
+
+/// Mismatches listed in full; the rest are only counted.
+const LISTED: usize = 10;
+
+/// What a (window, campaign) adds up to: the figures of its result record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tally {
+    /// Events.
+    pub count: u64,
+    /// Of which views.
+    pub views: u64,
+    /// Of which clicks.
+    pub clicks: u64,
+    /// Of which purchases.
+    pub purchases: u64,
+    /// The largest `produce_time`.
+    pub max_produce_time: u64,
+}
+
+impl Tally {
+    /// The figures a result record states.
+    pub fn of_result(r: &WindowResult) -> Self {
+        Self {
+            count: r.count,
+            views: r.views,
+            clicks: r.clicks,
+            purchases: r.purchases,
+            max_produce_time: r.max_produce_time,
+        }
+    }
+
+    fn add(&mut self, e: &Event) {
+        self.count += 1;
+        self.views += u64::from(e.event_type == EventType::View);
+        self.clicks += u64::from(e.event_type == EventType::Click);
+        self.purchases += u64::from(e.event_type == EventType::Purchase);
+        self.max_produce_time = self.max_produce_time.max(e.produce_time);
+    }
+}
+
+/// The recount of an events topic: per (window, campaign), the tally of its valid events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recount {
+    rules: EventRules,
+    tallies: BTreeMap<(u64, u32), Tally>,
+}
+
+impl Recount {
+    /// An empty recount that takes the events `rules` accept.
+    pub fn new(rules: EventRules) -> Self {
+        Self {
+            rules,
+            tallies: BTreeMap::new(),
+        }
+    }
+
+    /// Offers one record of the events topic: `control` when it carries a `kind` header, `value` its
+    /// bytes. Returns whether it was counted as a valid event.
+    pub fn offer(&mut self, control: bool, value: &[u8]) -> bool {
+        if control || check_size(value.len()).is_err() {
+            return false;
+        }
+        let Ok(event) = serde_json::from_slice::<Event>(value) else {
+            return false;
+        };
+        self.offer_event(&event)
+    }
+
+    /// Offers a parsed event; returns whether it was valid and counted.
+    pub fn offer_event(&mut self, event: &Event) -> bool {
+        if self.rules.check(event).is_err() {
+            return false;
+        }
+        self.tallies
+            .entry((event.window_id, event.campaign_id))
+            .or_default()
+            .add(event);
+        true
+    }
+
+    /// The tallies, by (window, campaign).
+    pub fn tallies(&self) -> &BTreeMap<(u64, u32), Tally> {
+        &self.tallies
+    }
+
+    /// Valid events counted.
+    pub fn events(&self) -> u64 {
+        self.tallies.values().map(|t| t.count).sum()
+    }
+
+    /// Compares `results` with the recount.
+    pub fn compare(&self, results: &[WindowResult]) -> Verification {
+        let mut mismatches = Vec::new();
+        let mut seen: BTreeMap<(u64, u32), u32> = BTreeMap::new();
+        for r in results {
+            let key = (r.window_id, r.campaign_id);
+            *seen.entry(key).or_default() += 1;
+            let got = Tally::of_result(r);
+            match self.tallies.get(&key) {
+                None => mismatches.push(format!(
+                    "window {} campaign {}: extra result {}",
+                    key.0,
+                    key.1,
+                    figures(&got)
+                )),
+                Some(want) if *want != got => mismatches.push(format!(
+                    "window {} campaign {}: result [count, views, clicks, purchases, max_produce_time] = {}, recount {}",
+                    key.0,
+                    key.1,
+                    figures(&got),
+                    figures(want)
+                )),
+                Some(_) => {}
+            }
+        }
+        for (key, n) in &seen {
+            if *n > 1 {
+                mismatches.push(format!("window {} campaign {}: {n} results", key.0, key.1));
+            }
+        }
+        for (key, want) in &self.tallies {
+            if !seen.contains_key(key) {
+                mismatches.push(format!(
+                    "window {} campaign {}: missing result (recount {})",
+                    key.0,
+                    key.1,
+                    figures(want)
+                ));
+            }
+        }
+        let windows: BTreeSet<u64> = self.tallies.keys().map(|k| k.0).collect();
+        Verification {
+            exact: mismatches.is_empty(),
+            windows_checked: windows.len() as u64,
+            results_expected: self.tallies.len() as u64,
+            results_read: results.len() as u64,
+            events: self.events(),
+            mismatch_count: mismatches.len() as u64,
+            mismatches: mismatches.into_iter().take(LISTED).collect(),
+        }
+    }
+}
+
+fn figures(t: &Tally) -> String {
+    format!(
+        "[{}, {}, {}, {}, {}]",
+        t.count, t.views, t.clicks, t.purchases, t.max_produce_time
+    )
+}
+
+/// The verdict of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Every result equals the recount and nothing is missing or extra.
+    pub exact: bool,
+    /// Windows with events.
+    pub windows_checked: u64,
+    /// (window, campaign) pairs with events.
+    pub results_expected: u64,
+    /// Result records read.
+    pub results_read: u64,
+    /// Valid events recounted.
+    pub events: u64,
+    /// How many mismatches.
+    pub mismatch_count: u64,
+    /// The first few, described.
+    pub mismatches: Vec<String>,
+}
+
+impl Verification {
+    /// Marks the verification as failed for a reason that comes before any mismatch.
+    pub fn fail_first(&mut self, reason: String) {
+        self.exact = false;
+        self.mismatch_count += 1;
+        self.mismatches.insert(0, reason);
+        self.mismatches.truncate(LISTED);
+    }
+
+    /// The verdict of a run that was never verified, saying why.
+    pub fn not_verified(reason: String, results_read: u64) -> Self {
+        Self {
+            exact: false,
+            windows_checked: 0,
+            results_expected: 0,
+            results_read,
+            events: 0,
+            mismatch_count: 1,
+            mismatches: vec![reason],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::Windows;
+
+    const EVENT: &str = r#"{"user_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a01","page_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a02","ad_id":"6f1c1b8e-8d5f-4a43-9a57-0a5b4f1f2a03","ad_type":"video","event_type":"click","event_time_ns":25,"window_id":2,"ip_address":"10.0.0.1","campaign_id":4,"produce_time":5}"#;
+
+    fn recount() -> Recount {
+        Recount::new(EventRules::new(Windows::new(0, 10)))
+    }
+
+    fn result(window_id: u64, campaign_id: u32, c: [u64; 5]) -> WindowResult {
+        WindowResult {
+            window_id,
+            window_start_ms: 0,
+            window_end_ms: 0,
+            campaign_id,
+            count: c[0],
+            views: c[1],
+            clicks: c[2],
+            purchases: c[3],
+            max_produce_time: c[4],
+            emitted_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn only_valid_events_are_recounted() {
+        let mut r = recount();
+        assert!(r.offer(false, EVENT.as_bytes()));
+        assert!(!r.offer(true, EVENT.as_bytes()), "a control record");
+        for bad in [
+            EVENT.replace("\"campaign_id\":4", "\"campaign_id\":11"),
+            EVENT.replace("\"window_id\":2", "\"window_id\":7"),
+            "{broken".to_owned(),
+            " ".repeat(70_000),
+        ] {
+            assert!(!r.offer(false, bad.as_bytes()), "{bad:.60}");
+        }
+        assert_eq!(r.events(), 1);
+        assert_eq!(
+            r.tallies()[&(2, 4)],
+            Tally {
+                count: 1,
+                views: 0,
+                clicks: 1,
+                purchases: 0,
+                max_produce_time: 5
+            }
+        );
+    }
+
+    #[test]
+    fn equal_results_are_exact_and_every_kind_of_difference_is_named() {
+        let mut r = recount();
+        r.offer(false, EVENT.as_bytes());
+        let v = r.compare(&[result(2, 4, [1, 0, 1, 0, 5])]);
+        assert!(v.exact, "{v:?}");
+        assert_eq!((v.windows_checked, v.results_expected, v.events), (1, 1, 1));
+
+        let bad = [
+            result(2, 4, [1, 0, 1, 0, 4]),
+            result(2, 4, [1, 0, 1, 0, 4]),
+            result(3, 3, [1, 0, 0, 1, 9]),
+        ];
+        let v = r.compare(&bad);
+        assert!(!v.exact);
+        assert_eq!(v.mismatch_count, 4, "{:#?}", v.mismatches);
+        let text = v.mismatches.join("\n");
+        for needle in [
+            "= [1, 0, 1, 0, 4], recount [1, 0, 1, 0, 5]",
+            "window 2 campaign 4: 2 results",
+            "window 3 campaign 3: extra result",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+        let v = r.compare(&[]);
+        assert_eq!(
+            v.mismatches,
+            ["window 2 campaign 4: missing result (recount [1, 0, 1, 0, 5])"]
+        );
+    }
+}
