@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use adstream_dataflow::assignment::partitions_of;
 use adstream_dataflow::cluster::{ClusterError, timely_config};
@@ -26,6 +26,8 @@ use adstream_profile::profile::{Profile, WindowMode};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
 };
+use adstream_protocol::outbox::Outbox;
+use anyhow::Context as _;
 use clap::{Args, Parser};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -147,6 +149,9 @@ fn run(profile: Profile, config: timely::Config) -> anyhow::Result<()> {
         partition_count(probe.client(), &k.bootstrap, topic)?;
     }
     drop(probe);
+    // From here on stdout carries only messages; timely's own prints go to stderr.
+    let outbox = Arc::new(Outbox::claim_stdout().context("take stdout for messages")?);
+    let to_harness = Arc::clone(&outbox);
     let edges: Vec<Mutex<Option<WorkerEdges>>> = edges_of_this_process(&profile, partitions)?
         .into_iter()
         .map(|e| Mutex::new(Some(e)))
@@ -183,7 +188,8 @@ fn run(profile: Profile, config: timely::Config) -> anyhow::Result<()> {
             worker: index,
             partitions: mine,
         };
-        println!("{}", ChildMessage::Ready(ready).to_line());
+        let _ = to_harness.send(&ChildMessage::Ready(ready));
+        let to_harness = Arc::clone(&to_harness);
         let report = move |c: &JobCounts| {
             let progress = WorkerProgress {
                 process,
@@ -191,7 +197,7 @@ fn run(profile: Profile, config: timely::Config) -> anyhow::Result<()> {
                 processed: c.processed,
                 results: c.results,
             };
-            println!("{}", ChildMessage::Progress(progress).to_line());
+            let _ = to_harness.send(&ChildMessage::Progress(progress));
         };
         run_worker(worker, WindowState::new(rules, progress), edges, report)
     })
@@ -214,7 +220,9 @@ fn run(profile: Profile, config: timely::Config) -> anyhow::Result<()> {
         counts: total,
         cpu_s: adstream_protocol::cpu::of_this_process(),
     };
-    println!("{}", ChildMessage::JobSummary(summary).to_line());
+    outbox
+        .send(&ChildMessage::JobSummary(summary))
+        .context("send the summary to the harness")?;
     anyhow::ensure!(
         failures == 0,
         "{failures} dead-letter or result deliveries failed"

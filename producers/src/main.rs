@@ -13,6 +13,7 @@ use adstream_profile::flags::{self, ConfigArg, KafkaArgs, Override, TrafficArgs,
 use adstream_profile::profile::Profile;
 use adstream_protocol::clock::unix_ns;
 use adstream_protocol::messages::{ChildMessage, ProducerProgress};
+use adstream_protocol::outbox::Outbox;
 use anyhow::Context as _;
 use clap::{Args, Parser};
 
@@ -105,17 +106,23 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         profile: profile.clone(),
     };
     // Messages for the harness go to stdout, which is free when the events go to Kafka.
-    let to_harness = !p.dry_run;
+    let outbox = if p.dry_run {
+        None
+    } else {
+        Some(Outbox::claim_stdout().context("take stdout for messages")?)
+    };
     let mut progress = |progress: ProducerProgress| {
-        if to_harness {
-            println!("{}", ChildMessage::ProducerProgress(progress).to_line());
+        if let Some(outbox) = &outbox {
+            let _ = outbox.send(&ChildMessage::ProducerProgress(progress));
         }
     };
     let summary =
         run::run(&plan, sink.as_mut(), &mut progress).with_context(|| format!("producer {id}"))?;
     eprintln!("{summary}");
-    if to_harness {
-        println!("{}", ChildMessage::ProducerSummary(summary).to_line());
+    if let Some(outbox) = &outbox {
+        outbox
+            .send(&ChildMessage::ProducerSummary(summary))
+            .context("send the summary to the harness")?;
     }
     Ok(())
 }

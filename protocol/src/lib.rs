@@ -9,7 +9,8 @@
 //!   applies too;
 //! - [`exactness`]: the expected result of a set of valid events, computed with its own code (not the
 //!   job's), and the comparison of a results topic with it;
-//! - [`messages`]: the typed lines a child process (job or producer) writes for the harness;
+//! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
+//!   harness, on a stdout kept for them alone;
 //! - [`clock`] and [`cpu`]: wall-clock time and the CPU a process used, as every process reports them.
 //!
 //! Modules lower in that list depend on those above, never the other way round.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod cpu;
 pub mod exactness;
 pub mod messages;
+pub mod outbox;
 pub mod validity;
 pub mod window;
 pub mod wire;

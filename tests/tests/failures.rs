@@ -177,3 +177,55 @@ fn an_unreachable_broker_is_one_line_within_10s() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// The job's messages reach the harness with a field renamed (the real `dataflow`, its stdout passed
+/// through `sed`): the harness must stop the run naming the field, never read it as a silent 0.
+#[test]
+fn a_child_line_with_a_renamed_field_fails_the_run_naming_it() {
+    let t = TestBroker::with_topics(2);
+    let dir = std::env::temp_dir().join(format!("adstream-renamed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The harness finds its children next to itself: a copy of it beside the real producer and a job
+    // whose every `processed` field is renamed `processd`.
+    let harness = dir.join("harness");
+    std::fs::copy(bin("harness"), &harness).unwrap();
+    std::os::unix::fs::symlink(bin("producer"), dir.join("producer")).unwrap();
+    let job = dir.join("dataflow");
+    std::fs::write(
+        &job,
+        format!(
+            "#!/bin/bash\nexec {} \"$@\" > >(exec sed -u 's/\"processed\":/\"processd\":/')\n",
+            bin("dataflow").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&job, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = dir.join("out");
+    let run = Command::new(&harness)
+        .args([
+            "run",
+            "--bootstrap",
+            &t.kafka.bootstrap,
+            "--partitions",
+            "2",
+        ])
+        .args(["--rate", "500", "--duration", "30", "--window", "1"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "error: job 0 wrote a line the harness cannot read: unknown field `processd`"
+        ),
+        "{err}"
+    );
+    assert!(
+        pids_with(&out.display().to_string()).is_empty(),
+        "children left running"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
