@@ -9,7 +9,8 @@
 //!   in-memory ones for tests ([`memory`]);
 //! - the timely operators: [`source`] (read, decode, pre-aggregate, hold a capability per open window)
 //!   and [`job`] (source → consolidate → results);
-//! - the process's cluster configuration ([`cluster`]); the `dataflow` binary wires it all up.
+//! - one process of the job: its cluster configuration ([`cluster`]) and its run ([`process`]); the
+//!   `dataflow` binary parses its command line and calls them.
 
 pub mod aggregate;
 pub mod assignment;
@@ -21,6 +22,7 @@ pub mod job;
 pub mod kafka_reader;
 pub mod kafka_writers;
 pub mod memory;
+pub mod process;
 pub mod source;
 pub mod watermark;
 pub mod window_state;

@@ -258,3 +258,15 @@ pub fn rules_of_run(out: &std::path::Path) -> EventRules {
         .event_rules()
         .expect("a run's profile has its base time")
 }
+
+/// The pids `pgrep` lists for `args` (e.g. `["-f", "needle"]`, `["-P", "1234"]`).
+pub fn pgrep(args: &[&str]) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .args(args)
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}

@@ -7,18 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adstream_protocol::wire::HEADER_PRODUCER;
-use adstream_tests::{TestBroker, bin, read_topic};
+use adstream_tests::{TestBroker, bin, pgrep, read_topic};
 
 /// Pids of processes whose command line mentions `needle`.
 fn pids_with(needle: &str) -> Vec<u32> {
-    let out = Command::new("pgrep")
-        .args(["-f", needle])
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+    pgrep(&["-f", needle])
 }
 
 fn start_run(t: &TestBroker, out: &Path) -> Child {

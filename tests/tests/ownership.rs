@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adstream_harness::services::broker::free_port;
-use adstream_tests::bin;
+use adstream_tests::{bin, pgrep};
 
 /// How long the processes of a stopped harness may take to be gone.
 const GONE_WITHIN: Duration = Duration::from_secs(5);
@@ -24,14 +24,7 @@ fn running(pid: u32) -> bool {
 
 /// The children of process `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
-    let out = Command::new("pgrep")
-        .args(["-P", &pid.to_string()])
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+    pgrep(&["-P", &pid.to_string()])
 }
 
 /// The command line of process `pid`.

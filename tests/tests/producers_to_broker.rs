@@ -3,18 +3,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use adstream_protocol::clock::unix_ms;
 use adstream_tests::{EventsRecord, TestBroker, bin, read_events};
 
 #[test]
 fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
     let t = TestBroker::with_topics(4);
-    let base_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        + 300;
+    let base_ms = unix_ms() + 300;
     let producers: Vec<_> = (0..2)
         .map(|id| {
             Command::new(bin("producer"))

@@ -1,0 +1,198 @@
+//! One process of the stream job: its configuration completed, the Kafka edges of its workers made
+//! before timely starts (so a broker problem is one error, not a worker that fails while the others
+//! wait for it), the workers run, and their counts summed and sent to the harness.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use adstream_kafka::KafkaError;
+use adstream_kafka::metadata::partition_count;
+use adstream_kafka::settings::consumer_config;
+use adstream_profile::ConfigError;
+use adstream_profile::profile::{Profile, WindowMode};
+use adstream_protocol::messages::{
+    ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
+};
+use adstream_protocol::outbox::Outbox;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::assignment::partitions_of;
+use crate::cluster::{ClusterError, timely_config};
+use crate::io::RecordReader as _;
+use crate::job::{Edges, run_worker};
+use crate::kafka_reader::KafkaReader;
+use crate::kafka_writers::{KafkaDeadLetters, KafkaResults};
+use crate::watermark::{BoundedProgress, ExactProgress};
+use crate::window_state::{Progress, WindowState};
+
+/// Why a job process failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The configuration cannot be run.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The cluster options cannot be used.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// Kafka: no broker, no topic, a client error.
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    /// Stdout could not be taken for, or written with, the messages to the harness.
+    #[error("cannot write messages to the harness on stdout: {0}")]
+    Stdout(std::io::Error),
+    /// Timely could not start (e.g. the other processes of the hostfile never connected).
+    #[error("cannot start timely: {0}")]
+    Timely(String),
+    /// A worker thread failed.
+    #[error("timely worker {0} failed: {1}")]
+    Worker(usize, String),
+    /// Some dead-letter or result records were not delivered.
+    #[error("{0} dead-letter or result deliveries failed")]
+    Deliveries(u64),
+}
+
+impl ProcessError {
+    /// Whether it is a mistake in the configuration or command line (exit code 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ProcessError::Config(_) | ProcessError::Cluster(_))
+    }
+}
+
+/// The profile completed for this process (bounded mode's default base time) and its timely
+/// configuration.
+pub fn configure(mut profile: Profile) -> Result<(Profile, timely::Config), ProcessError> {
+    let config = timely_config(&profile.job)?;
+    if profile.producers.base_time_ms.is_none() {
+        match profile.job.mode {
+            // Bounded mode counts windows from the Unix epoch unless told otherwise.
+            WindowMode::Bounded => profile.producers.base_time_ms = Some(0),
+            WindowMode::Exact => {
+                return Err(ConfigError::Invalid {
+                    key: "producers.base_time_ms",
+                    flag: "--base-time-ms",
+                    problem: "must be given: exact mode needs the run's base time (the harness passes it)"
+                        .to_owned(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok((profile, config))
+}
+
+/// The edges of every worker of this process, made before timely starts so that a broker problem is
+/// one error here rather than a worker that fails while the others wait for it.
+type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
+
+fn edges_of_this_process(
+    profile: &Profile,
+    partitions: u32,
+) -> Result<Vec<WorkerEdges>, ProcessError> {
+    let k = &profile.kafka;
+    let job = &profile.job;
+    let peers = (job.processes * job.workers) as usize;
+    let first = (job.process * job.workers) as usize;
+    (first..first + job.workers as usize)
+        .map(|worker| {
+            let mine = partitions_of(worker, peers, partitions);
+            Ok(Edges {
+                reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &BTreeMap::new())?,
+                dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
+                results: KafkaResults::new(&k.bootstrap, &k.results_topic)?,
+            })
+        })
+        .collect()
+}
+
+/// Runs this process's workers to the end of the input, sending the harness their readiness, progress
+/// and the process's summary; fails when some delivery failed.
+pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError> {
+    let k = profile.kafka.clone();
+    // Fail fast, with one line, before timely connects the processes.
+    let probe: BaseConsumer = consumer_config(&k.bootstrap)
+        .create()
+        .map_err(KafkaError::client("create consumer"))?;
+    let partitions = partition_count(probe.client(), &k.bootstrap, &k.events_topic)?;
+    for topic in [&k.results_topic, &k.dlq_topic()] {
+        partition_count(probe.client(), &k.bootstrap, topic)?;
+    }
+    drop(probe);
+    // From here on stdout carries only messages; timely's own prints go to stderr.
+    let outbox = Arc::new(Outbox::claim_stdout().map_err(ProcessError::Stdout)?);
+    let to_harness = Arc::clone(&outbox);
+    let edges: Vec<Mutex<Option<WorkerEdges>>> = edges_of_this_process(&profile, partitions)?
+        .into_iter()
+        .map(|e| Mutex::new(Some(e)))
+        .collect();
+
+    let rules = profile
+        .event_rules()
+        .expect("configure() sets the base time");
+    let producers: Vec<u32> = (0..profile.producers.count).collect();
+    let process = profile.job.process;
+    let first = (process * profile.job.workers) as usize;
+    let guards = timely::execute(config, move |worker| {
+        let edges = edges[worker.index() - first]
+            .lock()
+            .expect("edges lock")
+            .take()
+            .expect("each worker takes its edges once");
+        let mine = edges.reader.partitions().to_vec();
+        let progress = match profile.job.mode {
+            WindowMode::Exact => Progress::Exact(ExactProgress::new(&mine, &producers)),
+            WindowMode::Bounded => Progress::Bounded {
+                watermark: BoundedProgress::new(
+                    &mine,
+                    profile.job.max_out_of_orderness_ms * 1_000_000,
+                    profile.job.idle_timeout_ms,
+                    0,
+                ),
+                ends: ExactProgress::new(&mine, &producers),
+            },
+        };
+        let index = worker.index() as u32;
+        let ready = WorkerReady {
+            process,
+            worker: index,
+            partitions: mine,
+        };
+        let _ = to_harness.send(&ChildMessage::Ready(ready));
+        let to_harness = Arc::clone(&to_harness);
+        let report = move |c: &JobCounts| {
+            let progress = WorkerProgress {
+                process,
+                worker: index,
+                processed: c.processed,
+                results: c.results,
+            };
+            let _ = to_harness.send(&ChildMessage::Progress(progress));
+        };
+        run_worker(worker, WindowState::new(rules, progress), edges, report)
+    })
+    .map_err(ProcessError::Timely)?;
+    let mut total = JobCounts::default();
+    for (i, worker) in guards.join().into_iter().enumerate() {
+        total += worker.map_err(|e| ProcessError::Worker(i, e))?;
+    }
+    eprintln!(
+        "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",
+        total.processed,
+        total.rejected,
+        total.late,
+        total.results,
+        total.windows.len()
+    );
+    let failures = total.delivery_failures;
+    let summary = JobSummary {
+        process,
+        counts: total,
+        cpu_s: adstream_protocol::cpu::of_this_process(),
+    };
+    outbox
+        .send(&ChildMessage::JobSummary(summary))
+        .map_err(ProcessError::Stdout)?;
+    if failures > 0 {
+        return Err(ProcessError::Deliveries(failures));
+    }
+    Ok(())
+}
