@@ -13,7 +13,7 @@ base=$(date +%s%3N)
 echo "== filling: 2 unpaced producers × 5,000,000 uniform events into 4 partitions"
 for id in 0 1; do
     "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
-        --rate 100000 --duration 50 --unpaced &
+        --rate 100000 --duration 50 --unpaced >/dev/null &
 done
 wait %2 %3
 

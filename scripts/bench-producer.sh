@@ -13,7 +13,7 @@ hz=$(getconf CLK_TCK)
 echo "== paced: 1 producer, poisson, 20000 events/s, ${paced_seconds} s, 2 partitions"
 for i in 1 2 3; do
     "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 2 >/dev/null
-    "$bin/producer" --bootstrap "$bootstrap" --rate 20000 --duration "$paced_seconds" --generator poisson
+    "$bin/producer" --bootstrap "$bootstrap" --rate 20000 --duration "$paced_seconds" --generator poisson >/dev/null
 done
 
 echo "== unpaced: 1 producer, 3,000,000 events as fast as possible, 2 partitions"
@@ -21,6 +21,6 @@ for i in 1 2 3; do
     "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 2 >/dev/null
     before=$(broker_cpu)
     /usr/bin/time -f "  producer CPU %P of one core, %e s wall" \
-        "$bin/producer" --bootstrap "$bootstrap" --unpaced --rate 100000 --duration 30 --generator poisson
+        "$bin/producer" --bootstrap "$bootstrap" --unpaced --rate 100000 --duration 30 --generator poisson >/dev/null
     echo "  broker CPU $(( ($(broker_cpu) - before) * 1000 / hz )) ms"
 done

@@ -9,6 +9,7 @@ broker_log=$(mktemp)
 broker_harness_pid=$!
 stop_broker() {
     kill "$broker_harness_pid" 2>/dev/null || true
+    # The broker stops with the harness (SIGTERM); this only catches one left by an older build.
     pkill -f "tansu broker --listener-url tcp://$bootstrap" || true
     rm -f "$broker_log"
 }
