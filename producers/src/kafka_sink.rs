@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::sink::SinkError;
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
@@ -10,7 +11,6 @@ use adstream_kafka::settings::producer_config;
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
-use anyhow::Context as _;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -63,12 +63,12 @@ impl KafkaSink {
         headers: OwnedHeaders,
         value: &[u8],
         kind: usize,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), SinkError> {
         let record = BaseRecord::<(), [u8], usize>::with_opaque_to(&self.topic, kind)
             .partition(partition as i32)
             .payload(value)
             .headers(headers);
-        send_with_backpressure(&self.producer, record).context("produce to Kafka")?;
+        send_with_backpressure(&self.producer, record).map_err(SinkError::Produce)?;
         self.sends += 1;
         if self.sends.is_multiple_of(POLL_EVERY) {
             self.producer.poll(Duration::ZERO);
@@ -81,18 +81,18 @@ impl KafkaSink {
         partition: u32,
         kind: ControlKind,
         value: &impl serde::Serialize,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), SinkError> {
         let headers = self.headers(Header {
             key: HEADER_KIND,
             value: Some(kind.as_str()),
         });
-        let value = serde_json::to_vec(value)?;
+        let value = serde_json::to_vec(value).expect("control records serialise");
         self.send(partition, headers, &value, 0)
     }
 }
 
 impl crate::sink::Sink for KafkaSink {
-    fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> anyhow::Result<()> {
+    fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> Result<(), SinkError> {
         let seq = seq.to_string();
         let headers = self.headers(Header {
             key: HEADER_SEQ,
@@ -101,20 +101,20 @@ impl crate::sink::Sink for KafkaSink {
         self.send(partition, headers, value, COUNTED)
     }
 
-    fn watermark(&mut self, partition: u32, watermark: Watermark) -> anyhow::Result<()> {
+    fn watermark(&mut self, partition: u32, watermark: Watermark) -> Result<(), SinkError> {
         self.control(partition, ControlKind::Watermark, &watermark)
     }
 
-    fn end(&mut self, partition: u32, marker: EndMarker) -> anyhow::Result<()> {
+    fn end(&mut self, partition: u32, marker: EndMarker) -> Result<(), SinkError> {
         self.control(partition, ControlKind::End, &marker)
     }
 
-    fn idle(&mut self) -> anyhow::Result<()> {
+    fn idle(&mut self) -> Result<(), SinkError> {
         self.producer.poll(Duration::ZERO);
         Ok(())
     }
 
-    fn finish(&mut self) -> anyhow::Result<crate::sink::Delivery> {
+    fn finish(&mut self) -> Result<crate::sink::Delivery, SinkError> {
         let flushed = self.producer.flush(FLUSH_TIMEOUT);
         self.producer.poll(Duration::ZERO);
         let counter = self.producer.context();
@@ -125,20 +125,20 @@ impl crate::sink::Sink for KafkaSink {
         let first_error = counter.first_error();
         let control_failed = counter.uncounted_failed();
         if let Err(error) = flushed {
-            anyhow::bail!(
-                "{} records still undelivered after {}s ({error}); first delivery error: {}",
-                self.producer.in_flight_count(),
-                FLUSH_TIMEOUT.as_secs(),
-                first_error.as_deref().unwrap_or("none")
-            );
+            return Err(SinkError::Undelivered {
+                in_flight: self.producer.in_flight_count(),
+                timeout_s: FLUSH_TIMEOUT.as_secs(),
+                reason: error.to_string(),
+                first_error: first_error.unwrap_or_else(|| "none".to_owned()),
+            });
         }
         if delivery.failed > 0 || control_failed > 0 {
-            anyhow::bail!(
-                "{} events and {control_failed} control records failed delivery (first error: {}); {} events delivered",
-                delivery.failed,
-                first_error.as_deref().unwrap_or("unknown"),
-                delivery.delivered
-            );
+            return Err(SinkError::Failed {
+                events: delivery.failed,
+                control: control_failed,
+                first_error: first_error.unwrap_or_else(|| "unknown".to_owned()),
+                delivered: delivery.delivered,
+            });
         }
         Ok(delivery)
     }

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
 use crate::pacer::{Clock, ScheduleLag};
-use crate::sink::Sink;
+use crate::sink::{Sink, SinkError};
 use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
 
 /// Everything one producer needs to know.
@@ -84,7 +84,7 @@ pub fn run(
     plan: &Plan,
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(ProducerProgress),
-) -> anyhow::Result<ProducerSummary> {
+) -> Result<ProducerSummary, SinkError> {
     let p = &plan.profile.producers;
     let windows = Windows::new(plan.base_ns, plan.profile.window.size_ns());
     let arrivals = Arrivals::new(
@@ -157,7 +157,7 @@ pub fn run(
         let mut event = factory.make(due_ns);
         event.produce_time = sent_ns / 1_000_000;
         value.clear();
-        serde_json::to_writer(&mut value, &event)?;
+        serde_json::to_writer(&mut value, &event).expect("events serialise");
         sink.event(partition, seq, &value)?;
         per_partition[partition as usize] += 1;
         seq += 1;
@@ -193,7 +193,7 @@ mod tests {
     use adstream_protocol::Event;
 
     use super::*;
-    use crate::sink::Delivery;
+    use crate::sink::{Delivery, SinkError};
 
     /// Records what the producer sends, in order.
     #[derive(Default)]
@@ -212,27 +212,27 @@ mod tests {
     }
 
     impl Sink for Recorder {
-        fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> anyhow::Result<()> {
-            let event: Event = serde_json::from_slice(value)?;
+        fn event(&mut self, partition: u32, seq: u64, value: &[u8]) -> Result<(), SinkError> {
+            let event: Event = serde_json::from_slice(value).expect("event JSON");
             self.sent
                 .push((partition, Sent::Event(event.event_time_ns)));
             self.events.push((partition, seq, event));
             Ok(())
         }
-        fn watermark(&mut self, partition: u32, watermark: Watermark) -> anyhow::Result<()> {
+        fn watermark(&mut self, partition: u32, watermark: Watermark) -> Result<(), SinkError> {
             self.sent
                 .push((partition, Sent::Watermark(watermark.watermark_ns)));
             self.watermarks.push((partition, watermark));
             Ok(())
         }
-        fn end(&mut self, partition: u32, marker: EndMarker) -> anyhow::Result<()> {
+        fn end(&mut self, partition: u32, marker: EndMarker) -> Result<(), SinkError> {
             self.ends.push((partition, marker));
             Ok(())
         }
-        fn idle(&mut self) -> anyhow::Result<()> {
+        fn idle(&mut self) -> Result<(), SinkError> {
             Ok(())
         }
-        fn finish(&mut self) -> anyhow::Result<Delivery> {
+        fn finish(&mut self) -> Result<Delivery, SinkError> {
             Ok(Delivery {
                 delivered: self.events.len() as u64,
                 failed: 0,

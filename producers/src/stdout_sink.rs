@@ -4,7 +4,7 @@ use std::io::{BufWriter, Stdout, Write};
 
 use adstream_protocol::wire::{EndMarker, Watermark};
 
-use crate::sink::{Delivery, Sink};
+use crate::sink::{Delivery, Sink, SinkError};
 
 /// Writes each event's JSON value on its own line.
 #[derive(Debug)]
@@ -23,26 +23,26 @@ impl Default for StdoutSink {
 }
 
 impl Sink for StdoutSink {
-    fn event(&mut self, _partition: u32, _seq: u64, value: &[u8]) -> anyhow::Result<()> {
+    fn event(&mut self, _partition: u32, _seq: u64, value: &[u8]) -> Result<(), SinkError> {
         self.out.write_all(value)?;
         self.out.write_all(b"\n")?;
         self.events += 1;
         Ok(())
     }
 
-    fn watermark(&mut self, _partition: u32, _watermark: Watermark) -> anyhow::Result<()> {
+    fn watermark(&mut self, _partition: u32, _watermark: Watermark) -> Result<(), SinkError> {
         Ok(())
     }
 
-    fn end(&mut self, _partition: u32, _marker: EndMarker) -> anyhow::Result<()> {
+    fn end(&mut self, _partition: u32, _marker: EndMarker) -> Result<(), SinkError> {
         Ok(())
     }
 
-    fn idle(&mut self) -> anyhow::Result<()> {
+    fn idle(&mut self) -> Result<(), SinkError> {
         Ok(self.out.flush()?)
     }
 
-    fn finish(&mut self) -> anyhow::Result<Delivery> {
+    fn finish(&mut self) -> Result<Delivery, SinkError> {
         self.out.flush()?;
         Ok(Delivery {
             delivered: self.events,
