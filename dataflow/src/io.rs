@@ -38,8 +38,10 @@ pub trait DeadLetters: 'static {
 
 /// Where results go.
 pub trait ResultWriter: 'static {
-    /// Sends one result at once.
-    fn write(&mut self, result: &WindowResult);
+    /// Sends one result at once, unless it is already there; whether it was sent.
+    fn write(&mut self, result: &WindowResult) -> bool;
+    /// Whether every result sent for `window` has been delivered (serving delivery reports).
+    fn delivered(&mut self, window: u64) -> bool;
     /// Waits until everything sent is delivered; returns how many deliveries failed.
     fn flush(&mut self) -> u64;
 }

@@ -15,14 +15,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::JobCounts;
-use adstream_protocol::wire::WindowResult;
 use differential_dataflow::AsCollection;
 use timely::dataflow::ProbeHandle;
+use timely::dataflow::operators::Probe as _;
 use timely::worker::Worker;
 
 use crate::io::{DeadLetters, RecordReader, ResultWriter};
+use crate::sink::deliver_results;
 use crate::source::events_source;
 use crate::window_state::WindowState;
 
@@ -60,28 +60,11 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         let writer = Rc::clone(&writer);
         let dead_letters = Rc::clone(&dead_letters);
         worker.dataflow::<u64, _, _>(|scope| {
-            events_source(scope, state, reader, dead_letters, Rc::clone(&counts))
+            let released = events_source(scope, state, reader, dead_letters, Rc::clone(&counts))
                 .as_collection()
                 .consolidate()
-                .inspect(move |&(campaign, window, aggregate)| {
-                    let result = WindowResult {
-                        window_id: window,
-                        window_start_ms: windows.start_ns(window) / 1_000_000,
-                        window_end_ms: windows.end_ns(window) / 1_000_000,
-                        campaign_id: campaign,
-                        count: aggregate.count,
-                        views: aggregate.views,
-                        clicks: aggregate.clicks,
-                        purchases: aggregate.purchases,
-                        max_produce_time: aggregate.max_produce_time,
-                        emitted_at_ms: unix_ms(),
-                    };
-                    writer.borrow_mut().write(&result);
-                    let mut c = counts.borrow_mut();
-                    c.results += 1;
-                    c.windows.insert(window);
-                })
-                .probe_with(&probe);
+                .inner;
+            deliver_results(released, windows, writer, counts).probe_with(&probe);
         });
     }
     let mut reported = Instant::now();

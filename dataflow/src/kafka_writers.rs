@@ -2,6 +2,9 @@
 //! unchanged with a `reason` header. Both are idempotent producers whose delivery reports are counted
 //! (their settings and why: `adstream_kafka::settings`).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
@@ -9,8 +12,9 @@ use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure}
 use adstream_kafka::settings::{dead_letter_producer_config, results_producer_config};
 use adstream_protocol::wire::{HEADER_REASON, WindowResult};
 use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
 use crate::io::{DeadLetters, RawRecord, ResultWriter};
 
@@ -63,26 +67,118 @@ impl TopicProducer {
     }
 }
 
-/// Results to the results topic, keyed `"{window_id}/{campaign_id}"`.
-pub struct KafkaResults(TopicProducer);
+/// Delivery reports of the results producer, counted per window: the opaque of each record is its
+/// window, so the sink knows when every result of a window is in the topic.
+#[derive(Debug, Default)]
+pub struct WindowDeliveries {
+    outstanding: Mutex<BTreeMap<u64, u64>>,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for WindowDeliveries {}
+
+impl ProducerContext for WindowDeliveries {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, window: usize) {
+        if let Err((error, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut first = self.first_error.lock().expect("deliveries lock");
+            first.get_or_insert_with(|| error.to_string());
+        }
+        let mut outstanding = self.outstanding.lock().expect("deliveries lock");
+        if let Some(n) = outstanding.get_mut(&(window as u64)) {
+            *n -= 1;
+            if *n == 0 {
+                outstanding.remove(&(window as u64));
+            }
+        }
+    }
+}
+
+/// Results to the results topic, keyed `"{window_id}/{campaign_id}"`, each (window, campaign) at most
+/// once: results already in the topic when the job started (written by an earlier incarnation of the
+/// same job) are skipped.
+pub struct KafkaResults {
+    producer: BaseProducer<WindowDeliveries>,
+    topic: String,
+    written: BTreeSet<(u64, u32)>,
+}
 
 impl KafkaResults {
-    /// A writer to `topic`.
-    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
-        TopicProducer::new(&results_producer_config(bootstrap), topic).map(Self)
+    /// A writer to `topic` that skips the (window, campaign) pairs in `written`.
+    pub fn new(
+        bootstrap: &str,
+        topic: &str,
+        written: BTreeSet<(u64, u32)>,
+    ) -> Result<Self, KafkaError> {
+        let producer = results_producer_config(bootstrap)
+            .create_with_context(WindowDeliveries::default())
+            .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
+        Ok(Self {
+            producer,
+            topic: topic.to_owned(),
+            written,
+        })
     }
 }
 
 impl ResultWriter for KafkaResults {
-    fn write(&mut self, result: &WindowResult) {
+    fn write(&mut self, result: &WindowResult) -> bool {
+        if self
+            .written
+            .contains(&(result.window_id, result.campaign_id))
+        {
+            return false;
+        }
         let key = WindowResult::key(result.window_id, result.campaign_id);
         let value = serde_json::to_vec(result).expect("results serialise");
-        self.0
-            .send(Some(key.as_bytes()), Some(&value), OwnedHeaders::new());
+        *self
+            .producer
+            .context()
+            .outstanding
+            .lock()
+            .expect("deliveries lock")
+            .entry(result.window_id)
+            .or_default() += 1;
+        let record =
+            BaseRecord::<[u8], [u8], usize>::with_opaque_to(&self.topic, result.window_id as usize)
+                .key(key.as_bytes())
+                .payload(&value);
+        if let Err(error) = send_with_backpressure(&self.producer, record) {
+            eprintln!("dataflow: cannot send to `{}`: {error}", self.topic);
+        }
+        self.producer.poll(Duration::ZERO);
+        true
+    }
+
+    fn delivered(&mut self, window: u64) -> bool {
+        self.producer.poll(Duration::ZERO);
+        !self
+            .producer
+            .context()
+            .outstanding
+            .lock()
+            .expect("deliveries lock")
+            .contains_key(&window)
     }
 
     fn flush(&mut self) -> u64 {
-        self.0.flush()
+        let undelivered = match self.producer.flush(FLUSH_TIMEOUT) {
+            Ok(()) => 0,
+            Err(_) => self.producer.in_flight_count().max(0) as u64,
+        };
+        let context = self.producer.context();
+        if let Some(error) = context
+            .first_error
+            .lock()
+            .expect("deliveries lock")
+            .as_ref()
+        {
+            eprintln!("dataflow: delivery to `{}` failed: {error}", self.topic);
+        }
+        context.failed.load(Ordering::Relaxed) + undelivered
     }
 }
 

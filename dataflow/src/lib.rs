@@ -23,6 +23,8 @@ pub mod kafka_reader;
 pub mod kafka_writers;
 pub mod memory;
 pub mod process;
+pub mod readback;
+pub mod sink;
 pub mod source;
 pub mod watermark;
 pub mod window_state;

@@ -101,8 +101,13 @@ impl DeadLetters for MemoryDeadLetters {
 pub struct MemoryResults(pub Arc<Mutex<Vec<WindowResult>>>);
 
 impl ResultWriter for MemoryResults {
-    fn write(&mut self, result: &WindowResult) {
+    fn write(&mut self, result: &WindowResult) -> bool {
         self.0.lock().expect("results lock").push(result.clone());
+        true
+    }
+
+    fn delivered(&mut self, _window: u64) -> bool {
+        true
     }
 
     fn flush(&mut self) -> u64 {

@@ -22,6 +22,7 @@ use crate::io::RecordReader as _;
 use crate::job::{Edges, run_worker};
 use crate::kafka_reader::KafkaReader;
 use crate::kafka_writers::{KafkaDeadLetters, KafkaResults};
+use crate::readback::written_results;
 use crate::watermark::{BoundedProgress, ExactProgress};
 use crate::window_state::{Progress, WindowState};
 
@@ -92,13 +93,15 @@ fn edges_of_this_process(
     let job = &profile.job;
     let peers = (job.processes * job.workers) as usize;
     let first = (job.process * job.workers) as usize;
+    // Results an earlier incarnation of this job delivered are not written again.
+    let written = written_results(&k.bootstrap, &k.results_topic)?;
     (first..first + job.workers as usize)
         .map(|worker| {
             let mine = partitions_of(worker, peers, partitions);
             Ok(Edges {
                 reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &BTreeMap::new())?,
                 dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
-                results: KafkaResults::new(&k.bootstrap, &k.results_topic)?,
+                results: KafkaResults::new(&k.bootstrap, &k.results_topic, written.clone())?,
             })
         })
         .collect()

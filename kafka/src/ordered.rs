@@ -90,6 +90,11 @@ impl OrderedConsumer {
         })
     }
 
+    /// The underlying client, for metadata requests.
+    pub fn inner(&self) -> &BaseConsumer {
+        &self.consumer
+    }
+
     /// The assigned partitions.
     pub fn partitions(&self) -> &[i32] {
         &self.partitions

@@ -1,9 +1,14 @@
 //! The whole pipeline on the real local broker: `harness run` with 2 job processes × 2 workers from a
 //! generated loopback hostfile, 4 partitions, 2 producers. Every (window, campaign) result must equal an
-//! independent recount of the events topic, with nothing missing, extra or duplicated.
+//! independent recount of the events topic, with nothing missing, extra or duplicated — also after the
+//! job's processes run again over the same topics.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use adstream_protocol::exactness::Recount;
+use adstream_protocol::messages::ChildMessage;
 
 use adstream_tests::{TestBroker, bin, read_event_records, recount, rules_of_run, verify_results};
 use serde_json::Value;
@@ -68,7 +73,46 @@ fn exact_run(generator: &str) {
 
     let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
     assert!(v.exact, "{:?}", v.mismatches);
+    if generator == "uniform" {
+        a_job_run_again_writes_no_result_twice(&t, &out, &expected);
+    }
     std::fs::remove_dir_all(out).unwrap();
+}
+
+/// The job's processes started again over the same topics, as a restarted job would be: they read
+/// every event again and recompute every window, but every result is already in the results topic, so
+/// they write none, and the topic still holds exactly one result per (window, campaign).
+fn a_job_run_again_writes_no_result_twice(t: &TestBroker, out: &Path, expected: &Recount) {
+    let profile = out.join("profile.toml");
+    let processes: Vec<_> = (0..2)
+        .map(|process| {
+            Command::new(bin("dataflow"))
+                .arg("--config")
+                .arg(&profile)
+                .args(["--process", &process.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start dataflow")
+        })
+        .collect();
+    for child in processes {
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        let summary = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| ChildMessage::parse(line).ok())
+            .find_map(|m| match m {
+                ChildMessage::JobSummary(s) => Some(s),
+                _ => None,
+            })
+            .expect("a job summary");
+        assert_eq!(summary.counts.results, 0, "{err}");
+        assert!(summary.counts.processed > 0);
+    }
+    let v = verify_results(&t.kafka, expected, Duration::from_secs(30));
+    assert!(v.exact, "{:?}", v.mismatches);
 }
 
 #[test]

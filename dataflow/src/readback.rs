@@ -1,0 +1,60 @@
+//! What an earlier incarnation of the job already wrote: the (window, campaign) keys in the results
+//! topic when a job process starts. Its results writer skips them, so a restarted job — which
+//! recomputes what it had not finished — never writes a result twice (SPEC §9, exactly once without
+//! Kafka transactions, which the local broker lacks).
+//!
+//! The topic is read to the end the broker reports, then until it has been quiet for
+//! [`QUIET`]: the local broker's end offset can lag its last batch, and the writer that could add to
+//! the topic (the job's previous incarnation) is gone, so silence after the reported end is the end.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use adstream_kafka::KafkaError;
+use adstream_kafka::metadata::CONNECT_TIMEOUT;
+use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::settings::consumer_config;
+use adstream_protocol::wire::WindowResult;
+use rdkafka::consumer::Consumer as _;
+use rdkafka::message::Message as _;
+
+/// How long the results topic must stay silent after its reported end.
+const QUIET: Duration = Duration::from_millis(200);
+/// How long one poll waits.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The (window, campaign) keys of every result in `topic`.
+pub fn written_results(bootstrap: &str, topic: &str) -> Result<BTreeSet<(u64, u32)>, KafkaError> {
+    let mut consumer = OrderedConsumer::assign_all(&consumer_config(bootstrap), bootstrap, topic)?;
+    let mut ends = Vec::new();
+    for &p in consumer.partitions() {
+        let (_, high) = consumer
+            .inner()
+            .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
+            .map_err(KafkaError::client(format!(
+                "offsets of `{topic}` partition {p}"
+            )))?;
+        ends.push((p, high));
+    }
+    let mut next: Vec<(i32, i64)> = consumer.partitions().iter().map(|&p| (p, 0)).collect();
+    let mut written = BTreeSet::new();
+    let mut last = Instant::now();
+    loop {
+        let reached = next.iter().zip(&ends).all(|((_, at), (_, end))| at >= end);
+        if reached && last.elapsed() >= QUIET {
+            return Ok(written);
+        }
+        if let Some(Ok(message)) = consumer.poll(POLL) {
+            last = Instant::now();
+            if let Some(slot) = next.iter_mut().find(|(p, _)| *p == message.partition()) {
+                slot.1 = message.offset() + 1;
+            }
+            if let Some(r) = message
+                .payload()
+                .and_then(|v| serde_json::from_slice::<WindowResult>(v).ok())
+            {
+                written.insert((r.window_id, r.campaign_id));
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The results sink: the operator that turns each released (campaign, window, aggregate) into a result
+//! record and holds the window's timestamp until the broker has confirmed every record of it. Its
+//! output frontier is therefore the *delivered* frontier — every window below it is in the results
+//! topic — which is what a job may safely forget, and what tells a worker its job is done.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use adstream_protocol::clock::unix_ms;
+use adstream_protocol::messages::JobCounts;
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::WindowResult;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::Stream;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+
+use crate::aggregate::Aggregate;
+use crate::io::ResultWriter;
+
+/// How soon a sink with results in flight looks at its delivery reports again.
+const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
+
+/// One released update of the consolidated collection: (campaign, window, aggregate) — the window is
+/// the update's timely time.
+pub type Released = (u32, u64, Aggregate);
+
+/// The result record of `aggregate` for (`window`, `campaign`).
+fn result_of(windows: &Windows, window: u64, campaign: u32, aggregate: &Aggregate) -> WindowResult {
+    WindowResult {
+        window_id: window,
+        window_start_ms: windows.start_ns(window) / 1_000_000,
+        window_end_ms: windows.end_ns(window) / 1_000_000,
+        campaign_id: campaign,
+        count: aggregate.count,
+        views: aggregate.views,
+        clicks: aggregate.clicks,
+        purchases: aggregate.purchases,
+        max_produce_time: aggregate.max_produce_time,
+        emitted_at_ms: unix_ms(),
+    }
+}
+
+/// Writes every released result with `writer` and returns a stream whose frontier passes a window
+/// only once all of its results are delivered.
+pub fn deliver_results<'s, W: ResultWriter>(
+    released: Stream<'s, u64, Vec<Released>>,
+    windows: Windows,
+    writer: Rc<RefCell<W>>,
+    counts: Rc<RefCell<JobCounts>>,
+) -> Stream<'s, u64, Vec<()>> {
+    let scope = released.scope();
+    released.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        Pipeline,
+        "DeliverResults",
+        move |_, info| {
+            let activator = scope.activator_for(info.address);
+            let mut held = BTreeMap::new();
+            move |(input, frontier), output| {
+                let mut writer = writer.borrow_mut();
+                input.for_each_stamp(|cap, data| {
+                    if let Some(cap) = cap.retain_least(output.output_index()) {
+                        held.entry(*cap.time()).or_insert(cap);
+                    }
+                    for batch in data {
+                        for (campaign, window, aggregate) in batch.drain(..) {
+                            let result = result_of(&windows, window, campaign, &aggregate);
+                            if writer.write(&result) {
+                                let mut c = counts.borrow_mut();
+                                c.results += 1;
+                                c.windows.insert(window);
+                            }
+                        }
+                    }
+                });
+                // A window is done once no more of its results can come (the input frontier passed it)
+                // and the broker confirmed every one written.
+                held.retain(|window, _| {
+                    frontier.frontier().less_equal(window) || !writer.delivered(*window)
+                });
+                if !held.is_empty() {
+                    activator.activate_after(DELIVERY_RECHECK);
+                }
+            }
+        },
+    )
+}
