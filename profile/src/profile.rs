@@ -207,6 +207,8 @@ pub struct JobSection {
     /// Bounded mode: a partition silent this long no longer holds the watermark back
     /// (`--idle-timeout-ms`).
     pub idle_timeout_ms: u64,
+    /// How often `harness run` restarts a job that failed before it gives up (`--max-restarts`).
+    pub max_restarts: u32,
 }
 
 impl Default for JobSection {
@@ -219,6 +221,7 @@ impl Default for JobSection {
             mode: WindowMode::Exact,
             max_out_of_orderness_ms: 1_000,
             idle_timeout_ms: 5_000,
+            max_restarts: 3,
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn read_topic(
     topic: &str,
     partitions: u32,
     deadline: Duration,
-    done: impl Fn(&[ReadRecord]) -> bool,
+    mut done: impl FnMut(&[ReadRecord]) -> bool,
 ) -> Vec<ReadRecord> {
     let all: Vec<i32> = (0..partitions as i32).collect();
     let mut consumer =
@@ -182,18 +182,22 @@ pub fn read_event_records(
     producers: u32,
 ) -> Vec<ReadRecord> {
     let partitions = kafka.partitions;
+    // End markers still missing, counted over the records that arrived since the last look.
+    let mut ends_missing = u64::from(partitions) * u64::from(producers);
+    let mut looked = 0;
     read_topic(
         &kafka.bootstrap,
         &kafka.events_topic,
         partitions,
         deadline,
         |rs| {
-            (0..partitions as i32).all(|p| {
-                rs.iter()
-                    .filter(|r| r.partition == p && r.header(HEADER_KIND).as_deref() == Some("end"))
-                    .count()
-                    == producers as usize
-            })
+            let ends = rs[looked..]
+                .iter()
+                .filter(|r| r.header(HEADER_KIND).as_deref() == Some("end"))
+                .count();
+            ends_missing -= ends as u64;
+            looked = rs.len();
+            ends_missing == 0
         },
     )
 }

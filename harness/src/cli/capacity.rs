@@ -71,6 +71,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
             echo: args.run.verbose,
             interrupt: &interrupt,
             broker_pid: broker.as_ref().map(LocalBroker::pid),
+            kills: &[],
         },
     };
     let result = search.run().map_err(|error| match error {

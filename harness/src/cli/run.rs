@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use adstream_harness::experiment::faults::KillPlan;
 use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
@@ -35,12 +36,22 @@ pub struct RunArgs {
     /// Show the job's and producers' stderr as it comes
     #[arg(long, short)]
     pub verbose: bool,
+    /// Restarts of a failed job before the run fails [key: job.max_restarts]
+    #[arg(long, value_name = "N")]
+    max_restarts: Option<u32>,
+    /// Fault injection: SIGKILL job process I this many seconds after the producers start
+    /// (repeatable), e.g. --kill job:1@12
+    #[arg(long = "kill", value_name = "job:I@SECONDS")]
+    pub kills: Vec<KillPlan>,
 }
 
 impl Override for RunArgs {
     fn apply(&self, profile: &mut Profile) {
         if let Some(count) = self.producers {
             profile.producers.count = count;
+        }
+        if let Some(restarts) = self.max_restarts {
+            profile.job.max_restarts = restarts;
         }
     }
 }
@@ -80,6 +91,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         echo: args.verbose,
         interrupt: &interrupt,
         broker_pid: broker.as_ref().map(LocalBroker::pid),
+        kills: &args.kills,
     };
     let outcome = experiment.run(&profile)?;
     let (summary, report) = (&outcome.summary, &outcome.report);

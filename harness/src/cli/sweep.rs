@@ -128,6 +128,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             echo: args.verbose,
             interrupt: &interrupt,
             broker_pid: broker.as_ref().map(LocalBroker::pid),
+            kills: &[],
         },
     };
     let rows = sweep.run()?;

@@ -1,16 +1,22 @@
 //! Following a run from the first job process to the job's exit: start the job's processes (or print
 //! the commands for remote ones), wait for every local worker's readiness, start the producers, and
-//! watch every child's lines and exit until the job is done. Any child that fails, any line that is
-//! not a message, and an interrupt end it at once.
+//! watch every child's lines and exit until the job is done. A job process that fails — on its own or
+//! killed as a fault the run injects — is handled by stopping the rest of the job and starting every
+//! job process again (up to the run's restart budget), while the producers keep producing: the
+//! restarted job reads the events again and skips the results already written, so results stay exact.
+//! Any other child that fails, any line that is not a message, and an interrupt end the run at once.
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use adstream_profile::address::is_loopback;
 use adstream_profile::profile::Profile;
+use adstream_protocol::clock::unix_ms;
 
 use crate::experiment::error::RunError;
+use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{RemoteCommand, job_processes};
 use crate::experiment::ledger::Ledger;
@@ -30,25 +36,38 @@ const PUMP: Duration = Duration::from_millis(100);
 /// How long the streams of exited children may stay quiet before their last lines are taken as all.
 const LAST_LINES_QUIET: Duration = Duration::from_millis(200);
 
-/// The children of a run, what they said, and the live display.
+/// The children of a run, what they said, its faults, and the live display.
 pub struct Follow<'a> {
     supervisor: Supervisor,
     ledger: Ledger,
     display: Progress,
     echo: bool,
     interrupt: &'a Interrupt,
+    faults: Faults,
+    /// When the producers started: the clock of injected kills and fault records.
+    started: Option<Instant>,
+    /// The job processes killed on purpose, not yet restarted.
+    injected: BTreeSet<u32>,
 }
 
 impl<'a> Follow<'a> {
-    /// Nothing started yet; `echo` shows the children's stderr as it comes.
-    pub fn new(echo: bool, interrupt: &'a Interrupt) -> Self {
+    /// Nothing started yet; `echo` shows the children's stderr as it comes; `faults` holds the kills
+    /// to inject and the restart budget.
+    pub fn new(echo: bool, interrupt: &'a Interrupt, faults: Faults) -> Self {
         Self {
             supervisor: Supervisor::default(),
             ledger: Ledger::default(),
             display: Progress::new(),
             echo,
             interrupt,
+            faults,
+            started: None,
+            injected: BTreeSet::new(),
         }
+    }
+
+    fn since_start(&self) -> Duration {
+        self.started.map_or(Duration::ZERO, |t| t.elapsed())
     }
 
     fn take(&mut self, line: Line) -> Result<(), RunError> {
@@ -59,26 +78,75 @@ impl<'a> Follow<'a> {
         self.ledger.take(line)
     }
 
-    /// Takes the lines of up to `wait`, then fails if a child exited unsuccessfully or the run was
+    /// Takes the lines of up to `wait`, injects the kills that are due, and restarts a failed job;
+    /// fails if another child exited unsuccessfully, the job failed once too often, or the run was
     /// interrupted.
-    fn pump(&mut self, wait: Duration) -> Result<(), RunError> {
+    fn pump(&mut self, wait: Duration, launch: &Launch<'_>) -> Result<(), RunError> {
         if self.interrupt.is_set() {
             return Err(RunError::Interrupted(String::new()));
         }
         for line in self.supervisor.lines(wait) {
             self.take(line)?;
         }
+        if self.started.is_some() {
+            for kill in self.faults.due(self.since_start()) {
+                self.supervisor.kill(Role::Job(kill.process))?;
+                self.injected.insert(kill.process);
+            }
+        }
         if let Some((child, status)) = self.supervisor.failed()? {
             // Take in what it said before it died.
             for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
                 let _ = self.take(line);
             }
-            return Err(RunError::ChildFailed {
-                child,
-                status,
-                last_words: self.ledger.last_words(child),
-            });
+            match child {
+                Role::Job(process) if self.faults.can_restart() => {
+                    self.restart(launch, process, status)?
+                }
+                _ => {
+                    return Err(RunError::ChildFailed {
+                        child,
+                        status,
+                        last_words: self.ledger.last_words(child),
+                    });
+                }
+            }
         }
+        let since = self.since_start().as_secs_f64();
+        self.faults.progress(self.ledger.processed(), since);
+        Ok(())
+    }
+
+    /// Stops every job process and starts them all again, after job process `process` ended with
+    /// `status`.
+    fn restart(
+        &mut self,
+        launch: &Launch<'_>,
+        process: u32,
+        status: std::process::ExitStatus,
+    ) -> Result<(), RunError> {
+        let failed_at_s = self.since_start().as_secs_f64();
+        let counted = self.ledger.processed();
+        let injected = self.injected.remove(&process);
+        self.supervisor.remove(|r| matches!(r, Role::Job(_)));
+        self.ledger.new_incarnation();
+        self.display.println(&format!(
+            "job {process} exited with {status}{}: restarting the job ({} of at most {})",
+            if injected { " (injected)" } else { "" },
+            self.faults.count() + 1,
+            launch.profile.job.max_restarts
+        ));
+        start_job(launch, self)?;
+        let record = FaultRecord {
+            target: Role::Job(process).to_string(),
+            cause: status.to_string(),
+            injected,
+            failed_at_s,
+            restarted_at_s: self.since_start().as_secs_f64(),
+            caught_up_at_s: None,
+            events_reread: counted,
+        };
+        self.faults.restarted(record, self.ledger.sent());
         Ok(())
     }
 
@@ -94,13 +162,13 @@ impl<'a> Follow<'a> {
         });
     }
 
-    /// Takes the last lines of the exited children and hands over what they said.
-    pub fn conclude(mut self) -> Result<Ledger, RunError> {
+    /// Takes the last lines of the exited children and hands over what they said and the faults met.
+    pub fn conclude(mut self) -> Result<(Ledger, Vec<FaultRecord>), RunError> {
         self.display.finish();
         for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
             self.ledger.take(line)?;
         }
-        Ok(self.ledger)
+        Ok((self.ledger, self.faults.into_records()))
     }
 
     /// Stops every child (killing those still running) and hands over what they said.
@@ -130,6 +198,8 @@ pub struct Driven {
     pub elapsed_s: f64,
     /// Job processes started by hand on other hosts.
     pub remote_processes: u32,
+    /// When the producers started (Unix ms).
+    pub started_unix_ms: u64,
 }
 
 /// Starts the job and the producers of `launch` and follows them to the job's exit.
@@ -139,8 +209,10 @@ pub fn drive(
     follow: &mut Follow<'_>,
 ) -> Result<Driven, RunError> {
     let remote = start_job(launch, follow)?;
-    wait_ready(launch.profile, remote, follow)?;
+    wait_ready(launch, remote, follow)?;
     let started = Instant::now();
+    let started_unix_ms = unix_ms();
+    follow.started = Some(started);
     for id in 0..launch.profile.producers.count {
         let id_text = id.to_string();
         follow.supervisor.spawn(
@@ -158,7 +230,7 @@ pub fn drive(
         .supervisor
         .all_exited(|r| matches!(r, Role::Producer(_)))?
     {
-        follow.pump(PUMP)?;
+        follow.pump(PUMP, launch)?;
         follow.show(results);
     }
     let patience = DRAIN_TIMEOUT + Duration::from_secs(launch.profile.window.size);
@@ -170,14 +242,15 @@ pub fn drive(
         if Instant::now() >= deadline {
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
-        follow.pump(PUMP)?;
+        follow.pump(PUMP, launch)?;
         follow.show(results);
     }
     let elapsed_s = started.elapsed().as_secs_f64();
-    follow.pump(Duration::ZERO)?;
+    follow.pump(Duration::ZERO, launch)?;
     Ok(Driven {
         elapsed_s,
         remote_processes: remote,
+        started_unix_ms,
     })
 }
 
@@ -216,7 +289,8 @@ fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunErr
 
 /// Waits until every local worker said it reads its partitions. Timely connects every process before
 /// any worker starts, so the local workers' readiness means the remote processes have joined too.
-fn wait_ready(profile: &Profile, remote: u32, follow: &mut Follow<'_>) -> Result<(), RunError> {
+fn wait_ready(launch: &Launch<'_>, remote: u32, follow: &mut Follow<'_>) -> Result<(), RunError> {
+    let profile = launch.profile;
     let timeout = if remote > 0 {
         let host = profile
             .kafka
@@ -253,7 +327,7 @@ fn wait_ready(profile: &Profile, remote: u32, follow: &mut Follow<'_>) -> Result
                 },
             });
         }
-        follow.pump(PUMP)?;
+        follow.pump(PUMP, launch)?;
     }
     Ok(())
 }

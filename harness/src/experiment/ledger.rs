@@ -62,6 +62,13 @@ impl Ledger {
         Ok(())
     }
 
+    /// Forgets what the job's processes said: they were stopped and start again.
+    pub fn new_incarnation(&mut self) {
+        self.ready = 0;
+        self.processed.clear();
+        self.job_summaries.clear();
+    }
+
     /// Job workers that have said they read their partitions.
     pub fn ready_workers(&self) -> usize {
         self.ready

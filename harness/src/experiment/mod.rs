@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod drive;
 pub mod error;
+pub mod faults;
 pub mod interrupt;
 pub mod launch;
 pub mod ledger;

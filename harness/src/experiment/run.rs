@@ -12,6 +12,7 @@ use adstream_protocol::exactness::Verification;
 
 use crate::experiment::drive::{Driven, Follow, Launch, drive};
 use crate::experiment::error::RunError;
+use crate::experiment::faults::{FaultRecord, Faults, KillPlan};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::local_hostfile;
 use crate::experiment::ledger::Ledger;
@@ -40,6 +41,8 @@ pub struct Experiment<'a> {
     pub interrupt: &'a Interrupt,
     /// The local broker's process when the harness started it, for the report's CPU figures.
     pub broker_pid: Option<u32>,
+    /// Job processes to kill during the run (`--kill`).
+    pub kills: &'a [KillPlan],
 }
 
 /// What a completed run produced.
@@ -85,9 +88,13 @@ impl Experiment<'_> {
             dataflow: &dataflow,
             producer: &producer,
         };
-        let mut follow = Follow::new(self.echo, self.interrupt);
+        let faults = Faults::new(self.kills, profile.job.max_restarts);
+        let mut follow = Follow::new(self.echo, self.interrupt, faults);
         match drive(&launch, &collectors.results, &mut follow) {
-            Ok(driven) => self.finish(&profile, follow.conclude()?, collectors, driven, cpu),
+            Ok(driven) => {
+                let (ledger, faults) = follow.conclude()?;
+                self.finish(&profile, ledger, faults, collectors, driven, cpu)
+            }
             Err(error) if error.is_interrupted() => {
                 // Stop every child first: the collectors end once their topics go quiet.
                 let ledger = follow.stop();
@@ -126,15 +133,13 @@ impl Experiment<'_> {
         &self,
         profile: &Profile,
         ledger: Ledger,
+        faults: Vec<FaultRecord>,
         collectors: Collectors,
         driven: Driven,
         cpu: CpuMeter,
     ) -> Result<Outcome, RunError> {
         let (producers, job) = ledger.summaries();
-        let summary = RunSummary::of(producers, job, driven.remote_processes);
-        summary
-            .write(self.out)
-            .map_err(RunError::io("write summary.json"))?;
+        let mut summary = RunSummary::of(producers, job, driven.remote_processes);
         let local = profile.job.processes - summary.remote_processes;
         if summary.producers.len() != profile.producers.count as usize
             || summary.job.len() != local as usize
@@ -146,13 +151,26 @@ impl Experiment<'_> {
                 expected_job: local,
             });
         }
-        // The remote processes' result counts are not known here: read until the topic goes quiet.
-        let expected = if summary.remote_processes == 0 {
+        // The remote processes' result counts are not known here, nor, after a restart, how many
+        // results the failed job had written: read until the topic goes quiet.
+        let expected = if summary.remote_processes == 0 && faults.is_empty() {
             summary.results
         } else {
             u64::MAX
         };
         let collected = collectors.results.finish(expected);
+        if !faults.is_empty() {
+            // The last incarnation of the job counted only the results it wrote itself.
+            summary.results = collected.len() as u64;
+            summary.windows = collected
+                .iter()
+                .map(|c| c.result.window_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64;
+        }
+        summary
+            .write(self.out)
+            .map_err(RunError::io("write summary.json"))?;
         let broker = collectors.probe.finish();
         let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
         let latency = LatencyReport::of(&observations);
@@ -183,6 +201,7 @@ impl Experiment<'_> {
             verification,
         });
         report.add_job_share(&observations, &summary.closed_at_ms);
+        report.add_faults(faults, driven.started_unix_ms, &observations);
         report.cpu_s = cpu.finish(&summary);
         report
             .write(self.out)

@@ -171,6 +171,25 @@ impl Supervisor {
         lines
     }
 
+    /// Kills `role` now (SIGKILL), as a fault injected into the run. Its exit is then seen like any
+    /// other failure.
+    pub fn kill(&mut self, role: Role) -> Result<(), RunError> {
+        for guard in self.guards.iter_mut().filter(|g| g.role == role) {
+            if guard.try_status().ok().flatten().is_none() {
+                guard
+                    .child
+                    .kill()
+                    .map_err(RunError::io(format!("kill {role}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops and forgets every child that `is` picks out (killing those still running).
+    pub fn remove(&mut self, is: impl Fn(Role) -> bool) {
+        self.guards.retain(|g| !is(g.role));
+    }
+
     /// The first child that exited unsuccessfully, with its status.
     pub fn failed(&mut self) -> Result<Option<(Role, ExitStatus)>, RunError> {
         for guard in &mut self.guards {

@@ -64,6 +64,9 @@ pub struct WindowFigures {
     pub broker_delay_p90_ms: f64,
     /// The job's own share: the window's last emission − when its last source closed it, ms.
     pub job_added_ms: Option<u64>,
+    /// Whether the window spanned a job failure: its results were written after the failure and its
+    /// time began before the restarted job had caught up.
+    pub disturbed: bool,
 }
 
 /// CPU seconds (user + system) used during a run, per part.
@@ -144,6 +147,33 @@ impl RunSummary {
     }
 }
 
+/// One failure of the job and its recovery, in seconds since the producers started.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultRecord {
+    /// The job process that failed, e.g. `job 1`.
+    pub target: String,
+    /// How it ended, e.g. `signal: 9 (SIGKILL)`.
+    pub cause: String,
+    /// Whether the harness injected it (`--kill`).
+    pub injected: bool,
+    /// When it failed.
+    pub failed_at_s: f64,
+    /// When the job's processes were started again.
+    pub restarted_at_s: f64,
+    /// When the restarted job's read position was back at the broker's end: it had counted as many
+    /// events as the producers had sent when it was restarted. `None` if the run ended first.
+    pub caught_up_at_s: Option<f64>,
+    /// Events the failed job had counted, which the restarted job read again.
+    pub events_reread: u64,
+}
+
+impl FaultRecord {
+    /// Seconds from the failure to catching up.
+    pub fn recovery_s(&self) -> Option<f64> {
+        self.caught_up_at_s.map(|t| t - self.failed_at_s)
+    }
+}
+
 /// What an experiment measured, from which its report is assembled.
 #[derive(Debug, Clone)]
 pub struct Measured<'a> {
@@ -188,6 +218,12 @@ pub struct Report {
     pub verification: Verification,
     /// CPU seconds used during the run.
     pub cpu_s: CpuUse,
+    /// Every failure of the job and its recovery.
+    pub faults: Vec<FaultRecord>,
+    /// End-to-end latency of the windows no failure touched (only when there were failures).
+    pub latency_undisturbed_ms: Option<Percentiles>,
+    /// End-to-end latency of the windows that spanned a failure or its recovery.
+    pub latency_disturbed_ms: Option<Percentiles>,
 }
 
 impl Report {
@@ -205,6 +241,7 @@ impl Report {
                     .get(&row.window_id)
                     .map_or(0.0, |h| h.percentiles().p90),
                 job_added_ms: None,
+                disturbed: false,
             })
             .collect();
         Self {
@@ -219,7 +256,62 @@ impl Report {
             throughput: m.events.processed as f64 / m.elapsed_s.max(f64::MIN_POSITIVE),
             verification: m.verification,
             cpu_s: CpuUse::default(),
+            faults: Vec::new(),
+            latency_undisturbed_ms: None,
+            latency_disturbed_ms: None,
         }
+    }
+
+    /// Adds the run's failures: marks the windows that spanned a failure — results written after it,
+    /// time begun before the job had caught up — and gives their latency apart from the others'. `started_unix_ms` is when the producers started,
+    /// the origin of the records' times.
+    pub fn add_faults(
+        &mut self,
+        faults: Vec<FaultRecord>,
+        started_unix_ms: u64,
+        observations: &[Observation],
+    ) {
+        if faults.is_empty() {
+            return;
+        }
+        let at = |s: f64| started_unix_ms + (s * 1_000.0) as u64;
+        let spans: Vec<(u64, u64)> = faults
+            .iter()
+            .map(|f| (at(f.failed_at_s), f.caught_up_at_s.map_or(u64::MAX, at)))
+            .collect();
+        let mut disturbed = std::collections::BTreeSet::new();
+        // A window spans a failure when its results were written after the job failed and its time
+        // began before the job had caught up again.
+        for o in observations {
+            let start = o.window_end_ms.saturating_sub(self.window_ms());
+            let written = u64::try_from(o.record_ms).unwrap_or(0);
+            if spans
+                .iter()
+                .any(|&(from, to)| written >= from && start <= to)
+            {
+                disturbed.insert(o.window_id);
+            }
+        }
+        let (mut calm, mut hit) = (LatencyHistogram::default(), LatencyHistogram::default());
+        for o in observations {
+            let histogram = if disturbed.contains(&o.window_id) {
+                &mut hit
+            } else {
+                &mut calm
+            };
+            histogram.record_ms(o.latency_ms());
+        }
+        for w in &mut self.windows {
+            w.disturbed = disturbed.contains(&w.latency.window_id);
+        }
+        self.latency_undisturbed_ms = Some(calm.percentiles());
+        self.latency_disturbed_ms = Some(hit.percentiles());
+        self.faults = faults;
+    }
+
+    /// The window size in ms, from the configuration.
+    fn window_ms(&self) -> u64 {
+        self.configuration.window.size * 1_000
     }
 
     /// Adds the job's own share per window: the latest `emitted_at_ms` of the window's results minus the

@@ -50,6 +50,33 @@ impl Report {
                 p.id, p.events, p.achieved_rate, p.schedule_lag_p99_ms, p.schedule_lag_max_ms
             );
         }
+        for f in &self.faults {
+            let _ = writeln!(
+                t,
+                "fault       {} {} at {:.1} s{}: restarted at {:.1} s, {}; {} events read again",
+                f.target,
+                f.cause,
+                f.failed_at_s,
+                if f.injected { " (injected)" } else { "" },
+                f.restarted_at_s,
+                f.recovery_s().map_or_else(
+                    || "not caught up by the end".to_owned(),
+                    |r| format!(
+                        "caught up at {:.1} s (recovery {r:.1} s)",
+                        f.failed_at_s + r
+                    )
+                ),
+                f.events_reread
+            );
+        }
+        if let (Some(calm), Some(hit)) = (&self.latency_undisturbed_ms, &self.latency_disturbed_ms)
+        {
+            let _ = writeln!(
+                t,
+                "latency by window, ms: undisturbed p90 {:.1} max {:.1} ({} results); spanning a fault p90 {:.1} max {:.1} ({} results)",
+                calm.p90, calm.max, calm.count, hit.p90, hit.max, hit.count
+            );
+        }
         let v = &self.verification;
         let _ = write!(
             t,
