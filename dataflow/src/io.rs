@@ -10,6 +10,8 @@ use crate::input::Headers;
 pub struct RawRecord<'a> {
     /// Its partition.
     pub partition: i32,
+    /// Its offset in the partition.
+    pub offset: i64,
     /// Its key.
     pub key: Option<&'a [u8]>,
     /// Its headers.
@@ -32,6 +34,8 @@ pub trait RecordReader: 'static {
 pub trait DeadLetters: 'static {
     /// Sends `record` with `reason`.
     fn send(&mut self, record: &RawRecord<'_>, reason: &str);
+    /// Whether every dead letter sent so far is delivered (serving delivery reports).
+    fn settled(&mut self) -> bool;
     /// Waits until everything sent is delivered; returns how many deliveries failed.
     fn flush(&mut self) -> u64;
 }

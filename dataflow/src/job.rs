@@ -21,9 +21,10 @@ use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe as _;
 use timely::worker::Worker;
 
+use crate::checkpoint_store::Checkpointer;
 use crate::io::{DeadLetters, RecordReader, ResultWriter};
 use crate::sink::deliver_results;
-use crate::source::events_source;
+use crate::source::{SourceCheckpoints, events_source};
 use crate::window_state::WindowState;
 
 /// How long a parked worker sleeps at most when nothing wakes it.
@@ -39,18 +40,22 @@ pub struct Edges<R, D, W> {
     pub dead_letters: D,
     /// The results topic.
     pub results: W,
+    /// Where the worker's checkpoints go, if the job takes them.
+    pub checkpoints: Option<Checkpointer>,
 }
 
 /// Builds this worker's dataflow over `state`, runs it until every source is over and every result
-/// written, and returns what the worker did. `progress` sees the worker's counts about once a second.
+/// delivered, and returns what the worker did, counted from `start` (a restored worker's counters).
+/// `progress` sees the worker's counts about once a second.
 pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     worker: &mut Worker,
     state: WindowState,
     edges: Edges<R, D, W>,
+    start: JobCounts,
     mut progress: impl FnMut(&JobCounts),
 ) -> JobCounts {
     let windows = state.windows();
-    let counts = Rc::new(RefCell::new(JobCounts::default()));
+    let counts = Rc::new(RefCell::new(start));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
     let reader = edges.reader;
@@ -60,10 +65,21 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         let writer = Rc::clone(&writer);
         let dead_letters = Rc::clone(&dead_letters);
         worker.dataflow::<u64, _, _>(|scope| {
-            let released = events_source(scope, state, reader, dead_letters, Rc::clone(&counts))
-                .as_collection()
-                .consolidate()
-                .inner;
+            let checkpoints = edges.checkpoints.map(|checkpointer| SourceCheckpoints {
+                checkpointer,
+                delivered: probe.clone(),
+            });
+            let released = events_source(
+                scope,
+                state,
+                reader,
+                dead_letters,
+                Rc::clone(&counts),
+                checkpoints,
+            )
+            .as_collection()
+            .consolidate()
+            .inner;
             deliver_results(released, windows, writer, counts).probe_with(&probe);
         });
     }

@@ -88,6 +88,7 @@ impl RecordReader for KafkaReader {
             }
             each(RawRecord {
                 partition: message.partition(),
+                offset: message.offset(),
                 key: message.key(),
                 headers: &headers[..count],
                 value: message.payload(),

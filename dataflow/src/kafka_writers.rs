@@ -205,6 +205,11 @@ impl DeadLetters for KafkaDeadLetters {
         self.0.send(record.key, record.value, headers);
     }
 
+    fn settled(&mut self) -> bool {
+        self.0.producer.poll(Duration::ZERO);
+        self.0.producer.in_flight_count() == 0
+    }
+
     fn flush(&mut self) -> u64 {
         self.0.flush()
     }

@@ -15,6 +15,8 @@
 pub mod aggregate;
 pub mod assignment;
 pub mod canonical_event;
+pub mod checkpoint;
+pub mod checkpoint_store;
 pub mod cluster;
 pub mod input;
 pub mod io;
@@ -24,6 +26,7 @@ pub mod kafka_writers;
 pub mod memory;
 pub mod process;
 pub mod readback;
+pub mod resume;
 pub mod sink;
 pub mod source;
 pub mod watermark;

@@ -41,6 +41,10 @@ struct ProcessArgs {
     /// The run's base time in Unix ms, as given to the producers [key: producers.base_time_ms]
     #[arg(long, value_name = "UNIX_MS")]
     base_time_ms: Option<u64>,
+    /// Start from the beginning, ignoring the job's checkpoints (results already written are still
+    /// not written again)
+    #[arg(long)]
+    fresh: bool,
 }
 
 impl Override for ProcessArgs {
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
         .resolve(&[&cli.this, &cli.job, &cli.kafka, &cli.window])
         .map_err(ProcessError::from)
         .and_then(process::configure)
-        .and_then(|(profile, config)| process::run(profile, config));
+        .and_then(|(profile, config)| process::run(profile, config, cli.this.fresh));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -18,20 +18,36 @@ pub struct OwnedRecord {
     pub value: Option<Vec<u8>>,
 }
 
-/// Reads a fixed list of records, in order, keeping those of its partitions.
+/// Reads a fixed list of records, in order, keeping those of its partitions; a record's offset is its
+/// position among its partition's records.
 #[derive(Debug, Clone)]
 pub struct MemoryReader {
     partitions: Vec<i32>,
-    records: std::collections::VecDeque<OwnedRecord>,
+    records: std::collections::VecDeque<(i64, OwnedRecord)>,
 }
 
 impl MemoryReader {
     /// A reader of `records` on `partitions`.
     pub fn new(partitions: Vec<i32>, records: &[OwnedRecord]) -> Self {
+        Self::from_offsets(partitions, records, &std::collections::BTreeMap::new())
+    }
+
+    /// A reader of `records` on `partitions`, each partition from its offset in `starts` (0 if absent).
+    pub fn from_offsets(
+        partitions: Vec<i32>,
+        records: &[OwnedRecord],
+        starts: &std::collections::BTreeMap<i32, i64>,
+    ) -> Self {
+        let mut next: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
         let records = records
             .iter()
             .filter(|r| partitions.contains(&r.partition))
-            .cloned()
+            .filter_map(|r| {
+                let offset = next.entry(r.partition).or_default();
+                let at = *offset;
+                *offset += 1;
+                (at >= starts.get(&r.partition).copied().unwrap_or(0)).then(|| (at, r.clone()))
+            })
             .collect();
         Self {
             partitions,
@@ -48,7 +64,7 @@ impl RecordReader for MemoryReader {
     fn read(&mut self, budget: usize, each: &mut dyn FnMut(RawRecord<'_>)) -> usize {
         let mut n = 0;
         while n < budget {
-            let Some(record) = self.records.pop_front() else {
+            let Some((offset, record)) = self.records.pop_front() else {
                 break;
             };
             let headers: Vec<(&str, Option<&[u8]>)> = record
@@ -58,6 +74,7 @@ impl RecordReader for MemoryReader {
                 .collect();
             each(RawRecord {
                 partition: record.partition,
+                offset,
                 key: None,
                 headers: &headers,
                 value: record.value.as_deref(),
@@ -89,6 +106,10 @@ impl DeadLetters for MemoryDeadLetters {
             .lock()
             .expect("dead letters lock")
             .push((owned, reason.to_owned()));
+    }
+
+    fn settled(&mut self) -> bool {
+        true
     }
 
     fn flush(&mut self) -> u64 {

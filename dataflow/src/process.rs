@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::partition_count;
@@ -17,6 +18,8 @@ use adstream_protocol::outbox::Outbox;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::assignment::partitions_of;
+use crate::checkpoint::PartitionCheckpoint;
+use crate::checkpoint_store::{Checkpointer, DirStore, Loaded};
 use crate::cluster::{ClusterError, timely_config};
 use crate::io::RecordReader as _;
 use crate::job::{Edges, run_worker};
@@ -47,6 +50,9 @@ pub enum ProcessError {
     /// A worker thread failed.
     #[error("timely worker {0} failed: {1}")]
     Worker(usize, String),
+    /// The checkpoint directory cannot be used.
+    #[error("checkpoints: {0}")]
+    Checkpoints(std::io::Error),
     /// Some dead-letter or result records were not delivered.
     #[error("{0} dead-letter or result deliveries failed")]
     Deliveries(u64),
@@ -85,31 +91,85 @@ pub fn configure(mut profile: Profile) -> Result<(Profile, timely::Config), Proc
 /// one error here rather than a worker that fails while the others wait for it.
 type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
 
-fn edges_of_this_process(
+/// One worker's start: its edges, and the checkpoints of its partitions to resume from.
+struct WorkerStart {
+    edges: WorkerEdges,
+    resume: Vec<PartitionCheckpoint>,
+}
+
+/// Where the job's checkpoints are: its id and directory, when it has both.
+fn checkpoint_place(profile: &Profile) -> Option<(&str, &std::path::Path)> {
+    Some((
+        profile.job.id.as_deref()?,
+        profile.job.checkpoint_dir.as_deref()?,
+    ))
+}
+
+/// The newest checkpoint of every partition of this job, unless `fresh` (reporting unusable files).
+fn load_checkpoints(profile: &Profile, fresh: bool) -> Result<Loaded, ProcessError> {
+    let Some((job, dir)) = checkpoint_place(profile).filter(|_| !fresh) else {
+        return Ok(Loaded::default());
+    };
+    let loaded = DirStore::load(dir, job).map_err(ProcessError::Checkpoints)?;
+    for corrupt in &loaded.corrupt {
+        eprintln!("dataflow: skipping an unusable checkpoint: {corrupt}");
+    }
+    if !loaded.partitions.is_empty() {
+        eprintln!(
+            "dataflow: job {job} resumes {} partition(s) from its checkpoints in {}",
+            loaded.partitions.len(),
+            dir.display()
+        );
+    }
+    Ok(loaded)
+}
+
+fn starts_of_this_process(
     profile: &Profile,
     partitions: u32,
-) -> Result<Vec<WorkerEdges>, ProcessError> {
+    fresh: bool,
+) -> Result<Vec<WorkerStart>, ProcessError> {
     let k = &profile.kafka;
     let job = &profile.job;
     let peers = (job.processes * job.workers) as usize;
     let first = (job.process * job.workers) as usize;
+    let loaded = load_checkpoints(profile, fresh)?;
     // Results an earlier incarnation of this job delivered are not written again.
     let written = written_results(&k.bootstrap, &k.results_topic)?;
     (first..first + job.workers as usize)
         .map(|worker| {
             let mine = partitions_of(worker, peers, partitions);
-            Ok(Edges {
-                reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &BTreeMap::new())?,
+            let resume: Vec<PartitionCheckpoint> = mine
+                .iter()
+                .filter_map(|p| loaded.partitions.get(p).cloned())
+                .collect();
+            let starts: BTreeMap<i32, i64> = resume
+                .iter()
+                .map(|e| (e.partition, e.replay_from))
+                .collect();
+            let checkpoints = match checkpoint_place(profile) {
+                Some((id, dir)) => Some(Checkpointer::new(
+                    Box::new(DirStore::new(dir, id).map_err(ProcessError::Checkpoints)?),
+                    id,
+                    worker as u32,
+                    Duration::from_millis(job.checkpoint_interval_ms),
+                )),
+                None => None,
+            };
+            let edges = Edges {
+                reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &starts)?,
                 dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
                 results: KafkaResults::new(&k.bootstrap, &k.results_topic, written.clone())?,
-            })
+                checkpoints,
+            };
+            Ok(WorkerStart { edges, resume })
         })
         .collect()
 }
 
 /// Runs this process's workers to the end of the input, sending the harness their readiness, progress
 /// and the process's summary; fails when some delivery failed.
-pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError> {
+pub fn run(profile: Profile, config: timely::Config, fresh: bool) -> Result<(), ProcessError> {
     let k = profile.kafka.clone();
     // Fail fast, with one line, before timely connects the processes.
     let probe: BaseConsumer = consumer_config(&k.bootstrap)
@@ -123,10 +183,11 @@ pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError>
     // From here on stdout carries only messages; timely's own prints go to stderr.
     let outbox = Arc::new(Outbox::claim_stdout().map_err(ProcessError::Stdout)?);
     let to_harness = Arc::clone(&outbox);
-    let edges: Vec<Mutex<Option<WorkerEdges>>> = edges_of_this_process(&profile, partitions)?
-        .into_iter()
-        .map(|e| Mutex::new(Some(e)))
-        .collect();
+    let starts: Vec<Mutex<Option<WorkerStart>>> =
+        starts_of_this_process(&profile, partitions, fresh)?
+            .into_iter()
+            .map(|e| Mutex::new(Some(e)))
+            .collect();
 
     let rules = profile
         .event_rules()
@@ -135,11 +196,11 @@ pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError>
     let process = profile.job.process;
     let first = (process * profile.job.workers) as usize;
     let guards = timely::execute(config, move |worker| {
-        let edges = edges[worker.index() - first]
+        let WorkerStart { edges, resume } = starts[worker.index() - first]
             .lock()
-            .expect("edges lock")
+            .expect("starts lock")
             .take()
-            .expect("each worker takes its edges once");
+            .expect("each worker takes its start once");
         let mine = edges.reader.partitions().to_vec();
         let progress = match profile.job.mode {
             WindowMode::Exact => Progress::Exact(ExactProgress::new(&mine, &producers)),
@@ -152,6 +213,15 @@ pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError>
                 ),
                 ends: ExactProgress::new(&mine, &producers),
             },
+        };
+        let mut state = WindowState::new(rules, progress);
+        let restored = state.restore(&mine, &resume);
+        let start = JobCounts {
+            processed: restored.processed,
+            rejected: restored.rejected,
+            late: restored.late,
+            control: restored.control,
+            ..JobCounts::default()
         };
         let index = worker.index() as u32;
         let ready = WorkerReady {
@@ -170,7 +240,7 @@ pub fn run(profile: Profile, config: timely::Config) -> Result<(), ProcessError>
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };
-        run_worker(worker, WindowState::new(rules, progress), edges, report)
+        run_worker(worker, state, edges, start, report)
     })
     .map_err(ProcessError::Timely)?;
     let mut total = JobCounts::default();

@@ -15,9 +15,10 @@ use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::JobCounts;
 
 use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, Stream};
+use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use crate::aggregate::Aggregate;
+use crate::checkpoint_store::Checkpointer;
 use crate::input::decode;
 use crate::io::{DeadLetters, RecordReader};
 use crate::window_state::{Verdict, WindowState};
@@ -30,6 +31,14 @@ const RECHECK: Duration = Duration::from_millis(50);
 /// An update of the aggregate collection: (campaign, window, partial aggregate).
 pub type Update = (u32, u64, Aggregate);
 
+/// Checkpoints of a source: when to take them, and the delivered frontier they record.
+pub struct SourceCheckpoints {
+    /// Takes them on time.
+    pub checkpointer: Checkpointer,
+    /// The results sink's frontier: every window below it is in the results topic.
+    pub delivered: ProbeHandle<u64>,
+}
+
 /// Builds the source of one worker.
 pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
@@ -37,6 +46,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     mut reader: R,
     dead_letters: Rc<RefCell<D>>,
     counts: Rc<RefCell<JobCounts>>,
+    mut checkpoints: Option<SourceCheckpoints>,
 ) -> Stream<'s, u64, Vec<Update>> {
     source(scope, "EventsSource", move |capability, info| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
@@ -59,11 +69,9 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             let mut m = counts.borrow_mut();
             let mut dead_letters = dead_letters.borrow_mut();
             let read = reader.read(READ_BUDGET, &mut |record| {
-                let verdict = match decode(record.headers, record.value) {
-                    Ok(input) => state.offer(record.partition, input, now),
-                    Err(rejection) => Verdict::Rejected(rejection.reason()),
-                };
-                match verdict {
+                let decoded = decode(record.headers, record.value).map_err(|r| r.reason());
+                match state.take(record.partition, record.offset, decoded, now) {
+                    Verdict::Replayed => {}
                     Verdict::Counted => m.processed += 1,
                     Verdict::Control => m.control += 1,
                     Verdict::Late(reason) => {
@@ -77,6 +85,15 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                 }
             });
             let advance = state.advance(now);
+            if let Some(c) = checkpoints.as_mut() {
+                let delivered = c
+                    .delivered
+                    .with_frontier(|f| f.first().copied())
+                    .unwrap_or(u64::MAX);
+                let settled = dead_letters.settled();
+                c.checkpointer
+                    .maybe_take(now, &mut state, delivered, settled);
+            }
             if !advance.closed.is_empty() {
                 let closed_at = unix_ms();
                 for (window, _) in &advance.closed {

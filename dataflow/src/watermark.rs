@@ -13,8 +13,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// An event-time bound in nanoseconds; [`Bound::Done`] once the source has nothing more to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Bound {
     /// Nothing below this many nanoseconds will follow.
     At(u64),
@@ -126,6 +128,27 @@ impl ExactProgress {
         Ok(())
     }
 
+    /// Every expected producer's bound on `partition`, for a checkpoint.
+    pub fn row(&self, partition: i32) -> Vec<(u32, Bound)> {
+        self.bounds.get(&partition).map_or_else(Vec::new, |row| {
+            self.producers
+                .iter()
+                .copied()
+                .zip(row.iter().copied())
+                .collect()
+        })
+    }
+
+    /// Restores bounds of `partition` from a checkpoint (producers the job no longer expects are
+    /// ignored; a bound only ever rises).
+    pub fn restore_row(&mut self, partition: i32, row: &[(u32, Bound)]) {
+        for &(producer, bound) in row {
+            if let Ok(slot) = self.slot(partition, producer) {
+                *slot = (*slot).max(bound);
+            }
+        }
+    }
+
     /// The lowest event time any expected producer may still send to any of the partitions, or `None`
     /// when the worker reads no partition.
     pub fn frontier(&self) -> Option<Bound> {
@@ -180,6 +203,18 @@ impl BoundedProgress {
                     .map_or(event_time_ns, |m| m.max(event_time_ns)),
             );
             seen.last_record_ms = now_ms;
+        }
+    }
+
+    /// The largest event time seen on `partition`, for a checkpoint.
+    pub fn max_seen(&self, partition: i32) -> Option<u64> {
+        self.partitions.get(&partition).and_then(|s| s.max_event_ns)
+    }
+
+    /// Restores the largest event time seen on `partition` from a checkpoint.
+    pub fn restore_max_seen(&mut self, partition: i32, max_event_ns: Option<u64>) {
+        if let (Some(seen), Some(t)) = (self.partitions.get_mut(&partition), max_event_ns) {
+            seen.max_event_ns = Some(seen.max_event_ns.map_or(t, |m| m.max(t)));
         }
     }
 

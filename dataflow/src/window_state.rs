@@ -41,6 +41,9 @@ pub enum Verdict {
     Late(String),
     /// A record that cannot be used: sent to the dead letters, counted as rejected.
     Rejected(String),
+    /// A record processed before a restart, read again to rebuild open windows: nothing else is
+    /// done with it (see [`crate::checkpoint`]).
+    Replayed,
 }
 
 /// Windows that closed on one call to [`WindowState::advance`].
@@ -55,11 +58,15 @@ pub struct Advance {
 /// One worker's open windows and progress.
 #[derive(Debug, Clone)]
 pub struct WindowState {
-    rules: EventRules,
+    pub(crate) rules: EventRules,
     windows: Windows,
-    progress: Progress,
-    open_from: u64,
-    pending: BTreeMap<u64, CampaignAggregates>,
+    pub(crate) progress: Progress,
+    pub(crate) open_from: u64,
+    pub(crate) pending: BTreeMap<u64, CampaignAggregates>,
+    /// Per partition: offsets, counters and where each open window starts (see [`crate::resume`]).
+    pub(crate) books: BTreeMap<i32, crate::resume::Book>,
+    /// The window of the event just counted, for its partition's book.
+    pub(crate) counted_window: Option<u64>,
 }
 
 impl WindowState {
@@ -72,6 +79,8 @@ impl WindowState {
             progress,
             open_from: 0,
             pending: BTreeMap::new(),
+            books: BTreeMap::new(),
+            counted_window: None,
         }
     }
 
@@ -136,12 +145,20 @@ impl WindowState {
         }
         let slot = self.pending.entry(window).or_default();
         slot[(event.campaign_id - 1) as usize] += Aggregate::of(event);
+        self.counted_window = Some(window);
         Verdict::Counted
     }
 
     /// Moves the local frontier forward as far as progress allows at `now_ms`, returning the windows
     /// that closed (with their partial aggregates) and the lowest window still open.
     pub fn advance(&mut self, now_ms: u64) -> Advance {
+        // While records are read again after a restart, the windows they rebuild are incomplete.
+        if self.replaying() {
+            return Advance {
+                closed: Vec::new(),
+                open_from: Some(self.open_from),
+            };
+        }
         let bound = match &self.progress {
             Progress::Exact(p) => p.frontier(),
             Progress::Bounded { watermark, ends } => {

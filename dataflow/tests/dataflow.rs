@@ -138,8 +138,9 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             reader: MemoryReader::new(parts, &records),
             dead_letters: d.clone(),
             results: r.clone(),
+            checkpoints: None,
         };
-        run_worker(worker, state, edges, |_| {})
+        run_worker(worker, state, edges, JobCounts::default(), |_| {})
     })
     .unwrap();
     let mut metrics = JobCounts::default();

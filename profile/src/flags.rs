@@ -205,6 +205,15 @@ pub struct JobArgs {
     /// Bounded mode: silence after which a partition stops holding the watermark [key: job.idle_timeout_ms]
     #[arg(long, value_name = "MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// The job's identity, under which its checkpoints are kept [key: job.id]
+    #[arg(long, value_name = "ID")]
+    pub job_id: Option<String>,
+    /// Directory for checkpoints, shared by every process of the job [key: job.checkpoint_dir]
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Milliseconds between two checkpoints [key: job.checkpoint_interval_ms]
+    #[arg(long, value_name = "MS")]
+    pub checkpoint_interval_ms: Option<u64>,
 }
 
 impl Override for JobArgs {
@@ -221,6 +230,13 @@ impl Override for JobArgs {
             &self.max_out_of_orderness_ms,
         );
         set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
+        if self.job_id.is_some() {
+            j.id.clone_from(&self.job_id);
+        }
+        if self.checkpoint_dir.is_some() {
+            j.checkpoint_dir.clone_from(&self.checkpoint_dir);
+        }
+        set(&mut j.checkpoint_interval_ms, &self.checkpoint_interval_ms);
     }
 }
 

@@ -209,6 +209,13 @@ pub struct JobSection {
     pub idle_timeout_ms: u64,
     /// How often `harness run` restarts a job that failed before it gives up (`--max-restarts`).
     pub max_restarts: u32,
+    /// The job's identity: the name its checkpoints are kept under (`--job-id`); `harness run` sets
+    /// its run's. Without one the job takes no checkpoints.
+    pub id: Option<String>,
+    /// Directory for checkpoints, shared by every process of the job (`--checkpoint-dir`).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Milliseconds between two checkpoints of a worker (`--checkpoint-interval-ms`).
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for JobSection {
@@ -222,6 +229,9 @@ impl Default for JobSection {
             max_out_of_orderness_ms: 1_000,
             idle_timeout_ms: 5_000,
             max_restarts: 3,
+            id: None,
+            checkpoint_dir: None,
+            checkpoint_interval_ms: 1_000,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::experiment::drive::{Driven, Follow, Launch, drive};
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults, KillPlan};
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::local_hostfile;
+use crate::experiment::launch::{job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::supervisor::sibling_binary;
 use crate::measure::collectors::{BrokerProbe, ResultsCollector};
@@ -120,7 +120,24 @@ impl Experiment<'_> {
         if profile.job.processes > 1 && profile.job.hostfile.is_none() {
             profile.job.hostfile = Some(local_hostfile(self.out, profile.job.processes)?);
         }
-        profile.producers.base_time_ms = Some(unix_ms() + BASE_LEAD.as_millis() as u64);
+        let base_ms = unix_ms() + BASE_LEAD.as_millis() as u64;
+        profile.producers.base_time_ms = Some(base_ms);
+        // The job's identity names its checkpoints: unique to this run, so no other run's are used.
+        if profile.job.id.is_none() {
+            let name = self
+                .out
+                .file_name()
+                .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+            profile.job.id = Some(format!("{name}-{base_ms}"));
+        }
+        // Checkpoints go to the run's directory when every job process runs here; a job across hosts
+        // needs a directory they share (job.checkpoint_dir), else it restarts from the beginning.
+        let all_local = job_processes(&profile.job)?.iter().all(|l| l.is_local());
+        if profile.job.checkpoint_dir.is_none() && all_local {
+            let dir = std::path::absolute(self.out.join("checkpoints"))
+                .map_err(RunError::io("resolve the run's directory"))?;
+            profile.job.checkpoint_dir = Some(dir);
+        }
         let path = std::path::absolute(self.out.join("profile.toml"))
             .map_err(RunError::io("resolve the run's directory"))?;
         let text = toml::to_string(&profile).expect("profiles serialise");
