@@ -26,6 +26,8 @@ fn start_run(t: &TestBroker, out: &Path) -> Child {
             "2",
         ])
         .args(["--rate", "500", "--duration", "60", "--window", "1"])
+        // A failed job is restarted by default (tests/recovery.rs); here it must stop the run.
+        .args(["--max-restarts", "0"])
         .arg("--out")
         .arg(out)
         .stdout(Stdio::null())
@@ -124,6 +126,7 @@ fn a_producer_killed_mid_run_stops_the_run() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// With no restarts allowed, a job process that dies ends the run.
 #[test]
 fn a_job_process_killed_mid_run_stops_the_run() {
     let status = kill_mid_run(

@@ -1,0 +1,228 @@
+//! Checkpoints (SPEC §9) with real job processes on a real broker: a job killed mid-stream resumes
+//! from its checkpoints — with another layout, past a damaged checkpoint — and never from another
+//! job's; every result is written exactly once and equals the independent recount.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use adstream_harness::services::broker::free_port;
+use adstream_protocol::clock::unix_ms;
+use adstream_protocol::messages::{ChildMessage, JobSummary};
+use adstream_protocol::validity::EventRules;
+use adstream_protocol::window::Windows;
+use adstream_tests::{TestBroker, bin, read_event_records, recount, verify_results};
+
+/// Events per second per producer, seconds of traffic, window size in seconds.
+const RATE: u64 = 2_000;
+const DURATION: u64 = 8;
+const WINDOW: u64 = 1;
+
+/// A job's stream: two paced producers started now, with their shared base time.
+struct Stream {
+    t: TestBroker,
+    base_ms: u64,
+    producers: Vec<Child>,
+    dir: PathBuf,
+}
+
+impl Stream {
+    fn start(name: &str) -> Self {
+        let t = TestBroker::with_topics(4);
+        let dir = std::env::temp_dir().join(format!("adstream-ckpt-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base_ms = unix_ms() + 1_000;
+        let producers = (0..2)
+            .map(|id| {
+                Command::new(bin("producer"))
+                    .args(["--bootstrap", &t.kafka.bootstrap, "--id", &id.to_string()])
+                    .args([
+                        "--rate",
+                        &RATE.to_string(),
+                        "--duration",
+                        &DURATION.to_string(),
+                    ])
+                    .args(["--window", &WINDOW.to_string(), "--generator", "uniform"])
+                    .args(["--base-time-ms", &base_ms.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start producer")
+            })
+            .collect();
+        Self {
+            t,
+            base_ms,
+            producers,
+            dir,
+        }
+    }
+
+    /// Starts job process `process` of a `processes` × `workers` job with id `job`.
+    fn job(&self, job: &str, processes: u32, workers: u32, process: u32, hosts: &Path) -> Child {
+        let mut command = Command::new(bin("dataflow"));
+        command
+            .args(["--bootstrap", &self.t.kafka.bootstrap, "--producers", "2"])
+            .args(["--base-time-ms", &self.base_ms.to_string()])
+            .args(["--window", &WINDOW.to_string()])
+            .args(["--job-id", job, "--checkpoint-interval-ms", "200"])
+            .arg("--checkpoint-dir")
+            .arg(self.dir.join("checkpoints"))
+            .args(["--workers", &workers.to_string()])
+            .args(["--processes", &processes.to_string()])
+            .args(["--process", &process.to_string()]);
+        if processes > 1 {
+            command.arg("--hostfile").arg(hosts);
+        }
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dataflow")
+    }
+
+    /// A hostfile of `n` free loopback ports.
+    fn hostfile(&self, n: u32) -> PathBuf {
+        let path = self.dir.join(format!("hosts-{n}"));
+        let text: String = (0..n)
+            .map(|_| format!("127.0.0.1:{}\n", free_port().unwrap()))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The checkpoint files of job `job` so far.
+    fn checkpoints(&self, job: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("checkpoints").join(job))
+            .map(|d| {
+                d.filter_map(|f| f.ok().map(|f| f.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "ckpt"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// Waits until job `job` has written two checkpoints per worker that count events.
+    fn wait_for_checkpoints(&self, job: &str, workers: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let counted = self
+                .checkpoints(job)
+                .iter()
+                .filter(|p| {
+                    std::fs::read_to_string(p).is_ok_and(|t| !t.contains("\"processed\":0,"))
+                })
+                .count();
+            if counted >= 2 * workers {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no checkpoints of {job}");
+            std::thread::yield_now();
+        }
+    }
+
+    /// Waits for the producers, then checks the results topic against the recount: exactly one
+    /// right result per (window, campaign).
+    fn results_are_exact(mut self) {
+        for p in &mut self.producers {
+            assert!(p.wait().unwrap().success());
+        }
+        let records = read_event_records(&self.t.kafka, Duration::from_secs(60), 2);
+        let rules = EventRules::new(Windows::new(
+            self.base_ms * 1_000_000,
+            WINDOW * 1_000_000_000,
+        ));
+        let expected = recount(&records, rules);
+        assert_eq!(expected.events(), 2 * RATE * DURATION);
+        let v = verify_results(&self.t.kafka, &expected, Duration::from_secs(30));
+        assert!(v.exact, "{:?}", v.mismatches);
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
+/// Waits for a job process to end; its stderr and summary.
+fn finished(child: Child) -> (Output, JobSummary) {
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{err}");
+    let summary = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| ChildMessage::parse(l).ok())
+        .find_map(|m| match m {
+            ChildMessage::JobSummary(s) => Some(s),
+            _ => None,
+        })
+        .expect("a job summary");
+    (output, summary)
+}
+
+fn kill(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_two_by_two_job_killed_mid_stream_resumes_as_one_process_of_one_worker() {
+    let s = Stream::start("relayout");
+    let hosts = s.hostfile(2);
+    let job: Vec<Child> = (0..2).map(|i| s.job("relayout", 2, 2, i, &hosts)).collect();
+    s.wait_for_checkpoints("relayout", 4);
+    job.into_iter().for_each(kill);
+
+    let (output, summary) = finished(s.job("relayout", 1, 1, 0, &hosts));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("resumes 4 partition(s)"), "{err}");
+    // Its counters continue the killed job's: every event once.
+    assert_eq!(summary.counts.processed, 2 * RATE * DURATION, "{err}");
+    s.results_are_exact();
+}
+
+#[test]
+fn a_damaged_newest_checkpoint_is_detected_and_the_one_before_used() {
+    let s = Stream::start("damaged");
+    let hosts = s.hostfile(1);
+    let job = s.job("damaged", 1, 1, 0, &hosts);
+    s.wait_for_checkpoints("damaged", 1);
+    kill(job);
+    let newest = s.checkpoints("damaged").pop().expect("a checkpoint");
+    let text = std::fs::read_to_string(&newest).unwrap();
+    std::fs::write(
+        &newest,
+        text.replacen("\"next_offset\":", "\"next_offset\":1", 1),
+    )
+    .unwrap();
+
+    let (output, summary) = finished(s.job("damaged", 1, 1, 0, &hosts));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("skipping an unusable checkpoint") && err.contains("checksum mismatch"),
+        "{err}"
+    );
+    assert!(err.contains("resumes 4 partition(s)"), "{err}");
+    assert_eq!(summary.counts.processed, 2 * RATE * DURATION, "{err}");
+    s.results_are_exact();
+}
+
+#[test]
+fn a_job_never_resumes_another_jobs_checkpoints() {
+    let s = Stream::start("identity");
+    let hosts = s.hostfile(1);
+    let job = s.job("first", 1, 1, 0, &hosts);
+    s.wait_for_checkpoints("first", 1);
+    kill(job);
+    let before = s.checkpoints("first");
+
+    let (output, summary) = finished(s.job("second", 1, 1, 0, &hosts));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("resumes"), "{err}");
+    // It counted every event itself, from the start of the topic.
+    assert_eq!(summary.counts.processed, 2 * RATE * DURATION, "{err}");
+    assert_eq!(
+        s.checkpoints("first"),
+        before,
+        "the other job's checkpoints untouched"
+    );
+    s.results_are_exact();
+}
