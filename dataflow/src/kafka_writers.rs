@@ -104,6 +104,8 @@ pub struct KafkaResults {
     producer: BaseProducer<WindowDeliveries>,
     topic: String,
     written: BTreeSet<(u64, u32)>,
+    sent: u64,
+    crash_after: Option<u64>,
 }
 
 impl KafkaResults {
@@ -120,7 +122,16 @@ impl KafkaResults {
             producer,
             topic: topic.to_owned(),
             written,
+            sent: 0,
+            crash_after: None,
         })
+    }
+
+    /// Fault injection: abort the process right before sending result `n + 1`, once the `n` sent
+    /// are delivered — a crash between a window's first and last result, at a known place.
+    pub fn crash_after(mut self, n: Option<u64>) -> Self {
+        self.crash_after = n;
+        self
     }
 }
 
@@ -132,6 +143,15 @@ impl ResultWriter for KafkaResults {
         {
             return false;
         }
+        if self.crash_after == Some(self.sent) {
+            let _ = self.producer.flush(FLUSH_TIMEOUT);
+            eprintln!(
+                "dataflow: crashing after {} results, as --crash-after-results asked",
+                self.sent
+            );
+            std::process::abort();
+        }
+        self.sent += 1;
         let key = WindowResult::key(result.window_id, result.campaign_id);
         let value = serde_json::to_vec(result).expect("results serialise");
         *self

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use adstream_dataflow::process::{self, ProcessError};
+use adstream_dataflow::process::{self, ProcessError, RunOptions};
 use adstream_profile::flags::{self, ConfigArg, JobArgs, KafkaArgs, Override, WindowArgs};
 use adstream_profile::profile::Profile;
 use clap::{Args, Parser};
@@ -45,6 +45,10 @@ struct ProcessArgs {
     /// not written again)
     #[arg(long)]
     fresh: bool,
+    /// Fault injection for tests and experiments: abort once N results are written and delivered,
+    /// right before the next one
+    #[arg(long, value_name = "N")]
+    crash_after_results: Option<u64>,
 }
 
 impl Override for ProcessArgs {
@@ -75,7 +79,13 @@ fn main() -> ExitCode {
         .resolve(&[&cli.this, &cli.job, &cli.kafka, &cli.window])
         .map_err(ProcessError::from)
         .and_then(process::configure)
-        .and_then(|(profile, config)| process::run(profile, config, cli.this.fresh));
+        .and_then(|(profile, config)| {
+            let options = RunOptions {
+                fresh: cli.this.fresh,
+                crash_after_results: cli.this.crash_after_results,
+            };
+            process::run(profile, config, options)
+        });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

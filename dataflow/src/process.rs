@@ -97,12 +97,25 @@ struct WorkerStart {
     resume: Vec<PartitionCheckpoint>,
 }
 
-/// Where the job's checkpoints are: its id and directory, when it has both.
+/// Where the job's checkpoints are: its id and directory, when it has both and takes checkpoints.
 fn checkpoint_place(profile: &Profile) -> Option<(&str, &std::path::Path)> {
+    if profile.job.checkpoint_interval_ms == 0 {
+        return None;
+    }
     Some((
         profile.job.id.as_deref()?,
         profile.job.checkpoint_dir.as_deref()?,
     ))
+}
+
+/// How this process starts, beyond its profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Ignore the job's checkpoints and start from the beginning.
+    pub fresh: bool,
+    /// Fault injection: abort the process right before writing result N + 1, once the N written are
+    /// delivered (a crash between a window's first and last result).
+    pub crash_after_results: Option<u64>,
 }
 
 /// The newest checkpoint of every partition of this job, unless `fresh` (reporting unusable files).
@@ -127,13 +140,13 @@ fn load_checkpoints(profile: &Profile, fresh: bool) -> Result<Loaded, ProcessErr
 fn starts_of_this_process(
     profile: &Profile,
     partitions: u32,
-    fresh: bool,
+    options: RunOptions,
 ) -> Result<Vec<WorkerStart>, ProcessError> {
     let k = &profile.kafka;
     let job = &profile.job;
     let peers = (job.processes * job.workers) as usize;
     let first = (job.process * job.workers) as usize;
-    let loaded = load_checkpoints(profile, fresh)?;
+    let loaded = load_checkpoints(profile, options.fresh)?;
     // Results an earlier incarnation of this job delivered are not written again.
     let written = written_results(&k.bootstrap, &k.results_topic)?;
     (first..first + job.workers as usize)
@@ -159,7 +172,8 @@ fn starts_of_this_process(
             let edges = Edges {
                 reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &starts)?,
                 dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
-                results: KafkaResults::new(&k.bootstrap, &k.results_topic, written.clone())?,
+                results: KafkaResults::new(&k.bootstrap, &k.results_topic, written.clone())?
+                    .crash_after(options.crash_after_results),
                 checkpoints,
             };
             Ok(WorkerStart { edges, resume })
@@ -169,7 +183,11 @@ fn starts_of_this_process(
 
 /// Runs this process's workers to the end of the input, sending the harness their readiness, progress
 /// and the process's summary; fails when some delivery failed.
-pub fn run(profile: Profile, config: timely::Config, fresh: bool) -> Result<(), ProcessError> {
+pub fn run(
+    profile: Profile,
+    config: timely::Config,
+    options: RunOptions,
+) -> Result<(), ProcessError> {
     let k = profile.kafka.clone();
     // Fail fast, with one line, before timely connects the processes.
     let probe: BaseConsumer = consumer_config(&k.bootstrap)
@@ -184,7 +202,7 @@ pub fn run(profile: Profile, config: timely::Config, fresh: bool) -> Result<(), 
     let outbox = Arc::new(Outbox::claim_stdout().map_err(ProcessError::Stdout)?);
     let to_harness = Arc::clone(&outbox);
     let starts: Vec<Mutex<Option<WorkerStart>>> =
-        starts_of_this_process(&profile, partitions, fresh)?
+        starts_of_this_process(&profile, partitions, options)?
             .into_iter()
             .map(|e| Mutex::new(Some(e)))
             .collect();
@@ -237,6 +255,7 @@ pub fn run(profile: Profile, config: timely::Config, fresh: bool) -> Result<(), 
                 worker: index,
                 processed: c.processed,
                 results: c.results,
+                replayed: c.replayed,
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };

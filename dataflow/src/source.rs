@@ -71,7 +71,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             let read = reader.read(READ_BUDGET, &mut |record| {
                 let decoded = decode(record.headers, record.value).map_err(|r| r.reason());
                 match state.take(record.partition, record.offset, decoded, now) {
-                    Verdict::Replayed => {}
+                    Verdict::Replayed => m.replayed += 1,
                     Verdict::Counted => m.processed += 1,
                     Verdict::Control => m.control += 1,
                     Verdict::Late(reason) => {

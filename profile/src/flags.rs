@@ -211,7 +211,7 @@ pub struct JobArgs {
     /// Directory for checkpoints, shared by every process of the job [key: job.checkpoint_dir]
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Milliseconds between two checkpoints [key: job.checkpoint_interval_ms]
+    /// Milliseconds between two checkpoints; 0 takes none [key: job.checkpoint_interval_ms]
     #[arg(long, value_name = "MS")]
     pub checkpoint_interval_ms: Option<u64>,
 }

@@ -214,7 +214,7 @@ pub struct JobSection {
     pub id: Option<String>,
     /// Directory for checkpoints, shared by every process of the job (`--checkpoint-dir`).
     pub checkpoint_dir: Option<PathBuf>,
-    /// Milliseconds between two checkpoints of a worker (`--checkpoint-interval-ms`).
+    /// Milliseconds between two checkpoints of a worker; 0 takes none (`--checkpoint-interval-ms`).
     pub checkpoint_interval_ms: u64,
 }
 

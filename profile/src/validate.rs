@@ -76,12 +76,6 @@ impl Profile {
             self.job.idle_timeout_ms,
             1,
         )?;
-        at_least(
-            "job.checkpoint_interval_ms",
-            "--checkpoint-interval-ms",
-            self.job.checkpoint_interval_ms,
-            1,
-        )?;
         if self.job.process >= self.job.processes {
             return Err(ConfigError::Invalid {
                 key: "job.process",

@@ -80,6 +80,8 @@ pub struct WorkerProgress {
     pub processed: u64,
     /// Results written so far.
     pub results: u64,
+    /// Records read again after a restart to rebuild open windows.
+    pub replayed: u64,
 }
 
 /// What one job worker — or, summed with `+=`, one job process or the whole job — did.
@@ -94,6 +96,8 @@ pub struct JobCounts {
     pub late: u64,
     /// Control records applied.
     pub control: u64,
+    /// Records read again after a restart, to rebuild the windows open when the job failed.
+    pub replayed: u64,
     /// Result records written: one per (window, campaign) this worker owns.
     pub results: u64,
     /// The windows results were written for.
@@ -111,6 +115,7 @@ impl std::ops::AddAssign for JobCounts {
         self.rejected += o.rejected;
         self.late += o.late;
         self.control += o.control;
+        self.replayed += o.replayed;
         self.results += o.results;
         self.windows.extend(o.windows);
         for (window, at) in o.closed_at_ms {
@@ -222,10 +227,11 @@ mod tests {
 
     #[test]
     fn a_renamed_or_missing_field_or_an_unknown_kind_is_named() {
-        let renamed = r#"{"progress":{"process":0,"worker":0,"processd":7,"results":0}}"#;
+        let renamed =
+            r#"{"progress":{"process":0,"worker":0,"processd":7,"results":0,"replayed":0}}"#;
         let error = ChildMessage::parse(renamed).unwrap_err().to_string();
         assert!(error.starts_with("unknown field `processd`"), "{error}");
-        let missing = r#"{"progress":{"process":0,"worker":0,"results":0}}"#;
+        let missing = r#"{"progress":{"process":0,"worker":0,"results":0,"replayed":0}}"#;
         let error = ChildMessage::parse(missing).unwrap_err().to_string();
         assert!(error.starts_with("missing field `processed`"), "{error}");
         let kind = r#"{"hello":{}}"#;

@@ -11,7 +11,8 @@ use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::{ChildMessage, JobSummary};
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
-use adstream_tests::{TestBroker, bin, read_event_records, recount, verify_results};
+use adstream_protocol::wire::WindowResult;
+use adstream_tests::{TestBroker, bin, read_event_records, read_topic, recount, verify_results};
 
 /// Events per second per producer, seconds of traffic, window size in seconds.
 const RATE: u64 = 2_000;
@@ -60,7 +61,14 @@ impl Stream {
 
     /// Starts job process `process` of a `processes` × `workers` job with id `job`.
     fn job(&self, job: &str, processes: u32, workers: u32, process: u32, hosts: &Path) -> Child {
+        self.job_with(job, (processes, workers, process), hosts, &[])
+    }
+
+    /// [`Stream::job`] with more flags.
+    fn job_with(&self, job: &str, layout: (u32, u32, u32), hosts: &Path, extra: &[&str]) -> Child {
+        let (processes, workers, process) = layout;
         let mut command = Command::new(bin("dataflow"));
+        command.args(extra);
         command
             .args(["--bootstrap", &self.t.kafka.bootstrap, "--producers", "2"])
             .args(["--base-time-ms", &self.base_ms.to_string()])
@@ -224,5 +232,40 @@ fn a_job_never_resumes_another_jobs_checkpoints() {
         before,
         "the other job's checkpoints untouched"
     );
+    s.results_are_exact();
+}
+
+/// A crash right after a window's first result is written and before its last (the job aborts at a
+/// known place: `--crash-after-results 1`): the restarted job writes the other results of the window
+/// and not the first again.
+#[test]
+fn a_crash_between_a_windows_first_and_last_result_writes_each_result_once() {
+    let s = Stream::start("midwindow");
+    let hosts = s.hostfile(1);
+    let crashed = s
+        .job_with(
+            "midwindow",
+            (1, 1, 0),
+            &hosts,
+            &["--crash-after-results", "1"],
+        )
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&crashed.stderr);
+    assert!(!crashed.status.success(), "{err}");
+    assert!(err.contains("crashing after 1 results"), "{err}");
+    let written = read_topic(
+        &s.t.kafka.bootstrap,
+        &s.t.kafka.results_topic,
+        4,
+        Duration::from_secs(30),
+        |rs| !rs.is_empty(),
+    );
+    let first: WindowResult = serde_json::from_slice(&written[0].value).unwrap();
+    assert_eq!(first.window_id, 0, "the first result of the first window");
+
+    let (output, _) = finished(s.job("midwindow", 1, 1, 0, &hosts));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("resumes 4 partition(s)"), "{err}");
     s.results_are_exact();
 }

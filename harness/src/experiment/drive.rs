@@ -113,7 +113,8 @@ impl<'a> Follow<'a> {
             }
         }
         let since = self.since_start().as_secs_f64();
-        self.faults.progress(self.ledger.processed(), since);
+        self.faults
+            .progress(self.ledger.processed(), self.ledger.replayed(), since);
         Ok(())
     }
 
@@ -126,7 +127,6 @@ impl<'a> Follow<'a> {
         status: std::process::ExitStatus,
     ) -> Result<(), RunError> {
         let failed_at_s = self.since_start().as_secs_f64();
-        let counted = self.ledger.processed();
         let injected = self.injected.remove(&process);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         self.ledger.new_incarnation();
@@ -144,7 +144,7 @@ impl<'a> Follow<'a> {
             failed_at_s,
             restarted_at_s: self.since_start().as_secs_f64(),
             caught_up_at_s: None,
-            events_reread: counted,
+            events_reread: 0,
         };
         self.faults.restarted(record, self.ledger.sent());
         Ok(())

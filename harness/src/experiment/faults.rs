@@ -98,13 +98,15 @@ impl Faults {
         });
     }
 
-    /// Notes the restarted job's count of events at `elapsed_s`; marks it caught up when it has counted
-    /// what the producers had sent at the restart.
-    pub fn progress(&mut self, counted: u64, elapsed_s: f64) {
+    /// Notes the restarted job's count of events and of records it read again at `elapsed_s`; marks
+    /// it caught up when it has counted what the producers had sent at the restart.
+    pub fn progress(&mut self, counted: u64, replayed: u64, elapsed_s: f64) {
         if let Some(c) = self.catching_up
             && counted >= c.events_sent
         {
-            self.records[c.fault].caught_up_at_s = Some(elapsed_s);
+            let record = &mut self.records[c.fault];
+            record.caught_up_at_s = Some(elapsed_s);
+            record.events_reread = replayed;
             self.catching_up = None;
         }
     }
@@ -166,11 +168,12 @@ mod tests {
         assert!(faults.can_restart());
         faults.restarted(record(12.0), 1_000);
         assert!(!faults.can_restart());
-        faults.progress(999, 12.5);
-        faults.progress(1_000, 13.0);
-        faults.progress(5_000, 14.0);
+        faults.progress(999, 5, 12.5);
+        faults.progress(1_000, 7, 13.0);
+        faults.progress(5_000, 9, 14.0);
         let records = faults.into_records();
         assert_eq!(records[0].caught_up_at_s, Some(13.0));
+        assert_eq!(records[0].events_reread, 7);
         assert_eq!(records[0].recovery_s(), Some(1.0));
     }
 }

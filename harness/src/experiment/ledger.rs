@@ -17,6 +17,7 @@ const KEEP_LINES: usize = 5;
 pub struct Ledger {
     ready: usize,
     processed: BTreeMap<(u32, u32), u64>,
+    replayed: BTreeMap<(u32, u32), u64>,
     sent: BTreeMap<u32, u64>,
     job_summaries: BTreeMap<u32, JobSummary>,
     producer_summaries: BTreeMap<u32, ProducerSummary>,
@@ -41,6 +42,7 @@ impl Ledger {
             (Role::Job(_), ChildMessage::Ready(_)) => self.ready += 1,
             (Role::Job(_), ChildMessage::Progress(p)) => {
                 self.processed.insert((p.process, p.worker), p.processed);
+                self.replayed.insert((p.process, p.worker), p.replayed);
             }
             (Role::Job(process), ChildMessage::JobSummary(s)) => {
                 self.job_summaries.insert(process, s);
@@ -66,6 +68,7 @@ impl Ledger {
     pub fn new_incarnation(&mut self) {
         self.ready = 0;
         self.processed.clear();
+        self.replayed.clear();
         self.job_summaries.clear();
     }
 
@@ -83,6 +86,11 @@ impl Ledger {
             .map(|s| s.counts.processed)
             .sum();
         from_progress.max(from_summaries)
+    }
+
+    /// Records the job's current incarnation read again to rebuild its open windows.
+    pub fn replayed(&self) -> u64 {
+        self.replayed.values().sum()
     }
 
     /// Events the producers have sent, by their own count.
@@ -147,7 +155,7 @@ mod tests {
         ledger
             .take(out(
                 Role::Job(0),
-                r#"{"progress":{"process":0,"worker":0,"processed":7,"results":0}}"#,
+                r#"{"progress":{"process":0,"worker":0,"processed":7,"results":0,"replayed":0}}"#,
             ))
             .unwrap();
         ledger
@@ -164,7 +172,7 @@ mod tests {
         let error = ledger
             .take(out(
                 Role::Job(0),
-                r#"{"progress":{"process":0,"worker":0,"processd":8,"results":0}}"#,
+                r#"{"progress":{"process":0,"worker":0,"processd":8,"results":0,"replayed":0}}"#,
             ))
             .unwrap_err()
             .to_string();

@@ -163,7 +163,7 @@ pub struct FaultRecord {
     /// When the restarted job's read position was back at the broker's end: it had counted as many
     /// events as the producers had sent when it was restarted. `None` if the run ended first.
     pub caught_up_at_s: Option<f64>,
-    /// Events the failed job had counted, which the restarted job read again.
+    /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught up.
     pub events_reread: u64,
 }
 

@@ -53,7 +53,7 @@ impl Report {
         for f in &self.faults {
             let _ = writeln!(
                 t,
-                "fault       {} {} at {:.1} s{}: restarted at {:.1} s, {}; {} events read again",
+                "fault       {} {} at {:.1} s{}: restarted at {:.1} s, {}; {} records read again",
                 f.target,
                 f.cause,
                 f.failed_at_s,
