@@ -1,4 +1,14 @@
-//! Where checkpoints are kept, and taking them on time. [`DirStore`]: one file per checkpoint in
+//! Where checkpoints are kept, and taking them on time.
+//!
+//! [`TopicStore`] (the default for a job with an id): one record per checkpoint in the topic
+//! `<events topic>-checkpoints`, keyed `job/worker`, so the processes of a job spread over hosts share
+//! nothing but the broker. A record is atomic, and loading reads the topic to its end and takes each
+//! partition's newest valid entry of the job. The topic is created with `cleanup.policy=compact`, so a
+//! Kafka cluster keeps only the newest record per key and storage stays bounded; the local broker
+//! (tansu 0.6) does not compact, so there it grows by a few hundred bytes per worker per checkpoint —
+//! long local runs use the directory store, as `harness run` does.
+//!
+//! [`DirStore`] (`job.checkpoint_dir`): one file per checkpoint in
 //! `<dir>/<job id>/`, written to a temporary name and renamed into place (a reader never sees half a
 //! file: a process killed mid-write leaves only a temporary file), the newest [`KEEP`] of each worker
 //! kept and older ones deleted, so storage does not grow with the run. Loading takes each partition's
@@ -9,7 +19,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use adstream_kafka::KafkaError;
+use adstream_kafka::metadata::CONNECT_TIMEOUT;
+use adstream_kafka::settings::{admin_config, producer_config};
+use futures_executor::block_on;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{BaseProducer, BaseRecord};
+use rdkafka::types::RDKafkaErrorCode;
+
 use crate::checkpoint::{Checkpoint, PartitionCheckpoint};
+use crate::readback::read_to_end;
 use crate::window_state::WindowState;
 
 /// Checkpoints kept per worker: the newest, and the one before it in case the newest is damaged.
@@ -25,6 +45,29 @@ pub trait CheckpointStore: Send {
 #[derive(Debug, Clone)]
 pub struct DirStore {
     dir: PathBuf,
+}
+
+/// Newest entries per partition, collected from checkpoints in any order.
+#[derive(Debug, Default)]
+struct Newest(BTreeMap<i32, (u64, u64, PartitionCheckpoint)>);
+
+impl Newest {
+    fn offer(&mut self, checkpoint: Checkpoint) {
+        for entry in checkpoint.partitions {
+            let order = (checkpoint.taken_at_ms, checkpoint.seq);
+            let newer = self
+                .0
+                .get(&entry.partition)
+                .is_none_or(|(at, seq, _)| order > (*at, *seq));
+            if newer {
+                self.0.insert(entry.partition, (order.0, order.1, entry));
+            }
+        }
+    }
+
+    fn into_partitions(self) -> BTreeMap<i32, PartitionCheckpoint> {
+        self.0.into_iter().map(|(p, (_, _, e))| (p, e)).collect()
+    }
 }
 
 /// What loading found: each partition's newest valid entry, and the files that could not be used.
@@ -53,7 +96,7 @@ impl DirStore {
         let Ok(files) = std::fs::read_dir(&dir) else {
             return Ok(loaded);
         };
-        let mut newest: BTreeMap<i32, (u64, u64, PartitionCheckpoint)> = BTreeMap::new();
+        let mut newest = Newest::default();
         for file in files {
             let path = file?.path();
             if path.extension().is_none_or(|e| e != "ckpt") {
@@ -76,17 +119,9 @@ impl DirStore {
                 }
             };
             loaded.valid += 1;
-            for entry in checkpoint.partitions {
-                let order = (checkpoint.taken_at_ms, checkpoint.seq);
-                let newer = newest
-                    .get(&entry.partition)
-                    .is_none_or(|(at, seq, _)| order > (*at, *seq));
-                if newer {
-                    newest.insert(entry.partition, (order.0, order.1, entry));
-                }
-            }
+            newest.offer(checkpoint);
         }
-        loaded.partitions = newest.into_iter().map(|(p, (_, _, e))| (p, e)).collect();
+        loaded.partitions = newest.into_partitions();
         Ok(loaded)
     }
 
@@ -118,6 +153,110 @@ impl CheckpointStore for DirStore {
         for old in mine.iter().rev().skip(KEEP) {
             let _ = std::fs::remove_file(old);
         }
+        Ok(())
+    }
+}
+
+/// Checkpoints in a topic of the broker, shared by every host of the job.
+pub struct TopicStore {
+    producer: BaseProducer,
+    topic: String,
+}
+
+impl TopicStore {
+    /// The checkpoint topic of the events topic.
+    pub fn topic_of(events_topic: &str) -> String {
+        format!("{events_topic}-checkpoints")
+    }
+
+    /// A store writing to `topic` on `bootstrap`, creating the topic (compacted) if it does not exist.
+    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = admin_config(bootstrap)
+            .create()
+            .map_err(KafkaError::client("create admin client"))?;
+        // Compaction keeps the newest checkpoint per job and worker on a Kafka cluster. The local
+        // broker (tansu 0.6) answers a creation with that setting as done but creates nothing, so a
+        // topic still missing afterwards is created without it.
+        let compacted =
+            NewTopic::new(topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+        create_topic(&admin, &compacted)?;
+        let exists = admin
+            .inner()
+            .fetch_metadata(Some(topic), CONNECT_TIMEOUT)
+            .map_err(KafkaError::client(format!("metadata of topic `{topic}`")))?
+            .topics()
+            .iter()
+            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+        if !exists {
+            create_topic(&admin, &NewTopic::new(topic, 1, TopicReplication::Fixed(1)))?;
+        }
+        let producer = producer_config(bootstrap)
+            .create()
+            .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
+        Ok(Self {
+            producer,
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// Reads every checkpoint of job `job` in `topic` (none when the topic does not exist yet).
+    pub fn load(bootstrap: &str, topic: &str, job: &str) -> Result<Loaded, KafkaError> {
+        let mut loaded = Loaded::default();
+        let mut newest = Newest::default();
+        let read = read_to_end(bootstrap, topic, |value| {
+            let text = String::from_utf8_lossy(value);
+            match Checkpoint::decode(&text) {
+                Ok(c) if c.job == job => {
+                    loaded.valid += 1;
+                    newest.offer(c);
+                }
+                Ok(_) => {}
+                Err(corrupt) => loaded
+                    .corrupt
+                    .push(format!("a record of `{topic}`: {corrupt}")),
+            }
+        });
+        match read {
+            Ok(()) => {}
+            Err(KafkaError::MissingTopic { .. }) => return Ok(Loaded::default()),
+            Err(error) => return Err(error),
+        }
+        loaded.partitions = newest.into_partitions();
+        Ok(loaded)
+    }
+}
+
+/// Creates `new`, which may exist already.
+fn create_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    new: &NewTopic<'_>,
+) -> Result<(), KafkaError> {
+    let options = AdminOptions::new().operation_timeout(Some(CONNECT_TIMEOUT));
+    let created = block_on(admin.create_topics([new], &options))
+        .map_err(KafkaError::client(format!("create topic `{}`", new.name)))?;
+    for result in created {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(KafkaError::Client {
+                    action: format!("create topic `{name}`"),
+                    source: rdkafka::error::KafkaError::AdminOp(code),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl CheckpointStore for TopicStore {
+    fn save(&mut self, checkpoint: &Checkpoint) -> std::io::Result<()> {
+        let key = format!("{}/{}", checkpoint.job, checkpoint.worker);
+        let value = checkpoint.encode();
+        let record = BaseRecord::to(&self.topic).key(&key).payload(&value);
+        self.producer
+            .send(record)
+            .map_err(|(error, _)| std::io::Error::other(error))?;
+        self.producer.poll(Duration::ZERO);
         Ok(())
     }
 }

@@ -4,11 +4,14 @@
 //! - pure cores, free of I/O and timely, with the clock passed in: [`input`] (decoding a record),
 //!   [`canonical_event`] (the fast path for our producers' layout), [`watermark`] (event-time
 //!   progress), [`aggregate`] (the aggregate as a differential monoid), [`window_state`] (one worker's
-//!   open windows), [`assignment`] (which partitions a worker reads);
-//! - the edges as small traits ([`io`]) with Kafka versions ([`kafka_reader`], [`kafka_writers`]) and
-//!   in-memory ones for tests ([`memory`]);
-//! - the timely operators: [`source`] (read, decode, pre-aggregate, hold a capability per open window)
-//!   and [`job`] (source → consolidate → results);
+//!   open windows), [`assignment`] (which partitions a worker reads), [`checkpoint`] and [`resume`]
+//!   (what a restarted worker needs, and resuming from it);
+//! - the edges as small traits ([`io`]) with Kafka versions ([`kafka_reader`], [`kafka_writers`],
+//!   [`readback`] of results already written, [`checkpoint_store`]) and in-memory ones for tests
+//!   ([`memory`]);
+//! - the timely operators: [`source`] (read, decode, pre-aggregate, hold a capability per open
+//!   window, checkpoint), [`sink`] (write results, hold each window until delivered) and [`job`]
+//!   (source → consolidate → sink);
 //! - one process of the job: its cluster configuration ([`cluster`]) and its run ([`process`]); the
 //!   `dataflow` binary parses its command line and calls them.
 

@@ -19,7 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::assignment::partitions_of;
 use crate::checkpoint::PartitionCheckpoint;
-use crate::checkpoint_store::{Checkpointer, DirStore, Loaded};
+use crate::checkpoint_store::{CheckpointStore, Checkpointer, DirStore, Loaded, TopicStore};
 use crate::cluster::{ClusterError, timely_config};
 use crate::io::RecordReader as _;
 use crate::job::{Edges, run_worker};
@@ -97,15 +97,42 @@ struct WorkerStart {
     resume: Vec<PartitionCheckpoint>,
 }
 
-/// Where the job's checkpoints are: its id and directory, when it has both and takes checkpoints.
-fn checkpoint_place(profile: &Profile) -> Option<(&str, &std::path::Path)> {
+/// Where a job's checkpoints are kept.
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    /// In a directory every process of the job reaches (`job.checkpoint_dir`).
+    Dir(&'a std::path::Path),
+    /// In the checkpoint topic of the broker (the default).
+    Topic,
+}
+
+/// The job's id and where its checkpoints are, when it has an id and takes checkpoints.
+fn checkpoint_place(profile: &Profile) -> Option<(&str, Place<'_>)> {
     if profile.job.checkpoint_interval_ms == 0 {
         return None;
     }
-    Some((
-        profile.job.id.as_deref()?,
-        profile.job.checkpoint_dir.as_deref()?,
-    ))
+    let id = profile.job.id.as_deref()?;
+    let place = profile
+        .job
+        .checkpoint_dir
+        .as_deref()
+        .map_or(Place::Topic, Place::Dir);
+    Some((id, place))
+}
+
+/// A store for this job's checkpoints at `place`.
+fn store_at(
+    profile: &Profile,
+    id: &str,
+    place: Place<'_>,
+) -> Result<Box<dyn CheckpointStore>, ProcessError> {
+    Ok(match place {
+        Place::Dir(dir) => Box::new(DirStore::new(dir, id).map_err(ProcessError::Checkpoints)?),
+        Place::Topic => Box::new(TopicStore::new(
+            &profile.kafka.bootstrap,
+            &TopicStore::topic_of(&profile.kafka.events_topic),
+        )?),
+    })
 }
 
 /// How this process starts, beyond its profile.
@@ -120,18 +147,27 @@ pub struct RunOptions {
 
 /// The newest checkpoint of every partition of this job, unless `fresh` (reporting unusable files).
 fn load_checkpoints(profile: &Profile, fresh: bool) -> Result<Loaded, ProcessError> {
-    let Some((job, dir)) = checkpoint_place(profile).filter(|_| !fresh) else {
+    let Some((job, place)) = checkpoint_place(profile).filter(|_| !fresh) else {
         return Ok(Loaded::default());
     };
-    let loaded = DirStore::load(dir, job).map_err(ProcessError::Checkpoints)?;
+    let topic = TopicStore::topic_of(&profile.kafka.events_topic);
+    let (loaded, from) = match place {
+        Place::Dir(dir) => (
+            DirStore::load(dir, job).map_err(ProcessError::Checkpoints)?,
+            dir.display().to_string(),
+        ),
+        Place::Topic => (
+            TopicStore::load(&profile.kafka.bootstrap, &topic, job)?,
+            format!("topic `{topic}`"),
+        ),
+    };
     for corrupt in &loaded.corrupt {
         eprintln!("dataflow: skipping an unusable checkpoint: {corrupt}");
     }
     if !loaded.partitions.is_empty() {
         eprintln!(
-            "dataflow: job {job} resumes {} partition(s) from its checkpoints in {}",
+            "dataflow: job {job} resumes {} partition(s) from its checkpoints in {from}",
             loaded.partitions.len(),
-            dir.display()
         );
     }
     Ok(loaded)
@@ -161,8 +197,8 @@ fn starts_of_this_process(
                 .map(|e| (e.partition, e.replay_from))
                 .collect();
             let checkpoints = match checkpoint_place(profile) {
-                Some((id, dir)) => Some(Checkpointer::new(
-                    Box::new(DirStore::new(dir, id).map_err(ProcessError::Checkpoints)?),
+                Some((id, place)) => Some(Checkpointer::new(
+                    store_at(profile, id, place)?,
                     id,
                     worker as u32,
                     Duration::from_millis(job.checkpoint_interval_ms),

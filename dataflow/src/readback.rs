@@ -25,6 +25,22 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// The (window, campaign) keys of every result in `topic`.
 pub fn written_results(bootstrap: &str, topic: &str) -> Result<BTreeSet<(u64, u32)>, KafkaError> {
+    let mut written = BTreeSet::new();
+    read_to_end(bootstrap, topic, |value| {
+        if let Ok(r) = serde_json::from_slice::<WindowResult>(value) {
+            written.insert((r.window_id, r.campaign_id));
+        }
+    })?;
+    Ok(written)
+}
+
+/// Hands the value of every record of `topic` to `each`: to the end the broker reports, then until
+/// the topic has been quiet for [`QUIET`].
+pub fn read_to_end(
+    bootstrap: &str,
+    topic: &str,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), KafkaError> {
     let mut consumer = OrderedConsumer::assign_all(&consumer_config(bootstrap), bootstrap, topic)?;
     let mut ends = Vec::new();
     for &p in consumer.partitions() {
@@ -37,24 +53,18 @@ pub fn written_results(bootstrap: &str, topic: &str) -> Result<BTreeSet<(u64, u3
         ends.push((p, high));
     }
     let mut next: Vec<(i32, i64)> = consumer.partitions().iter().map(|&p| (p, 0)).collect();
-    let mut written = BTreeSet::new();
     let mut last = Instant::now();
     loop {
         let reached = next.iter().zip(&ends).all(|((_, at), (_, end))| at >= end);
         if reached && last.elapsed() >= QUIET {
-            return Ok(written);
+            return Ok(());
         }
         if let Some(Ok(message)) = consumer.poll(POLL) {
             last = Instant::now();
             if let Some(slot) = next.iter_mut().find(|(p, _)| *p == message.partition()) {
                 slot.1 = message.offset() + 1;
             }
-            if let Some(r) = message
-                .payload()
-                .and_then(|v| serde_json::from_slice::<WindowResult>(v).ok())
-            {
-                written.insert((r.window_id, r.campaign_id));
-            }
+            each(message.payload().unwrap_or_default());
         }
     }
 }

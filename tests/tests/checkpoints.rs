@@ -25,6 +25,8 @@ struct Stream {
     base_ms: u64,
     producers: Vec<Child>,
     dir: PathBuf,
+    /// Checkpoints in the broker's checkpoint topic instead of a directory.
+    in_topic: bool,
 }
 
 impl Stream {
@@ -56,6 +58,7 @@ impl Stream {
             base_ms,
             producers,
             dir,
+            in_topic: false,
         }
     }
 
@@ -73,9 +76,13 @@ impl Stream {
             .args(["--bootstrap", &self.t.kafka.bootstrap, "--producers", "2"])
             .args(["--base-time-ms", &self.base_ms.to_string()])
             .args(["--window", &WINDOW.to_string()])
-            .args(["--job-id", job, "--checkpoint-interval-ms", "200"])
-            .arg("--checkpoint-dir")
-            .arg(self.dir.join("checkpoints"))
+            .args(["--job-id", job, "--checkpoint-interval-ms", "200"]);
+        if !self.in_topic {
+            command
+                .arg("--checkpoint-dir")
+                .arg(self.dir.join("checkpoints"));
+        }
+        command
             .args(["--workers", &workers.to_string()])
             .args(["--processes", &processes.to_string()])
             .args(["--process", &process.to_string()]);
@@ -268,4 +275,73 @@ fn a_crash_between_a_windows_first_and_last_result_writes_each_result_once() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("resumes 4 partition(s)"), "{err}");
     s.results_are_exact();
+}
+
+/// With no directory given, checkpoints go to the broker (`events-checkpoints`): processes on other
+/// hosts share nothing else. A job killed mid-stream resumes from there.
+#[test]
+fn checkpoints_in_the_broker_let_a_job_resume_with_nothing_else_shared() {
+    let mut s = Stream::start("topic");
+    s.in_topic = true;
+    let hosts = s.hostfile(1);
+    let job = s.job("in-topic", 1, 1, 0, &hosts);
+    // Two checkpoints that count events are in the topic once a reader finds them there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let records = read_topic_now(&s.t.kafka.bootstrap, "events-checkpoints");
+        let counted = records
+            .iter()
+            .filter(|v| v.contains("in-topic") && !v.contains("\"processed\":0,"))
+            .count();
+        if counted >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoints in the topic");
+        std::thread::yield_now();
+    }
+    kill(job);
+
+    let (output, summary) = finished(s.job("in-topic", 1, 1, 0, &hosts));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("resumes 4 partition(s) from its checkpoints in topic `events-checkpoints`"),
+        "{err}"
+    );
+    assert_eq!(summary.counts.processed, 2 * RATE * DURATION, "{err}");
+    s.results_are_exact();
+}
+
+/// The values in `topic` now (none if it does not exist yet).
+fn read_topic_now(bootstrap: &str, topic: &str) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = adstream_kafka::settings::consumer_config(bootstrap)
+        .create()
+        .unwrap();
+    let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+        return Vec::new();
+    };
+    if metadata
+        .topics()
+        .iter()
+        .all(|t| t.error().is_some() || t.partitions().is_empty())
+    {
+        return Vec::new();
+    }
+    let Ok((_, high)) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)) else {
+        return Vec::new();
+    };
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let mut values = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while (values.len() as i64) < high && Instant::now() < until {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+        }
+    }
+    values
 }
