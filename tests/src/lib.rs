@@ -274,3 +274,15 @@ pub fn pgrep(args: &[&str]) -> Vec<u32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// The job summary a `dataflow` process wrote among its messages on stdout.
+pub fn job_summary_of(stdout: &[u8]) -> Option<adstream_protocol::messages::JobSummary> {
+    use adstream_protocol::messages::ChildMessage;
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| ChildMessage::parse(line).ok())
+        .find_map(|message| match message {
+            ChildMessage::JobSummary(summary) => Some(summary),
+            _ => None,
+        })
+}

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use adstream_harness::services::broker::free_port;
 use adstream_protocol::clock::unix_ms;
-use adstream_protocol::messages::{ChildMessage, JobSummary};
+use adstream_protocol::messages::JobSummary;
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use adstream_protocol::wire::WindowResult;
-use adstream_tests::{TestBroker, bin, read_event_records, read_topic, recount, verify_results};
+use adstream_tests::{
+    TestBroker, bin, job_summary_of, read_event_records, read_topic, recount, verify_results,
+};
 
 /// Events per second per producer, seconds of traffic, window size in seconds.
 const RATE: u64 = 2_000;
@@ -162,14 +164,7 @@ fn finished(child: Child) -> (Output, JobSummary) {
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{err}");
-    let summary = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| ChildMessage::parse(l).ok())
-        .find_map(|m| match m {
-            ChildMessage::JobSummary(s) => Some(s),
-            _ => None,
-        })
-        .expect("a job summary");
+    let summary = job_summary_of(&output.stdout).expect("a job summary");
     (output, summary)
 }
 

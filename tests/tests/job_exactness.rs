@@ -8,9 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use adstream_protocol::exactness::Recount;
-use adstream_protocol::messages::ChildMessage;
 
-use adstream_tests::{TestBroker, bin, read_event_records, recount, rules_of_run, verify_results};
+use adstream_tests::{
+    TestBroker, bin, job_summary_of, read_event_records, recount, rules_of_run, verify_results,
+};
 use serde_json::Value;
 
 fn exact_run(generator: &str) {
@@ -100,14 +101,7 @@ fn a_job_run_again_writes_no_result_twice(t: &TestBroker, out: &Path, expected: 
         let output = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{err}");
-        let summary = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| ChildMessage::parse(line).ok())
-            .find_map(|m| match m {
-                ChildMessage::JobSummary(s) => Some(s),
-                _ => None,
-            })
-            .expect("a job summary");
+        let summary = job_summary_of(&output.stdout).expect("a job summary");
         assert_eq!(summary.counts.results, 0, "{err}");
         assert!(summary.counts.processed > 0);
     }
