@@ -56,6 +56,14 @@ fn configuration_mistakes_exit_2_with_one_line() {
             "invalid value 'fast' for '--rate",
         ),
         (&["topics", "shred"][..], "invalid value 'shred'"),
+        (
+            &["run", "--kill", "job1@3"][..],
+            "expected job:I@SECONDS (e.g. job:1@12.5), got \"job1@3\"",
+        ),
+        (
+            &["run", "--kill", "job:2@3", "--processes", "2"][..],
+            "--kill job:2@3: the job has 2 process(es), numbered from 0",
+        ),
     ] {
         let (out, elapsed) = harness(args);
         let err = stderr(&out);

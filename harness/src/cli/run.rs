@@ -7,6 +7,7 @@ use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
+use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs};
 use adstream_profile::profile::Profile;
 use clap::Args;
@@ -69,6 +70,17 @@ impl RunArgs {
 /// exact.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
+    if let Some(kill) = args
+        .kills
+        .iter()
+        .find(|k| k.process >= profile.job.processes)
+    {
+        return Err(ConfigError::Flags(format!(
+            "--kill {kill}: the job has {} process(es), numbered from 0",
+            profile.job.processes
+        ))
+        .into());
+    }
     let out = out_dir(args.out.as_deref(), "run")?;
     let broker = ensure_broker(&profile)?;
     // Tests and users may look at the topics once this line is out: they are fresh by then.
