@@ -37,6 +37,12 @@ pub struct CapacityArgs {
 /// Searches and prints the capacity with the evidence of the runs either side of it.
 pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
     let base = args.run.profile()?;
+    if !args.run.kills.is_empty() {
+        return Err(ConfigError::Flags(
+            "--kill belongs to harness run: a capacity search measures undisturbed runs".to_owned(),
+        )
+        .into());
+    }
     let producers = u64::from(base.producers.count);
     let from = args.from.unwrap_or(base.producers.rate * producers);
     let max_rate = args.max_rate.unwrap_or(from.saturating_mul(64));
