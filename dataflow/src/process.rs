@@ -26,7 +26,7 @@ use crate::job::{Edges, run_worker};
 use crate::kafka_reader::KafkaReader;
 use crate::kafka_writers::{KafkaDeadLetters, KafkaResults};
 use crate::readback::written_results;
-use crate::watermark::{BoundedProgress, ExactProgress};
+use crate::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use crate::window_state::{Progress, WindowState};
 
 /// Why a job process failed.
@@ -263,8 +263,13 @@ pub fn run(
                     &mine,
                     profile.job.max_out_of_orderness_ms * 1_000_000,
                     profile.job.idle_timeout_ms,
-                    0,
-                ),
+                    // Silence counts from the start: a restored partition is quiet only after it.
+                    adstream_protocol::clock::unix_ms(),
+                )
+                .closing_when_idle(IdleClose {
+                    after_ms: profile.job.idle_close_ms,
+                    exit: profile.job.exit_when_idle,
+                }),
                 ends: ExactProgress::new(&mine, &producers),
             },
         };

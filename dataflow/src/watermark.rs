@@ -168,6 +168,28 @@ pub struct BoundedProgress {
     max_out_of_orderness_ns: u64,
     idle_timeout_ms: u64,
     partitions: BTreeMap<i32, PartitionSeen>,
+    idle_close: Option<IdleClose>,
+}
+
+/// What bounded mode does when every partition has been silent a while (`job.idle_close_ms`): the
+/// end of a quiet stream must never leave a window unwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleClose {
+    /// Silence, in ms, after which every open window closes.
+    pub after_ms: u64,
+    /// Whether the input is then over (`--exit-when-idle`), as for a bounded Kafka source.
+    pub exit: bool,
+}
+
+/// Whether the input has gone quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quiet {
+    /// Records came recently, or none ever came.
+    No,
+    /// Every partition has been silent for the idle-close time: close every open window.
+    CloseAll,
+    /// …and the job exits when idle: the input is over.
+    End,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +214,42 @@ impl BoundedProgress {
             max_out_of_orderness_ns,
             idle_timeout_ms,
             partitions: partitions.iter().map(|&p| (p, seen)).collect(),
+            idle_close: None,
+        }
+    }
+
+    /// Closes every open window once every partition has been silent as `idle` says.
+    pub fn closing_when_idle(mut self, idle: IdleClose) -> Self {
+        self.idle_close = Some(idle);
+        self
+    }
+
+    /// Whether this worker reads no partition (then it holds nothing back).
+    pub fn reads_nothing(&self) -> bool {
+        self.partitions.is_empty()
+    }
+
+    /// Whether the input has gone quiet at `now_ms`. A worker that has seen no record is never quiet:
+    /// it has nothing to close, and a job started before its producers must wait for them.
+    pub fn quiet(&self, now_ms: u64) -> Quiet {
+        let Some(idle) = self.idle_close else {
+            return Quiet::No;
+        };
+        let last = self
+            .partitions
+            .values()
+            .filter(|s| s.max_event_ns.is_some())
+            .map(|s| s.last_record_ms)
+            .max();
+        match last {
+            Some(last) if now_ms.saturating_sub(last) >= idle.after_ms => {
+                if idle.exit {
+                    Quiet::End
+                } else {
+                    Quiet::CloseAll
+                }
+            }
+            _ => Quiet::No,
         }
     }
 
@@ -368,5 +426,25 @@ mod tests {
         assert_eq!(b.frontier(1_500), Some(Bound::At(5_900)));
         // Everything idle: the largest bound applies so the last windows still close.
         assert_eq!(b.frontier(10_000), Some(Bound::At(5_900)));
+    }
+
+    #[test]
+    fn the_input_is_quiet_once_every_partition_with_records_has_been_silent_long_enough() {
+        let idle = |exit| IdleClose {
+            after_ms: 100,
+            exit,
+        };
+        let mut p = BoundedProgress::new(&[0, 1], 0, 50, 1_000).closing_when_idle(idle(false));
+        assert_eq!(p.quiet(5_000), Quiet::No, "nothing seen: nothing to close");
+        p.record(0, 10, 1_000);
+        p.record(1, 20, 1_050);
+        assert_eq!(p.quiet(1_100), Quiet::No);
+        assert_eq!(p.quiet(1_150), Quiet::CloseAll);
+        let mut p = p.closing_when_idle(idle(true));
+        assert_eq!(p.quiet(1_150), Quiet::End);
+        p.record(0, 30, 1_200);
+        assert_eq!(p.quiet(1_250), Quiet::No, "a new record ends the quiet");
+        let without = BoundedProgress::new(&[0], 0, 50, 0);
+        assert_eq!(without.quiet(u64::MAX), Quiet::No);
     }
 }

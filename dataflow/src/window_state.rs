@@ -11,7 +11,7 @@ use adstream_protocol::wire::Event;
 
 use crate::aggregate::Aggregate;
 use crate::input::{Input, Origin};
-use crate::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError};
+use crate::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError, Quiet};
 
 /// Partial aggregates of one window, indexed by campaign − 1.
 pub type CampaignAggregates = [Aggregate; CAMPAIGNS as usize];
@@ -161,14 +161,20 @@ impl WindowState {
         }
         let bound = match &self.progress {
             Progress::Exact(p) => p.frontier(),
-            Progress::Bounded { watermark, ends } => {
-                if ends.is_done() {
-                    None
-                } else {
-                    // Nothing seen yet: hold where we are.
-                    Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0)))
-                }
-            }
+            Progress::Bounded { watermark, ends } => match watermark.quiet(now_ms) {
+                _ if ends.is_done() || watermark.reads_nothing() => None,
+                Quiet::End => None,
+                // Past the last window with events: every open window closes; later records for
+                // them are late, newer ones open new windows.
+                Quiet::CloseAll => Some(Bound::At(
+                    self.pending
+                        .keys()
+                        .last()
+                        .map_or(0, |w| self.windows.end_ns(*w)),
+                )),
+                // Nothing seen yet: hold where we are.
+                Quiet::No => Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0))),
+            },
         };
         let open_from = match bound {
             None | Some(Bound::Done) => None,

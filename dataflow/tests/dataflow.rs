@@ -8,7 +8,7 @@ use std::sync::Arc;
 use adstream_dataflow::assignment::partitions_of;
 use adstream_dataflow::job::{Edges, run_worker};
 use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord};
-use adstream_dataflow::watermark::ExactProgress;
+use adstream_dataflow::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use adstream_dataflow::window_state::{Progress, WindowState};
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::messages::JobCounts;
@@ -304,5 +304,60 @@ fn bad_and_late_records_go_to_the_dead_letters_with_reasons() {
             Some(&b"{broken json"[..]),
             "unchanged"
         );
+    }
+}
+
+/// Bounded mode over records without our headers and without end markers (a foreign producer that
+/// simply stops): once every partition has been silent for the idle-close time, every open window
+/// closes and is written, and with exit-when-idle the job ends — on one worker and on two.
+#[test]
+fn foreign_events_are_all_written_once_the_input_goes_quiet() {
+    let mut topic = Topic::default();
+    for window in 0..3u64 {
+        for partition in 0..2 {
+            for i in 0..20u64 {
+                let e = event(i + 100 * window, window * SIZE + i * 40_000_000);
+                topic.raw(partition, vec![], &serde_json::to_vec(&e).unwrap());
+                topic.events.push(e);
+            }
+        }
+    }
+    for workers in [1, 2] {
+        let records = Arc::new(topic.records.clone());
+        let results = MemoryResults::default();
+        let r = results.clone();
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let parts = partitions_of(worker.index(), worker.peers(), 2);
+            let watermark =
+                BoundedProgress::new(&parts, 1_000_000, 5_000, 0).closing_when_idle(IdleClose {
+                    after_ms: 200,
+                    exit: true,
+                });
+            let state = WindowState::new(
+                rules(),
+                Progress::Bounded {
+                    watermark,
+                    // Producer 0 never sends an end marker: only the silence can end the input.
+                    ends: ExactProgress::new(&parts, &[0]),
+                },
+            );
+            let edges = Edges {
+                reader: MemoryReader::new(parts, &records),
+                dead_letters: MemoryDeadLetters::default(),
+                results: r.clone(),
+                checkpoints: None,
+            };
+            run_worker(worker, state, edges, JobCounts::default(), |_| {})
+        })
+        .unwrap();
+        let mut counts = JobCounts::default();
+        for c in guards.join() {
+            counts += c.unwrap();
+        }
+        assert_eq!(counts.processed, 120, "{workers} workers");
+        let written = std::mem::take(&mut *results.0.lock().unwrap());
+        let v = verify(&written, &topic.events);
+        assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
+        assert_eq!(v.windows_checked, 3);
     }
 }

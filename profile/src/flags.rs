@@ -205,6 +205,13 @@ pub struct JobArgs {
     /// Bounded mode: silence after which a partition stops holding the watermark [key: job.idle_timeout_ms]
     #[arg(long, value_name = "MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// Bounded mode: silence after which every open window closes [key: job.idle_close_ms]
+    #[arg(long, value_name = "MS")]
+    pub idle_close_ms: Option<u64>,
+    /// Bounded mode: exit 0 once the input has gone quiet and every window is written
+    /// [key: job.exit_when_idle]
+    #[arg(long)]
+    pub exit_when_idle: bool,
     /// The job's identity, under which its checkpoints are kept [key: job.id]
     #[arg(long, value_name = "ID")]
     pub job_id: Option<String>,
@@ -230,6 +237,8 @@ impl Override for JobArgs {
             &self.max_out_of_orderness_ms,
         );
         set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
+        set(&mut j.idle_close_ms, &self.idle_close_ms);
+        j.exit_when_idle |= self.exit_when_idle;
         if self.job_id.is_some() {
             j.id.clone_from(&self.job_id);
         }

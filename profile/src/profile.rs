@@ -207,6 +207,12 @@ pub struct JobSection {
     /// Bounded mode: a partition silent this long no longer holds the watermark back
     /// (`--idle-timeout-ms`).
     pub idle_timeout_ms: u64,
+    /// Bounded mode: when every partition has been silent this long, every open window closes and
+    /// its results are written (`--idle-close-ms`).
+    pub idle_close_ms: u64,
+    /// Bounded mode: exit 0 once the input has gone quiet and every window is written
+    /// (`--exit-when-idle`).
+    pub exit_when_idle: bool,
     /// How often `harness run` restarts a job that failed before it gives up (`--max-restarts`).
     pub max_restarts: u32,
     /// The job's identity: the name its checkpoints are kept under (`--job-id`); `harness run` sets
@@ -228,6 +234,8 @@ impl Default for JobSection {
             mode: WindowMode::Exact,
             max_out_of_orderness_ms: 1_000,
             idle_timeout_ms: 5_000,
+            idle_close_ms: 10_000,
+            exit_when_idle: false,
             max_restarts: 3,
             id: None,
             checkpoint_dir: None,

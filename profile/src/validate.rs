@@ -76,6 +76,12 @@ impl Profile {
             self.job.idle_timeout_ms,
             1,
         )?;
+        at_least(
+            "job.idle_close_ms",
+            "--idle-close-ms",
+            self.job.idle_close_ms,
+            1,
+        )?;
         if self.job.process >= self.job.processes {
             return Err(ConfigError::Invalid {
                 key: "job.process",
