@@ -20,13 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
+use adstream_kafka::admin::create_topic;
 use adstream_kafka::metadata::CONNECT_TIMEOUT;
 use adstream_kafka::settings::{admin_config, producer_config};
-use futures_executor::block_on;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord};
-use rdkafka::types::RDKafkaErrorCode;
 
 use crate::checkpoint::{Checkpoint, PartitionCheckpoint};
 use crate::readback::read_to_end;
@@ -224,28 +223,6 @@ impl TopicStore {
         loaded.partitions = newest.into_partitions();
         Ok(loaded)
     }
-}
-
-/// Creates `new`, which may exist already.
-fn create_topic(
-    admin: &AdminClient<DefaultClientContext>,
-    new: &NewTopic<'_>,
-) -> Result<(), KafkaError> {
-    let options = AdminOptions::new().operation_timeout(Some(CONNECT_TIMEOUT));
-    let created = block_on(admin.create_topics([new], &options))
-        .map_err(KafkaError::client(format!("create topic `{}`", new.name)))?;
-    for result in created {
-        match result {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => {
-                return Err(KafkaError::Client {
-                    action: format!("create topic `{name}`"),
-                    source: rdkafka::error::KafkaError::AdminOp(code),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 impl CheckpointStore for TopicStore {

@@ -45,6 +45,9 @@ struct ProcessArgs {
     /// not written again)
     #[arg(long)]
     fresh: bool,
+    /// Fail when the dead-letter topic does not exist instead of creating it [key: kafka.create_dlq]
+    #[arg(long)]
+    no_create_dlq: bool,
     /// Fault injection for tests and experiments: abort once N results are written and delivered,
     /// right before the next one
     #[arg(long, value_name = "N")]
@@ -61,6 +64,9 @@ impl Override for ProcessArgs {
         }
         if self.base_time_ms.is_some() {
             profile.producers.base_time_ms = self.base_time_ms;
+        }
+        if self.no_create_dlq {
+            profile.kafka.create_dlq = false;
         }
     }
 }

@@ -7,14 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
+use adstream_kafka::admin::create_topic;
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::consumer_config;
+use adstream_kafka::settings::{admin_config, consumer_config};
 use adstream_profile::ConfigError;
-use adstream_profile::profile::{Profile, WindowMode};
+use adstream_profile::profile::{KafkaSection, Profile, WindowMode};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
 };
 use adstream_protocol::outbox::Outbox;
+use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::assignment::partitions_of;
@@ -217,6 +220,22 @@ fn starts_of_this_process(
         .collect()
 }
 
+/// Creates the dead-letter topic, with the events topic's partitions, as `harness topics create` would.
+fn create_dead_letter_topic(k: &KafkaSection, partitions: u32) -> Result<(), ProcessError> {
+    let topic = k.dlq_topic();
+    let admin: AdminClient<DefaultClientContext> = admin_config(&k.bootstrap)
+        .create()
+        .map_err(KafkaError::client("create admin client"))?;
+    let new = NewTopic::new(
+        &topic,
+        partitions as i32,
+        TopicReplication::Fixed(i32::from(k.replication)),
+    );
+    create_topic(&admin, &new)?;
+    eprintln!("dataflow: created the dead-letter topic `{topic}` ({partitions} partitions)");
+    Ok(())
+}
+
 /// Runs this process's workers to the end of the input, sending the harness their readiness, progress
 /// and the process's summary; fails when some delivery failed.
 pub fn run(
@@ -230,8 +249,14 @@ pub fn run(
         .create()
         .map_err(KafkaError::client("create consumer"))?;
     let partitions = partition_count(probe.client(), &k.bootstrap, &k.events_topic)?;
-    for topic in [&k.results_topic, &k.dlq_topic()] {
-        partition_count(probe.client(), &k.bootstrap, topic)?;
+    partition_count(probe.client(), &k.bootstrap, &k.results_topic)?;
+    match partition_count(probe.client(), &k.bootstrap, &k.dlq_topic()) {
+        Err(KafkaError::MissingTopic { .. }) if k.create_dlq => {
+            create_dead_letter_topic(&k, partitions)?;
+        }
+        other => {
+            other?;
+        }
     }
     drop(probe);
     // From here on stdout carries only messages; timely's own prints go to stderr.

@@ -1,5 +1,6 @@
 //! adstream's Kafka client utilities, shared by the producers, the job and the harness.
 //!
+//! - [`admin`]: creating a topic a binary needs;
 //! - [`settings`]: every client setting, each with the reason it has its value (SPEC §8);
 //! - [`error`] and [`metadata`]: problems worded for the person running the command, and the
 //!   reachability check every binary runs before it relies on the broker;
@@ -7,6 +8,7 @@
 //! - [`offset_order`] and [`ordered`]: reading each partition's offsets strictly in order, which the
 //!   local broker needs (it can serve a later batch before an earlier one).
 
+pub mod admin;
 pub mod delivery;
 pub mod error;
 pub mod metadata;

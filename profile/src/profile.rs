@@ -67,6 +67,9 @@ pub struct KafkaSection {
     pub partitions: u32,
     /// Replication factor of created topics (`--replication`).
     pub replication: u16,
+    /// Whether the job creates its dead-letter topic when it does not exist (`dataflow
+    /// --no-create-dlq` says no).
+    pub create_dlq: bool,
 }
 
 impl Default for KafkaSection {
@@ -77,6 +80,7 @@ impl Default for KafkaSection {
             results_topic: "results".to_owned(),
             partitions: 2,
             replication: 1,
+            create_dlq: true,
         }
     }
 }
