@@ -159,6 +159,7 @@ impl<'a> Follow<'a> {
             windows: live.windows(),
             latency_last_ms: live.last_ms(),
             latency_max_ms: live.max_ms(),
+            restarts: self.faults.count(),
         });
     }
 

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub latency_last_ms: u64,
     /// Largest so far, ms.
     pub latency_max_ms: u64,
+    /// Times the job was restarted after a failure.
+    pub restarts: usize,
 }
 
 /// The display.
@@ -57,7 +59,7 @@ impl Progress {
 
     /// The line for `s`.
     pub fn line(&self, s: &Snapshot) -> String {
-        format!(
+        let mut line = format!(
             "sent {} ({:.0}/s) · processed {} ({:.0}/s) · windows closed {} · latency last {} ms, max {} ms",
             s.sent,
             self.rates.0,
@@ -66,7 +68,11 @@ impl Progress {
             s.windows,
             s.latency_last_ms,
             s.latency_max_ms
-        )
+        );
+        if s.restarts > 0 {
+            line.push_str(&format!(" · job restarted {}×", s.restarts));
+        }
+        line
     }
 
     /// Shows `s`.
@@ -114,5 +120,28 @@ impl Progress {
 impl Default for Progress {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_counts_and_restarts_once_there_are_any() {
+        let progress = Progress::new();
+        let mut s = Snapshot {
+            sent: 10,
+            processed: 9,
+            windows: 2,
+            latency_last_ms: 7,
+            latency_max_ms: 12,
+            restarts: 0,
+        };
+        let line = progress.line(&s);
+        assert!(line.starts_with("sent 10 ("), "{line}");
+        assert!(line.ends_with("latency last 7 ms, max 12 ms"), "{line}");
+        s.restarts = 2;
+        assert!(progress.line(&s).ends_with(" · job restarted 2×"));
     }
 }
