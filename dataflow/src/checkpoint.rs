@@ -39,6 +39,15 @@ pub struct PartitionCounts {
     pub control: u64,
 }
 
+impl std::ops::AddAssign for PartitionCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.processed += o.processed;
+        self.rejected += o.rejected;
+        self.late += o.late;
+        self.control += o.control;
+    }
+}
+
 /// Event-time progress of one partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartitionProgress {

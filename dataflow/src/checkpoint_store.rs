@@ -263,6 +263,11 @@ impl Checkpointer {
         }
     }
 
+    /// Whether a checkpoint is due at `now_ms` (cheap: the source asks on every activation).
+    pub fn is_due(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.last_ms) >= self.every.as_millis() as u64
+    }
+
     /// Takes a checkpoint of `state` at `now_ms` if one is due and the dead letters are all delivered
     /// (an entry may only count a rejected record as done once its dead letter is safe);
     /// `delivered_below` is the results sink's delivered frontier.
@@ -273,8 +278,7 @@ impl Checkpointer {
         delivered_below: u64,
         dead_letters_settled: bool,
     ) {
-        let due = now_ms.saturating_sub(self.last_ms) >= self.every.as_millis() as u64;
-        if !due || !dead_letters_settled || state.replaying() {
+        if !self.is_due(now_ms) || !dead_letters_settled || state.replaying() {
             return;
         }
         self.last_ms = now_ms;

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::Aggregate;
 use crate::checkpoint::{PartitionCheckpoint, PartitionCounts, PartitionProgress};
 use crate::input::Input;
 use crate::window_state::{Progress, Verdict, WindowState};
@@ -48,11 +47,15 @@ impl WindowState {
                 && window >= book.delivered_below
             {
                 book.first_offset.entry(window).or_insert(offset);
-                let slot = self.pending.entry(window).or_default();
-                slot[(event.campaign_id - 1) as usize] += Aggregate::of(event);
+                self.count_in(window, event);
             }
             return Verdict::Replayed;
         }
+        // An event counted is in the window it states (the rules checked that).
+        let window = match &decoded {
+            Ok(Input::Event(_, event)) => Some(event.window_id),
+            _ => None,
+        };
         let verdict = match decoded {
             Ok(input) => self.offer(partition, input, now_ms),
             Err(reason) => Verdict::Rejected(reason),
@@ -62,7 +65,7 @@ impl WindowState {
         match &verdict {
             Verdict::Counted => {
                 book.counts.processed += 1;
-                if let Some(window) = self.counted_window.take() {
+                if let Some(window) = window {
                     book.first_offset.entry(window).or_insert(offset);
                 }
             }
@@ -148,10 +151,7 @@ impl WindowState {
                     counts: entry.counts,
                 },
             );
-            total.processed += entry.counts.processed;
-            total.rejected += entry.counts.rejected;
-            total.late += entry.counts.late;
-            total.control += entry.counts.control;
+            total += entry.counts;
         }
         self.open_from = mine
             .iter()

@@ -59,14 +59,11 @@ pub struct Advance {
 #[derive(Debug, Clone)]
 pub struct WindowState {
     pub(crate) rules: EventRules,
-    windows: Windows,
     pub(crate) progress: Progress,
     pub(crate) open_from: u64,
     pub(crate) pending: BTreeMap<u64, CampaignAggregates>,
     /// Per partition: offsets, counters and where each open window starts (see [`crate::resume`]).
     pub(crate) books: BTreeMap<i32, crate::resume::Book>,
-    /// The window of the event just counted, for its partition's book.
-    pub(crate) counted_window: Option<u64>,
 }
 
 impl WindowState {
@@ -75,18 +72,16 @@ impl WindowState {
     pub fn new(rules: EventRules, progress: Progress) -> Self {
         Self {
             rules,
-            windows: rules.windows(),
             progress,
             open_from: 0,
             pending: BTreeMap::new(),
             books: BTreeMap::new(),
-            counted_window: None,
         }
     }
 
     /// The windows events are counted in.
     pub fn windows(&self) -> Windows {
-        self.windows
+        self.rules.windows()
     }
 
     /// The lowest window still open here.
@@ -143,10 +138,14 @@ impl WindowState {
                 self.open_from
             ));
         }
+        self.count_in(window, event);
+        Verdict::Counted
+    }
+
+    /// Adds `event` to the partial aggregates of `window`, which it belongs to.
+    pub(crate) fn count_in(&mut self, window: u64, event: &Event) {
         let slot = self.pending.entry(window).or_default();
         slot[(event.campaign_id - 1) as usize] += Aggregate::of(event);
-        self.counted_window = Some(window);
-        Verdict::Counted
     }
 
     /// Moves the local frontier forward as far as progress allows at `now_ms`, returning the windows
@@ -170,7 +169,7 @@ impl WindowState {
                     self.pending
                         .keys()
                         .last()
-                        .map_or(0, |w| self.windows.end_ns(*w)),
+                        .map_or(0, |w| self.rules.windows().end_ns(*w)),
                 )),
                 // Nothing seen yet: hold where we are.
                 Quiet::No => Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0))),
@@ -178,9 +177,13 @@ impl WindowState {
         };
         let open_from = match bound {
             None | Some(Bound::Done) => None,
-            Some(Bound::At(ns)) => {
-                Some(self.windows.window_of(ns).unwrap_or(0).max(self.open_from))
-            }
+            Some(Bound::At(ns)) => Some(
+                self.rules
+                    .windows()
+                    .window_of(ns)
+                    .unwrap_or(0)
+                    .max(self.open_from),
+            ),
         };
         let closed = match open_from {
             None => std::mem::take(&mut self.pending).into_iter().collect(),
