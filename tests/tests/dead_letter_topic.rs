@@ -35,18 +35,23 @@ fn a_missing_dead_letter_topic_is_created_unless_told_not_to() {
         .unwrap();
     assert!(produce.status.success());
 
-    let job = Command::new(bin("dataflow"))
-        .args([
-            "--bootstrap",
-            &bootstrap,
-            "--producers",
-            "1",
-            "--window",
-            "1",
-        ])
-        .args(["--base-time-ms", &base])
-        .output()
-        .unwrap();
+    // The job over the events of that producer, with `extra` flags.
+    let dataflow = |extra: &[&str]| {
+        Command::new(bin("dataflow"))
+            .args([
+                "--bootstrap",
+                &bootstrap,
+                "--producers",
+                "1",
+                "--window",
+                "1",
+            ])
+            .args(["--base-time-ms", &base])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let job = dataflow(&[]);
     let err = String::from_utf8_lossy(&job.stderr);
     assert!(job.status.success(), "{err}");
     assert!(
@@ -65,24 +70,13 @@ fn a_missing_dead_letter_topic_is_created_unless_told_not_to() {
         "{listed:?}"
     );
 
-    let refused = Command::new(bin("dataflow"))
-        .args([
-            "--bootstrap",
-            &bootstrap,
-            "--producers",
-            "1",
-            "--window",
-            "1",
-        ])
-        .args(["--base-time-ms", &base, "--no-create-dlq"])
-        .args([
-            "--events-topic",
-            "other",
-            "--results-topic",
-            "other-results",
-        ])
-        .output()
-        .unwrap();
+    let refused = dataflow(&[
+        "--no-create-dlq",
+        "--events-topic",
+        "other",
+        "--results-topic",
+        "other-results",
+    ]);
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
