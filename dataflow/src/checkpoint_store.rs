@@ -168,8 +168,8 @@ impl TopicStore {
         format!("{events_topic}-checkpoints")
     }
 
-    /// A store writing to `topic` on `bootstrap`, creating the topic (compacted) if it does not exist.
-    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
+    /// Creates the checkpoint topic `topic` (compacted) if it does not exist; once per process.
+    pub fn ensure_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError> {
         let admin: AdminClient<DefaultClientContext> = admin_config(bootstrap)
             .create()
             .map_err(KafkaError::client("create admin client"))?;
@@ -189,6 +189,11 @@ impl TopicStore {
         if !exists {
             create_topic(&admin, &NewTopic::new(topic, 1, TopicReplication::Fixed(1)))?;
         }
+        Ok(())
+    }
+
+    /// A store writing to `topic` on `bootstrap` (see [`TopicStore::ensure_topic`]).
+    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
         let producer = producer_config(bootstrap)
             .create()
             .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;

@@ -186,6 +186,9 @@ fn starts_of_this_process(
     let peers = (job.processes * job.workers) as usize;
     let first = (job.process * job.workers) as usize;
     let loaded = load_checkpoints(profile, options.fresh)?;
+    if let Some((_, Place::Topic)) = checkpoint_place(profile) {
+        TopicStore::ensure_topic(&k.bootstrap, &TopicStore::topic_of(&k.events_topic))?;
+    }
     // Results an earlier incarnation of this job delivered are not written again.
     let written = written_results(&k.bootstrap, &k.results_topic)?;
     (first..first + job.workers as usize)
