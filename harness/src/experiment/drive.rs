@@ -6,7 +6,6 @@
 //! restarted job reads the events again and skips the results already written, so results stay exact.
 //! Any other child that fails, any line that is not a message, and an interrupt end the run at once.
 
-use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -46,8 +45,6 @@ pub struct Follow<'a> {
     faults: Faults,
     /// When the producers started: the clock of injected kills and fault records.
     started: Option<Instant>,
-    /// The job processes killed on purpose, not yet restarted.
-    injected: BTreeSet<u32>,
 }
 
 impl<'a> Follow<'a> {
@@ -62,7 +59,6 @@ impl<'a> Follow<'a> {
             interrupt,
             faults,
             started: None,
-            injected: BTreeSet::new(),
         }
     }
 
@@ -91,7 +87,6 @@ impl<'a> Follow<'a> {
         if self.started.is_some() {
             for kill in self.faults.due(self.since_start()) {
                 self.supervisor.kill(Role::Job(kill.process))?;
-                self.injected.insert(kill.process);
             }
         }
         if let Some((child, status)) = self.supervisor.failed()? {
@@ -127,7 +122,7 @@ impl<'a> Follow<'a> {
         status: std::process::ExitStatus,
     ) -> Result<(), RunError> {
         let failed_at_s = self.since_start().as_secs_f64();
-        let injected = self.injected.remove(&process);
+        let injected = self.faults.take_injected(process);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         self.ledger.new_incarnation();
         self.display.println(&format!(

@@ -58,6 +58,8 @@ struct CatchingUp {
 #[derive(Debug, Clone)]
 pub struct Faults {
     planned: Vec<KillPlan>,
+    /// Job processes killed on purpose and not yet restarted.
+    injected: std::collections::BTreeSet<u32>,
     restarts_left: u32,
     records: Vec<FaultRecord>,
     catching_up: Option<CatchingUp>,
@@ -70,16 +72,25 @@ impl Faults {
         planned.sort_by_key(|k| k.at);
         Self {
             planned,
+            injected: std::collections::BTreeSet::new(),
             restarts_left: max_restarts,
             records: Vec::new(),
             catching_up: None,
         }
     }
 
-    /// The kills due at `elapsed` since the producers started, taken off the plan.
+    /// The kills due at `elapsed` since the producers started, taken off the plan and remembered as
+    /// injected.
     pub fn due(&mut self, elapsed: Duration) -> Vec<KillPlan> {
         let due = self.planned.partition_point(|k| k.at <= elapsed);
-        self.planned.drain(..due).collect()
+        let kills: Vec<KillPlan> = self.planned.drain(..due).collect();
+        self.injected.extend(kills.iter().map(|k| k.process));
+        kills
+    }
+
+    /// Whether job process `process` failed because a kill was injected (asked once per failure).
+    pub fn take_injected(&mut self, process: u32) -> bool {
+        self.injected.remove(&process)
     }
 
     /// Whether another restart is allowed.
