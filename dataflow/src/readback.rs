@@ -4,18 +4,17 @@
 //! Kafka transactions, which the local broker lacks).
 //!
 //! The topic is read to the end the broker reports, then until it has been quiet for
-//! [`QUIET`]: the local broker's end offset can lag its last batch, and the writer that could add to
-//! the topic (the job's previous incarnation) is gone, so silence after the reported end is the end.
+//! [`QUIET`]: the local broker reports an end below its last batch's (see
+//! [`OrderedConsumer::reported_ends`]), and the writer that could add to the topic (the job's previous
+//! incarnation) is gone, so silence after the reported end is the end.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::metadata::CONNECT_TIMEOUT;
 use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::consumer_config;
 use adstream_protocol::wire::WindowResult;
-use rdkafka::consumer::Consumer as _;
 use rdkafka::message::Message as _;
 
 /// How long the results topic must stay silent after its reported end.
@@ -42,16 +41,7 @@ pub fn read_to_end(
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), KafkaError> {
     let mut consumer = OrderedConsumer::assign_all(&consumer_config(bootstrap), bootstrap, topic)?;
-    let mut ends = Vec::new();
-    for &p in consumer.partitions() {
-        let (_, high) = consumer
-            .inner()
-            .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
-            .map_err(KafkaError::client(format!(
-                "offsets of `{topic}` partition {p}"
-            )))?;
-        ends.push((p, high));
-    }
+    let ends: Vec<(i32, i64)> = consumer.reported_ends()?.into_iter().collect();
     let mut next: Vec<(i32, i64)> = consumer.partitions().iter().map(|&p| (p, 0)).collect();
     let mut last = Instant::now();
     loop {

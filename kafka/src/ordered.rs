@@ -7,6 +7,14 @@
 //! mid-batch would never see the rest of that batch. When a gap persists, each new request starts
 //! further back (1, 2, 4, … offsets before the one wanted) until it lands at or before a batch start;
 //! the records before the wanted offset are dropped as repeats.
+//!
+//! A partition without a given start is read from offset 0, not from the log start the broker reports:
+//! tansu 0.6 answers ListOffsets(earliest) with the base offset of the batch *stored first*, which is
+//! not batch 0 when two producers' first batches to a partition finish storing out of order (a fresh
+//! reader then missed a partition's first results), and ListOffsets(latest) with the base offset of
+//! the batch stored last, plus one — below the true end. On a Kafka whose log no longer starts at 0,
+//! a fetch at 0 is out of range and `auto.offset.reset = earliest` moves it to the log start; the gap
+//! from 0 to there is then taken as real after [`crate::offset_order::GAP_PATIENCE`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -31,8 +39,7 @@ pub struct OrderedConsumer {
 
 impl OrderedConsumer {
     /// A consumer with `config` assigned `partitions` of `topic`, each from its offset in `starts`, or,
-    /// when absent, from where the partition's log starts (0 on a fresh topic; later once a real Kafka
-    /// has deleted old segments), as the broker says.
+    /// when absent, from the beginning (see the module doc).
     pub fn assign(
         config: &ClientConfig,
         topic: &str,
@@ -45,8 +52,8 @@ impl OrderedConsumer {
         Self::with_consumer(consumer, topic, partitions, starts)
     }
 
-    /// A consumer with `config` assigned every partition of `topic` from where its log starts, after
-    /// checking that the broker at `bootstrap` answers and has the topic.
+    /// A consumer with `config` assigned every partition of `topic` from the beginning, after checking
+    /// that the broker at `bootstrap` answers and has the topic.
     pub fn assign_all(
         config: &ClientConfig,
         bootstrap: &str,
@@ -69,17 +76,7 @@ impl OrderedConsumer {
         let mut assignment = TopicPartitionList::new();
         let mut firsts = Vec::with_capacity(partitions.len());
         for &p in partitions {
-            let first = match starts.get(&p) {
-                Some(&offset) => offset,
-                None => {
-                    consumer
-                        .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
-                        .map_err(KafkaError::client(format!(
-                            "offsets of `{topic}` partition {p}"
-                        )))?
-                        .0
-                }
-            };
+            let first = starts.get(&p).copied().unwrap_or(0);
             assignment
                 .add_partition_offset(topic, p, Offset::Offset(first))
                 .map_err(KafkaError::client(format!("assign partition {p}")))?;
@@ -107,6 +104,24 @@ impl OrderedConsumer {
     /// The assigned partitions.
     pub fn partitions(&self) -> &[i32] {
         &self.partitions
+    }
+
+    /// Each assigned partition's end offset as the broker reports it: the true end on Kafka; on the
+    /// local broker possibly below it (see the module doc), so a reader that wants every record
+    /// reads on past it until the topic is quiet.
+    pub fn reported_ends(&self) -> Result<BTreeMap<i32, i64>, KafkaError> {
+        self.partitions
+            .iter()
+            .map(|&p| {
+                self.consumer
+                    .fetch_watermarks(&self.topic, p, CONNECT_TIMEOUT)
+                    .map(|(_, high)| (p, high))
+                    .map_err(KafkaError::client(format!(
+                        "offsets of `{}` partition {p}",
+                        self.topic
+                    )))
+            })
+            .collect()
     }
 
     /// The next record in offset order, waiting up to `timeout` for one (`Duration::ZERO`: only what
