@@ -1,4 +1,6 @@
-//! The per-(window, campaign) aggregate: counts by event type and the latest `produce_time`.
+//! The per-(window, campaign) aggregate: counts by event type, the latest `produce_time`, and the base
+//! times its events' partitions allowed when they were counted (which the result's window bounds are
+//! stated with; with a given base it is exactly that base).
 //!
 //! It is a commutative monoid — merging is associative and commutative and `default` is its identity —
 //! which is what differential dataflow asks of a difference type ([`Semigroup`]). The job therefore
@@ -10,6 +12,7 @@
 
 use std::ops::AddAssign;
 
+use adstream_protocol::window::BaseRange;
 use adstream_protocol::wire::{Event, EventType};
 use differential_dataflow::difference::{IsZero, Monoid, Semigroup};
 use serde::{Deserialize, Serialize};
@@ -29,6 +32,9 @@ pub struct Aggregate {
     pub purchases: u64,
     /// The largest `produce_time` (0 for no events).
     pub max_produce_time: u64,
+    /// The base times allowed: the intersection of what each event's partition knew (any for no
+    /// events).
+    pub base: BaseRange,
 }
 
 impl Aggregate {
@@ -41,7 +47,14 @@ impl Aggregate {
             clicks: is(EventType::Click),
             purchases: is(EventType::Purchase),
             max_produce_time: event.produce_time,
+            base: BaseRange::ANY,
         }
+    }
+
+    /// The same, with its events counted where the base lies in `base`.
+    pub fn within(mut self, base: BaseRange) -> Self {
+        self.base = self.base.narrow(base);
+        self
     }
 }
 
@@ -52,6 +65,7 @@ impl AddAssign for Aggregate {
         self.clicks += other.clicks;
         self.purchases += other.purchases;
         self.max_produce_time = self.max_produce_time.max(other.max_produce_time);
+        self.base = self.base.narrow(other.base);
     }
 }
 
@@ -117,7 +131,8 @@ mod tests {
                 views: 2,
                 clicks: 1,
                 purchases: 1,
-                max_produce_time: 9
+                max_produce_time: 9,
+                base: BaseRange::ANY,
             }
         );
     }
@@ -130,7 +145,12 @@ mod tests {
             (EventType::Purchase, 6),
         ]
         .iter()
-        .map(|&(t, p)| Aggregate::of(&event(t, p)))
+        .zip([
+            BaseRange { lo: 0, hi: 9 },
+            BaseRange { lo: 3, hi: 12 },
+            BaseRange::ANY,
+        ])
+        .map(|(&(t, p), base)| Aggregate::of(&event(t, p)).within(base))
         .collect();
         let fold = |order: &[usize]| {
             order.iter().fold(Aggregate::default(), |mut acc, &i| {
@@ -139,6 +159,7 @@ mod tests {
             })
         };
         let expected = fold(&[0, 1, 2]);
+        assert_eq!(expected.base, BaseRange { lo: 3, hi: 9 });
         for order in [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
             assert_eq!(fold(&order), expected);
         }

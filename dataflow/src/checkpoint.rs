@@ -22,6 +22,7 @@
 //! - **Detected corruption.** Each stored checkpoint carries a CRC-32 of its body; one that does not
 //!   match, or does not parse, is skipped with a warning and the previous one is used.
 
+use adstream_protocol::window::BaseRange;
 use serde::{Deserialize, Serialize};
 
 use crate::watermark::Bound;
@@ -53,12 +54,16 @@ impl std::ops::AddAssign for PartitionCounts {
 pub enum PartitionProgress {
     /// Exact mode: every expected producer's bound.
     Exact(Vec<(u32, Bound)>),
-    /// Bounded mode: the largest event time seen, and the end markers' bounds.
+    /// Bounded mode: the largest event time seen, the end markers' bounds, and the base times the
+    /// partition's events allow.
     Bounded {
         /// Largest event time seen.
         max_event_ns: Option<u64>,
         /// Producers' end markers seen (as bounds).
         ends: Vec<(u32, Bound)>,
+        /// The base times the partition's valid events allow (any when the base is given).
+        #[serde(default)]
+        base: BaseRange,
     },
 }
 

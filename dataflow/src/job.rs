@@ -54,7 +54,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     start: JobCounts,
     mut progress: impl FnMut(&JobCounts),
 ) -> JobCounts {
-    let windows = state.windows();
+    let window_size_ns = state.window_size_ns();
     let counts = Rc::new(RefCell::new(start));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
@@ -80,7 +80,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
             .as_collection()
             .consolidate()
             .inner;
-            deliver_results(released, windows, writer, counts).probe_with(&probe);
+            deliver_results(released, window_size_ns, writer, counts).probe_with(&probe);
         });
     }
     let mut reported = Instant::now();

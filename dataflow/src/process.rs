@@ -68,24 +68,18 @@ impl ProcessError {
     }
 }
 
-/// The profile completed for this process (bounded mode's default base time) and its timely
-/// configuration.
-pub fn configure(mut profile: Profile) -> Result<(Profile, timely::Config), ProcessError> {
+/// The profile checked for this process (exact mode needs the run's base time; bounded mode infers it
+/// from the events when it is not given) and its timely configuration.
+pub fn configure(profile: Profile) -> Result<(Profile, timely::Config), ProcessError> {
     let config = timely_config(&profile.job)?;
-    if profile.producers.base_time_ms.is_none() {
-        match profile.job.mode {
-            // Bounded mode counts windows from the Unix epoch unless told otherwise.
-            WindowMode::Bounded => profile.producers.base_time_ms = Some(0),
-            WindowMode::Exact => {
-                return Err(ConfigError::Invalid {
-                    key: "producers.base_time_ms",
-                    flag: "--base-time-ms",
-                    problem: "must be given: exact mode needs the run's base time (the harness passes it)"
-                        .to_owned(),
-                }
-                .into());
-            }
+    if profile.event_rules().is_none() {
+        return Err(ConfigError::Invalid {
+            key: "producers.base_time_ms",
+            flag: "--base-time-ms",
+            problem: "must be given: exact mode needs the run's base time (the harness passes it)"
+                .to_owned(),
         }
+        .into());
     }
     Ok((profile, config))
 }
@@ -273,7 +267,7 @@ pub fn run(
 
     let rules = profile
         .event_rules()
-        .expect("configure() sets the base time");
+        .expect("configure() checked that the rules are known");
     let producers: Vec<u32> = (0..profile.producers.count).collect();
     let process = profile.job.process;
     let first = (process * profile.job.workers) as usize;

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use adstream_protocol::window::BaseRange;
+
 use crate::checkpoint::{PartitionCheckpoint, PartitionCounts, PartitionProgress};
 use crate::input::Input;
 use crate::window_state::{Progress, Verdict, WindowState};
@@ -42,12 +44,18 @@ impl WindowState {
         let book = self.books.entry(partition).or_default();
         book.cursor = offset + 1;
         if offset < book.replay_until {
-            if let Ok(Input::Event(_, event)) = &decoded
-                && let Ok(window) = self.rules.check(event)
-                && window >= book.delivered_below
-            {
-                book.first_offset.entry(window).or_insert(offset);
-                self.count_in(window, event);
+            let delivered_below = book.delivered_below;
+            if let Ok(Input::Event(_, event)) = &decoded {
+                // Judged against the base range the partition had reached (restored with it).
+                let rules = self.rules_of(partition);
+                if let Ok(window) = rules.recheck(event)
+                    && window >= delivered_below
+                {
+                    let base = rules.known();
+                    let book = self.books.entry(partition).or_default();
+                    book.first_offset.entry(window).or_insert(offset);
+                    self.count_in(window, event, base);
+                }
             }
             return Verdict::Replayed;
         }
@@ -77,6 +85,14 @@ impl WindowState {
         verdict
     }
 
+    /// Per partition read, the offset after the last record taken.
+    pub fn read_to(&self) -> std::collections::BTreeMap<i32, i64> {
+        self.books
+            .iter()
+            .map(|(&partition, book)| (partition, book.cursor))
+            .collect()
+    }
+
     /// Whether records a failed incarnation processed are still being read again: a checkpoint taken
     /// now would not yet know where every open window starts.
     pub fn replaying(&self) -> bool {
@@ -102,6 +118,10 @@ impl WindowState {
                 Progress::Bounded { watermark, ends } => PartitionProgress::Bounded {
                     max_event_ns: watermark.max_seen(partition),
                     ends: ends.row(partition),
+                    base: self
+                        .partition_rules
+                        .get(&partition)
+                        .map_or(BaseRange::ANY, |r| r.known()),
                 },
             };
             entries.push(PartitionCheckpoint {
@@ -132,10 +152,16 @@ impl WindowState {
                     PartitionProgress::Bounded {
                         max_event_ns,
                         ends: row,
+                        base,
                     },
                 ) => {
                     watermark.restore_max_seen(p, *max_event_ns);
                     ends.restore_row(p, row);
+                    let rules = self.rules;
+                    self.partition_rules
+                        .entry(p)
+                        .or_insert_with(|| rules.partition())
+                        .restore(*base);
                 }
                 // A checkpoint of the other mode says nothing this mode can use.
                 _ => {}

@@ -27,8 +27,10 @@ const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
 /// the update's timely time.
 pub type Released = (u32, u64, Aggregate);
 
-/// The result record of `aggregate` for (`window`, `campaign`).
-fn result_of(windows: &Windows, window: u64, campaign: u32, aggregate: &Aggregate) -> WindowResult {
+/// The result record of `aggregate` for (`window`, `campaign`) of windows of `size_ns`, its bounds
+/// stated with the roundest base its events allow ([`adstream_protocol::window::BaseRange::roundest`]).
+fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) -> WindowResult {
+    let windows = Windows::new(aggregate.base.roundest(), size_ns);
     WindowResult {
         window_id: window,
         window_start_ms: windows.start_ns(window) / 1_000_000,
@@ -47,7 +49,7 @@ fn result_of(windows: &Windows, window: u64, campaign: u32, aggregate: &Aggregat
 /// only once all of its results are delivered.
 pub fn deliver_results<'s, W: ResultWriter>(
     released: Stream<'s, u64, Vec<Released>>,
-    windows: Windows,
+    window_size_ns: u64,
     writer: Rc<RefCell<W>>,
     counts: Rc<RefCell<JobCounts>>,
 ) -> Stream<'s, u64, Vec<()>> {
@@ -66,7 +68,7 @@ pub fn deliver_results<'s, W: ResultWriter>(
                     }
                     for batch in data {
                         for (campaign, window, aggregate) in batch.drain(..) {
-                            let result = result_of(&windows, window, campaign, &aggregate);
+                            let result = result_of(window_size_ns, window, campaign, &aggregate);
                             if writer.write(&result) {
                                 let mut c = counts.borrow_mut();
                                 c.results += 1;

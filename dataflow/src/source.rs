@@ -117,6 +117,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                     // at once (dropping it outright only takes effect at the worker's next wake-up);
                     // it is dropped on the next activation. Dead letters are flushed after the
                     // dataflow completes, so waiting for them never delays the last results.
+                    m.read_to = state.read_to();
                     let past = advance.closed.last().map_or(*cap.time(), |(w, _)| w + 1);
                     cap.downgrade(&past.max(*cap.time()));
                     finishing = true;

@@ -155,6 +155,11 @@ impl ExactProgress {
         self.bounds.values().flatten().copied().min()
     }
 
+    /// Whether the run expects any producer of ours (bounded mode with only foreign producers does not).
+    pub fn expects_any(&self) -> bool {
+        !self.producers.is_empty()
+    }
+
     /// Whether every expected producer has ended on every partition.
     pub fn is_done(&self) -> bool {
         self.frontier().is_none_or(|b| b == Bound::Done)
@@ -229,18 +234,17 @@ impl BoundedProgress {
         self.partitions.is_empty()
     }
 
-    /// Whether the input has gone quiet at `now_ms`. A worker that has seen no record is never quiet:
-    /// it has nothing to close, and a job started before its producers must wait for them.
+    /// Whether the input has gone quiet at `now_ms`. Silence counts from the start: a worker whose
+    /// partitions never see a record is quiet after the idle-close time too (it has nothing to close;
+    /// with `exit`, its input is over, as a bounded source's is when its topic is empty), so a
+    /// partition nobody writes to cannot keep the job from ending. A job meant to wait for producers
+    /// that start later runs without `exit`, or is started once they have begun (as `harness run`
+    /// does).
     pub fn quiet(&self, now_ms: u64) -> Quiet {
         let Some(idle) = self.idle_close else {
             return Quiet::No;
         };
-        let last = self
-            .partitions
-            .values()
-            .filter(|s| s.max_event_ns.is_some())
-            .map(|s| s.last_record_ms)
-            .max();
+        let last = self.partitions.values().map(|s| s.last_record_ms).max();
         match last {
             Some(last) if now_ms.saturating_sub(last) >= idle.after_ms => {
                 if idle.exit {
@@ -429,13 +433,15 @@ mod tests {
     }
 
     #[test]
-    fn the_input_is_quiet_once_every_partition_with_records_has_been_silent_long_enough() {
+    fn the_input_is_quiet_once_every_partition_has_been_silent_long_enough() {
         let idle = |exit| IdleClose {
             after_ms: 100,
             exit,
         };
+        let empty = BoundedProgress::new(&[0, 1], 0, 50, 1_000).closing_when_idle(idle(true));
+        assert_eq!(empty.quiet(1_099), Quiet::No);
+        assert_eq!(empty.quiet(1_100), Quiet::End, "silent since the start");
         let mut p = BoundedProgress::new(&[0, 1], 0, 50, 1_000).closing_when_idle(idle(false));
-        assert_eq!(p.quiet(5_000), Quiet::No, "nothing seen: nothing to close");
         p.record(0, 10, 1_000);
         p.record(1, 20, 1_050);
         assert_eq!(p.quiet(1_100), Quiet::No);

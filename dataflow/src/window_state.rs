@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use adstream_protocol::catalog::CAMPAIGNS;
-use adstream_protocol::validity::EventRules;
-use adstream_protocol::window::Windows;
+use adstream_protocol::validity::{EventRules, PartitionRules};
+use adstream_protocol::window::BaseRange;
 use adstream_protocol::wire::Event;
 
 use crate::aggregate::Aggregate;
@@ -59,6 +59,8 @@ pub struct Advance {
 #[derive(Debug, Clone)]
 pub struct WindowState {
     pub(crate) rules: EventRules,
+    /// Per partition: the rules as far as it has been read (what its events say of the base time).
+    pub(crate) partition_rules: BTreeMap<i32, PartitionRules>,
     pub(crate) progress: Progress,
     pub(crate) open_from: u64,
     pub(crate) pending: BTreeMap<u64, CampaignAggregates>,
@@ -72,6 +74,7 @@ impl WindowState {
     pub fn new(rules: EventRules, progress: Progress) -> Self {
         Self {
             rules,
+            partition_rules: BTreeMap::new(),
             progress,
             open_from: 0,
             pending: BTreeMap::new(),
@@ -79,9 +82,17 @@ impl WindowState {
         }
     }
 
-    /// The windows events are counted in.
-    pub fn windows(&self) -> Windows {
-        self.rules.windows()
+    /// The size of the windows events are counted in, in nanoseconds.
+    pub fn window_size_ns(&self) -> u64 {
+        self.rules.size_ns()
+    }
+
+    /// The rules of `partition`, as far as it has been read.
+    pub(crate) fn rules_of(&mut self, partition: i32) -> &mut PartitionRules {
+        let rules = self.rules;
+        self.partition_rules
+            .entry(partition)
+            .or_insert_with(|| rules.partition())
     }
 
     /// The lowest window still open here.
@@ -113,10 +124,12 @@ impl WindowState {
 
     fn event(&mut self, partition: i32, origin: Origin, event: &Event, now_ms: u64) -> Verdict {
         let t = event.event_time_ns;
-        let window = match self.rules.check(event) {
+        let rules = self.rules_of(partition);
+        let window = match rules.check(event) {
             Ok(window) => window,
             Err(invalid) => return Verdict::Rejected(invalid.to_string()),
         };
+        let base = rules.known();
         match (&mut self.progress, origin) {
             (Progress::Exact(p), Origin::Ours { producer, .. }) => {
                 match p.event(partition, producer, t) {
@@ -138,14 +151,41 @@ impl WindowState {
                 self.open_from
             ));
         }
-        self.count_in(window, event);
+        self.count_in(window, event, base);
         Verdict::Counted
     }
 
-    /// Adds `event` to the partial aggregates of `window`, which it belongs to.
-    pub(crate) fn count_in(&mut self, window: u64, event: &Event) {
+    /// Adds `event` to the partial aggregates of `window`, which it belongs to; its partition allowed
+    /// the base times `base`.
+    pub(crate) fn count_in(&mut self, window: u64, event: &Event, base: BaseRange) {
         let slot = self.pending.entry(window).or_default();
-        slot[(event.campaign_id - 1) as usize] += Aggregate::of(event);
+        slot[(event.campaign_id - 1) as usize] += Aggregate::of(event).within(base);
+    }
+
+    /// The lowest window still open under an event-time bound (`None`: the input is over).
+    fn open_at(&self, bound: Option<Bound>) -> Option<u64> {
+        match bound {
+            None | Some(Bound::Done) => None,
+            Some(Bound::At(ns)) => Some(self.first_window_at(ns).max(self.open_from)),
+        }
+    }
+
+    /// The first window that may still receive event time `ns`, counted from the latest base time the
+    /// worker's partitions allow: an uncertain base never closes a window early. With nothing known
+    /// of the base, no window.
+    fn first_window_at(&self, ns: u64) -> u64 {
+        let latest_base = match self.rules.windows() {
+            Some(windows) => windows.base_ns(),
+            None => self
+                .partition_rules
+                .values()
+                .map(PartitionRules::known)
+                .filter(|k| !k.is_any())
+                .map(|k| k.hi)
+                .max()
+                .unwrap_or(u64::MAX),
+        };
+        ns.saturating_sub(latest_base) / self.rules.size_ns()
     }
 
     /// Moves the local frontier forward as far as progress allows at `now_ms`, returning the windows
@@ -158,32 +198,24 @@ impl WindowState {
                 open_from: Some(self.open_from),
             };
         }
-        let bound = match &self.progress {
-            Progress::Exact(p) => p.frontier(),
+        let open_from = match &self.progress {
+            Progress::Exact(p) => self.open_at(p.frontier()),
             Progress::Bounded { watermark, ends } => match watermark.quiet(now_ms) {
-                _ if ends.is_done() || watermark.reads_nothing() => None,
+                // Our producers' end markers end the stream, when the run has producers of ours.
+                _ if (ends.expects_any() && ends.is_done()) || watermark.reads_nothing() => None,
                 Quiet::End => None,
-                // Past the last window with events: every open window closes; later records for
-                // them are late, newer ones open new windows.
-                Quiet::CloseAll => Some(Bound::At(
+                // Every open window closes; later records for them are late, newer ones open new
+                // windows.
+                Quiet::CloseAll => Some(
                     self.pending
                         .keys()
                         .last()
-                        .map_or(0, |w| self.rules.windows().end_ns(*w)),
-                )),
+                        .map_or(0, |w| w + 1)
+                        .max(self.open_from),
+                ),
                 // Nothing seen yet: hold where we are.
-                Quiet::No => Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0))),
+                Quiet::No => self.open_at(Some(watermark.frontier(now_ms).unwrap_or(Bound::At(0)))),
             },
-        };
-        let open_from = match bound {
-            None | Some(Bound::Done) => None,
-            Some(Bound::At(ns)) => Some(
-                self.rules
-                    .windows()
-                    .window_of(ns)
-                    .unwrap_or(0)
-                    .max(self.open_from),
-            ),
         };
         let closed = match open_from {
             None => std::mem::take(&mut self.pending).into_iter().collect(),
@@ -212,6 +244,7 @@ fn control(applied: Result<(), ProgressError>) -> Verdict {
 mod tests {
     use std::net::Ipv4Addr;
 
+    use adstream_protocol::window::Windows;
     use adstream_protocol::wire::{AdType, EndMarker, EventType, Watermark};
     use uuid::Uuid;
 

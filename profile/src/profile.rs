@@ -265,13 +265,18 @@ impl Profile {
         serde_path_to_error::deserialize(deserializer).map_err(|e| key_error(text, origin, e))
     }
 
-    /// The validity rules of a run of this profile — its windows — once its base time is known.
+    /// The validity rules of a run of this profile — its windows: from the base time when it is given;
+    /// in bounded mode without one, from the base the events imply; in exact mode without one, none
+    /// yet (the harness gives it).
     pub fn event_rules(&self) -> Option<EventRules> {
-        let base_ms = self.producers.base_time_ms?;
-        Some(EventRules::new(Windows::new(
-            base_ms * 1_000_000,
-            self.window.size_ns(),
-        )))
+        match (self.producers.base_time_ms, self.job.mode) {
+            (Some(base_ms), _) => Some(EventRules::new(Windows::new(
+                base_ms * 1_000_000,
+                self.window.size_ns(),
+            ))),
+            (None, WindowMode::Bounded) => Some(EventRules::inferring_base(self.window.size_ns())),
+            (None, WindowMode::Exact) => None,
+        }
     }
 
     /// The profile in `path` if given, else the built-in defaults.

@@ -3,7 +3,7 @@
 
 use crate::address::HostPort;
 use crate::error::ConfigError;
-use crate::profile::Profile;
+use crate::profile::{Profile, WindowMode};
 
 impl Profile {
     /// Checks every value that has the right type but may still be out of range.
@@ -49,7 +49,16 @@ impl Profile {
             1,
         )?;
         let p = &self.producers;
-        at_least("producers.count", "--producers", p.count.into(), 1)?;
+        if p.count == 0 && self.job.mode == WindowMode::Exact {
+            return Err(ConfigError::Invalid {
+                key: "producers.count",
+                flag: "--producers",
+                problem:
+                    "must be at least 1 in exact mode, which follows our producers' watermarks \
+                          (0 — events from producers we do not start — needs `--mode bounded`)"
+                        .to_owned(),
+            });
+        }
         at_least("producers.rate", "--rate", p.rate, 1)?;
         at_least("producers.duration", "--duration", p.duration, 1)?;
         at_least(

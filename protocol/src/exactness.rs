@@ -2,13 +2,16 @@
 //! serde's parser and a plain tally, not the job's fast path, aggregate or dataflow — and the comparison
 //! of a results topic with it. Missing, extra, duplicate and differing results are all mismatches.
 //!
-//! Which records count is decided by [`crate::validity`], the rules the job applies too.
+//! Which records count is decided by [`crate::validity`], the rules the job applies too: per partition, in
+//! offset order, so an inferred base time is inferred exactly as the job inferred it. When the base is
+//! given, each result's window bounds are checked against it too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::validity::{EventRules, check_size};
+use crate::validity::{EventRules, PartitionRules, check_size};
+use crate::window::BaseRange;
 use crate::wire::{Event, EventType, WindowResult};
 
 /// Mismatches listed in full; the rest are only counted.
@@ -54,6 +57,7 @@ impl Tally {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recount {
     rules: EventRules,
+    partitions: BTreeMap<i32, PartitionRules>,
     tallies: BTreeMap<(u64, u32), Tally>,
 }
 
@@ -62,25 +66,33 @@ impl Recount {
     pub fn new(rules: EventRules) -> Self {
         Self {
             rules,
+            partitions: BTreeMap::new(),
             tallies: BTreeMap::new(),
         }
     }
 
-    /// Offers one record of the events topic: `control` when it carries a `kind` header, `value` its
-    /// bytes. Returns whether it was counted as a valid event.
-    pub fn offer(&mut self, control: bool, value: &[u8]) -> bool {
+    /// Offers the next record of `partition` of the events topic (each partition's records in offset
+    /// order): `control` when it carries a `kind` header, `value` its bytes. Returns whether it was
+    /// counted as a valid event.
+    pub fn offer(&mut self, partition: i32, control: bool, value: &[u8]) -> bool {
         if control || check_size(value.len()).is_err() {
             return false;
         }
         let Ok(event) = serde_json::from_slice::<Event>(value) else {
             return false;
         };
-        self.offer_event(&event)
+        self.offer_event(partition, &event)
     }
 
-    /// Offers a parsed event; returns whether it was valid and counted.
-    pub fn offer_event(&mut self, event: &Event) -> bool {
-        if self.rules.check(event).is_err() {
+    /// Offers the next event of `partition`, parsed; returns whether it was valid and counted.
+    pub fn offer_event(&mut self, partition: i32, event: &Event) -> bool {
+        let rules = self.rules;
+        let checked = self
+            .partitions
+            .entry(partition)
+            .or_insert_with(|| rules.partition())
+            .check(event);
+        if checked.is_err() {
             return false;
         }
         self.tallies
@@ -93,6 +105,13 @@ impl Recount {
     /// The tallies, by (window, campaign).
     pub fn tallies(&self) -> &BTreeMap<(u64, u32), Tally> {
         &self.tallies
+    }
+
+    /// The base times every partition's valid events allow (with a given base, exactly it).
+    pub fn base(&self) -> BaseRange {
+        self.partitions
+            .values()
+            .fold(self.rules.partition().known(), |r, p| r.narrow(p.known()))
     }
 
     /// Valid events counted.
@@ -123,6 +142,18 @@ impl Recount {
                     figures(want)
                 )),
                 Some(_) => {}
+            }
+            if let Some(windows) = self.rules.windows() {
+                let bounds = (
+                    windows.start_ns(key.0) / 1_000_000,
+                    windows.end_ns(key.0) / 1_000_000,
+                );
+                if (r.window_start_ms, r.window_end_ms) != bounds {
+                    mismatches.push(format!(
+                        "window {} campaign {}: bounds {}..{} ms, the run's windows say {}..{}",
+                        key.0, key.1, r.window_start_ms, r.window_end_ms, bounds.0, bounds.1
+                    ));
+                }
             }
         }
         for (key, n) in &seen {
@@ -231,15 +262,15 @@ mod tests {
     #[test]
     fn only_valid_events_are_recounted() {
         let mut r = recount();
-        assert!(r.offer(false, EVENT.as_bytes()));
-        assert!(!r.offer(true, EVENT.as_bytes()), "a control record");
+        assert!(r.offer(0, false, EVENT.as_bytes()));
+        assert!(!r.offer(0, true, EVENT.as_bytes()), "a control record");
         for bad in [
             EVENT.replace("\"campaign_id\":4", "\"campaign_id\":11"),
             EVENT.replace("\"window_id\":2", "\"window_id\":7"),
             "{broken".to_owned(),
             " ".repeat(70_000),
         ] {
-            assert!(!r.offer(false, bad.as_bytes()), "{bad:.60}");
+            assert!(!r.offer(0, false, bad.as_bytes()), "{bad:.60}");
         }
         assert_eq!(r.events(), 1);
         assert_eq!(
@@ -257,7 +288,7 @@ mod tests {
     #[test]
     fn equal_results_are_exact_and_every_kind_of_difference_is_named() {
         let mut r = recount();
-        r.offer(false, EVENT.as_bytes());
+        r.offer(0, false, EVENT.as_bytes());
         let v = r.compare(&[result(2, 4, [1, 0, 1, 0, 5])]);
         assert!(v.exact, "{v:?}");
         assert_eq!((v.windows_checked, v.results_expected, v.events), (1, 1, 1));
@@ -282,6 +313,46 @@ mod tests {
         assert_eq!(
             v.mismatches,
             ["window 2 campaign 4: missing result (recount [1, 0, 1, 0, 5])"]
+        );
+    }
+
+    #[test]
+    fn an_inferred_base_is_inferred_per_partition_in_offset_order() {
+        let mut r = Recount::new(EventRules::inferring_base(10));
+        // Partition 0 first says base 0..=5 (window 2 at 25); partition 1 first says 6..=15 (window 1).
+        assert!(r.offer(0, false, EVENT.as_bytes()));
+        let window_one = EVENT.replace("\"window_id\":2", "\"window_id\":1");
+        assert!(
+            r.offer(1, false, window_one.as_bytes()),
+            "partition 1's own first event"
+        );
+        assert!(
+            !r.offer(0, false, window_one.as_bytes()),
+            "contradicts partition 0"
+        );
+        assert!(r.offer(1, false, window_one.as_bytes()));
+        assert!(
+            !r.offer(1, false, EVENT.as_bytes()),
+            "contradicts partition 1"
+        );
+        assert_eq!(r.events(), 3);
+        assert!(r.base().lo > r.base().hi, "the partitions disagree");
+    }
+
+    #[test]
+    fn with_a_given_base_the_window_bounds_are_checked() {
+        let mut r = Recount::new(EventRules::new(Windows::new(1_000_000_000, 10_000_000)));
+        let event = EVENT.replace("\"event_time_ns\":25", "\"event_time_ns\":1025000000");
+        assert!(r.offer(0, false, event.as_bytes()));
+        let mut good = result(2, 4, [1, 0, 1, 0, 5]);
+        good.window_start_ms = 1_020;
+        good.window_end_ms = 1_030;
+        assert!(r.compare(&[good.clone()]).exact);
+        let mut shifted = good;
+        shifted.window_start_ms = 1_021;
+        assert_eq!(
+            r.compare(&[shifted]).mismatches,
+            ["window 2 campaign 4: bounds 1021..1030 ms, the run's windows say 1020..1030"]
         );
     }
 }

@@ -107,6 +107,10 @@ pub struct JobCounts {
     /// When (Unix ms) a source closed each window: the time it read the record that let the window
     /// close there. Summed counts keep the latest, so a window's results are due from that moment.
     pub closed_at_ms: BTreeMap<u64, u64>,
+    /// Per partition read, the offset after the last record taken, once the input is over: where a
+    /// recount of what the job read stops (with producers of its own a run stops at their end
+    /// markers instead).
+    pub read_to: BTreeMap<i32, i64>,
 }
 
 impl std::ops::AddAssign for JobCounts {
@@ -123,6 +127,10 @@ impl std::ops::AddAssign for JobCounts {
             *latest = (*latest).max(at);
         }
         self.delivery_failures += o.delivery_failures;
+        for (partition, offset) in o.read_to {
+            let furthest = self.read_to.entry(partition).or_insert(offset);
+            *furthest = (*furthest).max(offset);
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub mod python;
+
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_kafka::ordered::OrderedConsumer;
@@ -224,7 +226,11 @@ pub fn read_events(
 pub fn recount(records: &[ReadRecord], rules: EventRules) -> Recount {
     let mut recount = Recount::new(rules);
     for record in records {
-        recount.offer(record.header(HEADER_KIND).is_some(), &record.value);
+        recount.offer(
+            record.partition,
+            record.header(HEADER_KIND).is_some(),
+            &record.value,
+        );
     }
     recount
 }

@@ -204,7 +204,10 @@ fn bad_records_go_to_the_dead_letter_topic_and_the_run_stays_exact() {
 #[test]
 fn foreign_events_the_rules_reject_are_left_out_of_every_recount() {
     let run = InjectedRun::start("foreign");
-    let base_ns = rules_of_run(&run.out).windows().base_ns();
+    let base_ns = rules_of_run(&run.out)
+        .windows()
+        .expect("our runs give the base time")
+        .base_ns();
     let event = |event_time_ns: u64, window_id: u64, campaign_id: u32| {
         VALID
             .replace(

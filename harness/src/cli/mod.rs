@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use adstream_harness::services::broker::LocalBroker;
 use adstream_kafka::metadata::check_reachable;
 use adstream_kafka::settings::admin_config;
-use adstream_profile::flags::{ConfigArg, KafkaArgs, Override};
-use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile};
+use adstream_profile::flags::{ConfigArg, KafkaArgs, Override, WindowArgs};
+use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode};
 use adstream_protocol::clock::unix_ms;
 use anyhow::Context as _;
 use clap::Args;
@@ -31,10 +31,17 @@ pub struct ReadArgs {
     config: ConfigArg,
     #[command(flatten)]
     kafka: KafkaArgs,
-    /// Producers of the run (ids 0..N): the events topic is complete with all their end markers
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Producers of the run (ids 0..N): the events topic is complete with all their end markers; 0
+    /// for events of producers the harness did not start, read to where the topic ends now
     /// [key: producers.count]
     #[arg(long, value_name = "N")]
     producers: Option<u32>,
+    /// How the run's windows closed (verify: bounded without a base time infers it from the events)
+    /// [key: job.mode]
+    #[arg(long, value_enum)]
+    mode: Option<WindowMode>,
     /// The run's base time in Unix ms (verify: which window each event belongs to); a run's
     /// profile.toml holds it [key: producers.base_time_ms]
     #[arg(long, value_name = "UNIX_MS")]
@@ -49,13 +56,16 @@ impl Override for ReadArgs {
         if self.base_time_ms.is_some() {
             profile.producers.base_time_ms = self.base_time_ms;
         }
+        if let Some(mode) = self.mode {
+            profile.job.mode = mode;
+        }
     }
 }
 
 impl ReadArgs {
     /// The profile these flags describe.
     pub fn profile(&self) -> anyhow::Result<Profile> {
-        Ok(self.config.resolve(&[&self.kafka, self])?)
+        Ok(self.config.resolve(&[&self.kafka, &self.window, self])?)
     }
 }
 

@@ -25,7 +25,9 @@ pub struct RunArgs {
     traffic: TrafficArgs,
     #[command(flatten)]
     window: WindowArgs,
-    /// Number of producer processes [key: producers.count]
+    /// Number of producer processes; 0 (with --mode bounded) measures events of producers the harness
+    /// does not start: it waits for the first event, and the run ends once the input has been quiet
+    /// for job.idle_close_ms [key: producers.count]
     #[arg(long)]
     producers: Option<u32>,
     #[command(flatten)]
@@ -86,12 +88,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     // Tests and users may look at the topics once this line is out: they are fresh by then.
     Topics::connect(&profile.kafka)?.clear()?;
     let p = &profile.producers;
+    let events = if p.count == 0 {
+        "events of producers the harness does not start".to_owned()
+    } else {
+        format!(
+            "{} producers × {} events/s × {} s ({})",
+            p.count, p.rate, p.duration, p.generator
+        )
+    };
     eprintln!(
-        "run: {} producers × {} events/s × {} s ({}), {} partitions, job {} process(es) × {} worker(s), broker {}",
-        p.count,
-        p.rate,
-        p.duration,
-        p.generator,
+        "run: {events}, {} partitions, job {} process(es) × {} worker(s), broker {}",
         profile.kafka.partitions,
         profile.job.processes,
         profile.job.workers,

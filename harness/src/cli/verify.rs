@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use adstream_harness::measure::verify::{VerifyPlan, verify};
+use adstream_harness::measure::verify::{EventsEnd, VerifyPlan, verify};
 use adstream_profile::ConfigError;
 
 use crate::cli::ReadArgs;
@@ -17,12 +17,19 @@ pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
         key: "producers.base_time_ms",
         flag: "--base-time-ms",
         problem: "must be given: which window an event belongs to depends on the run's base time \
-                  (pass the run's profile: --config <run dir>/profile.toml)"
+                  (pass the run's profile: --config <run dir>/profile.toml, or --mode bounded to \
+                  infer it from the events)"
             .to_owned(),
     })?;
+    // Our producers end the topic with their end markers; events of others end where the topic
+    // ends now.
+    let end = match profile.producers.count {
+        0 => EventsEnd::Quiet,
+        producers => EventsEnd::EndMarkers(producers),
+    };
     let plan = VerifyPlan {
         kafka: &profile.kafka,
-        producers: profile.producers.count,
+        end,
         rules,
         timeout: TIMEOUT,
     };

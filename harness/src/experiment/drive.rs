@@ -22,6 +22,7 @@ use crate::experiment::ledger::Ledger;
 use crate::experiment::progress::{Progress, Snapshot};
 use crate::experiment::supervisor::{Line, Role, Supervisor};
 use crate::measure::collectors::ResultsCollector;
+use crate::measure::topic_reader::{Next, TopicReader};
 
 /// How long the job's workers may take to report that they read their partitions.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -198,12 +199,18 @@ pub struct Driven {
     pub started_unix_ms: u64,
 }
 
-/// Starts the job and the producers of `launch` and follows them to the job's exit.
+/// Starts the job and the producers of `launch` and follows them to the job's exit. A run without
+/// producers of ours waits for the first event of someone else's, starts the job, and follows it until
+/// it exits on its own once the input has gone quiet.
 pub fn drive(
     launch: &Launch<'_>,
     results: &ResultsCollector,
     follow: &mut Follow<'_>,
 ) -> Result<Driven, RunError> {
+    let external = launch.profile.producers.count == 0;
+    if external {
+        wait_for_events(launch.profile, follow)?;
+    }
     let remote = start_job(launch, follow)?;
     wait_ready(launch, remote, follow)?;
     let started = Instant::now();
@@ -229,13 +236,15 @@ pub fn drive(
         follow.pump(PUMP, launch)?;
         follow.show(results);
     }
+    // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
+    // as long as they like; the job ends once their input is quiet.
     let patience = DRAIN_TIMEOUT + Duration::from_secs(launch.profile.window.size);
-    let deadline = Instant::now() + patience;
+    let deadline = (!external).then(|| Instant::now() + patience);
     while !follow
         .supervisor
         .all_exited(|r| matches!(r, Role::Job(_)))?
     {
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
         follow.pump(PUMP, launch)?;
@@ -248,6 +257,25 @@ pub fn drive(
         remote_processes: remote,
         started_unix_ms,
     })
+}
+
+/// Waits, until interrupted, for the first record in the events topic, written by producers the harness
+/// does not start (the job is started after it, so its idle clock starts with the input).
+fn wait_for_events(profile: &Profile, follow: &mut Follow<'_>) -> Result<(), RunError> {
+    let k = &profile.kafka;
+    follow.display.println(&format!(
+        "waiting for events in `{}` at {}: start the producers now; the run ends {} ms after their \
+         input goes quiet (job.idle_close_ms)",
+        k.events_topic, k.bootstrap, profile.job.idle_close_ms
+    ));
+    let mut reader = TopicReader::all(k, &k.events_topic)?;
+    let arrived = reader.read_until(follow.interrupt.flag(), Duration::ZERO, None, |_| {
+        Next::Done
+    });
+    if !arrived {
+        return Err(RunError::Interrupted(String::new()));
+    }
+    Ok(())
 }
 
 /// Starts the local job processes and prints the commands of the remote ones; how many are remote.

@@ -31,6 +31,11 @@ impl Interrupt {
         }
     }
 
+    /// The flag an interrupt sets, for readers that stop on it.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
+
     /// Whether a stop was asked for.
     pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::Relaxed)

@@ -19,7 +19,7 @@ use crate::experiment::ledger::Ledger;
 use crate::experiment::supervisor::sibling_binary;
 use crate::measure::collectors::{BrokerProbe, ResultsCollector};
 use crate::measure::cpu_meter::CpuMeter;
-use crate::measure::verify::{VerifyPlan, verify};
+use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
 use crate::report::model::{EventCounts, Measured, ProducerFigures, Report, RunSummary};
 use crate::report::plot;
@@ -121,7 +121,13 @@ impl Experiment<'_> {
             profile.job.hostfile = Some(local_hostfile(self.out, profile.job.processes)?);
         }
         let base_ms = unix_ms() + BASE_LEAD.as_millis() as u64;
-        profile.producers.base_time_ms = Some(base_ms);
+        if profile.producers.count > 0 {
+            profile.producers.base_time_ms = Some(base_ms);
+        } else {
+            // Others' producers: their base time is inferred from their events (unless the profile
+            // gives it), and the job ends once their input is quiet.
+            profile.job.exit_when_idle = true;
+        }
         // The job's identity names its checkpoints: unique to this run, so no other run's are used.
         if profile.job.id.is_none() {
             let name = self
@@ -192,10 +198,19 @@ impl Experiment<'_> {
         let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
         let latency = LatencyReport::of(&observations);
         let results: Vec<_> = collected.into_iter().map(|c| c.result).collect();
+        let end = match profile.producers.count {
+            // Others' producers: what the job read, or, with remote processes whose offsets are not
+            // known here, the topic as it ends now.
+            0 if summary.remote_processes == 0 => EventsEnd::ReadTo(summary.read_to.clone()),
+            0 => EventsEnd::Quiet,
+            producers => EventsEnd::EndMarkers(producers),
+        };
         let plan = VerifyPlan {
             kafka: &profile.kafka,
-            producers: profile.producers.count,
-            rules: profile.event_rules().expect("the run set its base time"),
+            end,
+            rules: profile
+                .event_rules()
+                .expect("a run has a base time or infers it"),
             timeout: VERIFY_TIMEOUT,
         };
         let verification = verify(&plan, Some(results))?;

@@ -179,7 +179,8 @@ fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
 
 impl BrokerProbe {
     /// Starts reading the events topic's partition 0 from the beginning; it ends by itself once that
-    /// partition holds an end marker from each of `producers`, or when stopped.
+    /// partition holds an end marker from each of `producers` (with none of ours, never), or when
+    /// stopped.
     pub fn start(kafka: &KafkaSection, producers: u32) -> Result<Self, KafkaError> {
         // One partition, read like the job reads: the delay is the broker's, and sampling one partition
         // keeps the probe's own load on the broker small (each fetch of a partition costs the local
@@ -221,7 +222,7 @@ impl BrokerProbe {
                         }
                     }
                 }
-                if ends_missing == 0 {
+                if producers > 0 && ends_missing == 0 {
                     Next::Done
                 } else {
                     Next::More

@@ -73,6 +73,12 @@ impl TopicReader {
         Self::open(kafka, topic, Partitions::All, Wait::LikeTheJob)
     }
 
+    /// Each partition's end offset as the broker reports it (on the local broker possibly below the
+    /// true end: read on until the topic is quiet).
+    pub fn reported_ends(&self) -> Result<std::collections::BTreeMap<i32, i64>, KafkaError> {
+        self.consumer.reported_ends()
+    }
+
     /// How many partitions it reads.
     pub fn partitions(&self) -> u32 {
         self.consumer.partitions().len() as u32

@@ -1,8 +1,10 @@
 //! Exactness (SPEC §5), checked with the harness's own reading of the topics and the protocol's
 //! recount ([`Recount`]), never the job's code: every record of the events topic is offered to the
-//! recount, which counts the ones the validity rules accept, until every producer's end marker is in;
-//! then every result record is compared with it.
+//! recount, which counts the ones the validity rules accept, until the events end (every producer's end
+//! marker is in, or every partition is read to where the job read it); then every result record is
+//! compared with it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,20 +14,37 @@ use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{ControlKind, HEADER_KIND, WindowResult};
 use rdkafka::Message;
-use rdkafka::message::Headers;
+use rdkafka::message::{BorrowedMessage, Headers};
 
 use crate::measure::topic_reader::{Next, TopicReader};
 
 /// How long extra results are waited for once the expected count is in.
 const EXTRA_RESULTS_QUIET: Duration = Duration::from_millis(500);
 
-/// What to verify: the topics of `kafka`, events by `producers` producers (ids 0..N), under `rules`.
+/// Where the events of a run end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventsEnd {
+    /// Every partition holds an end marker from each of this many producers of ours (ids 0..N).
+    EndMarkers(u32),
+    /// Each partition up to this offset (exclusive): where the job read to, for events of producers the
+    /// harness did not start. A partition not listed holds nothing to count.
+    ReadTo(BTreeMap<i32, i64>),
+    /// Every record there is: at least to the end the broker reports, then until the topic has been
+    /// quiet for [`QUIET`] (events of producers that have stopped, when where the job read is not
+    /// known; the local broker reports an end below its last batch's).
+    Quiet,
+}
+
+/// How long the events topic must stay silent to be complete when its end is not otherwise known.
+const QUIET: Duration = Duration::from_millis(500);
+
+/// What to verify: the topics of `kafka`, events up to `end`, under `rules`.
 #[derive(Debug, Clone)]
 pub struct VerifyPlan<'a> {
     /// The topics.
     pub kafka: &'a KafkaSection,
-    /// How many producers end the events topic with their end markers.
-    pub producers: u32,
+    /// Where the events end.
+    pub end: EventsEnd,
     /// The validity rules of the run (its windows).
     pub rules: EventRules,
     /// How long reading the topics back may take.
@@ -39,42 +58,109 @@ pub fn verify(
     results: Option<Vec<WindowResult>>,
 ) -> Result<Verification, KafkaError> {
     let deadline = Instant::now() + plan.timeout;
-    let mut reader = TopicReader::all(plan.kafka, &plan.kafka.events_topic)?;
-    let mut ends_missing = u64::from(reader.partitions()) * u64::from(plan.producers);
-    let mut recount = Recount::new(plan.rules);
-    let complete = reader.read_until(
-        &AtomicBool::new(false),
-        Duration::ZERO,
-        Some(deadline),
-        |message| {
-            let kind = message.headers().and_then(|hs| {
-                hs.iter()
-                    .find(|h| h.key == HEADER_KIND)
-                    .map(|h| h.value.unwrap_or_default())
-            });
-            if kind.and_then(ControlKind::parse) == Some(ControlKind::End) {
-                ends_missing -= 1;
-            }
-            recount.offer(kind.is_some(), message.payload().unwrap_or_default());
-            if ends_missing == 0 {
-                Next::Done
-            } else {
-                Next::More
-            }
-        },
-    );
+    let (recount, complete) = recount_events(plan, deadline)?;
     let results = match results {
         Some(results) => results,
         None => read_results(plan.kafka, recount.tallies().len(), deadline)?,
     };
     let mut verification = recount.compare(&results);
     if !complete {
+        let missing = match plan.end {
+            EventsEnd::EndMarkers(_) => "every producer's end marker",
+            EventsEnd::ReadTo(_) => "every record the job read",
+            EventsEnd::Quiet => "the end it reports",
+        };
         verification.fail_first(format!(
-            "the events topic did not show every producer's end marker within {}s",
+            "the events topic did not show {missing} within {}s",
             plan.timeout.as_secs()
         ));
     }
     Ok(verification)
+}
+
+/// The recount of the events topic up to `plan.end`, and whether that end was reached by `deadline`.
+fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, bool), KafkaError> {
+    let mut reader = TopicReader::all(plan.kafka, &plan.kafka.events_topic)?;
+    let mut recount = Recount::new(plan.rules);
+    let mut offer = |message: &BorrowedMessage<'_>| {
+        let kind = message.headers().and_then(|hs| {
+            hs.iter()
+                .find(|h| h.key == HEADER_KIND)
+                .map(|h| h.value.unwrap_or_default())
+        });
+        let value = message.payload().unwrap_or_default();
+        recount.offer(message.partition(), kind.is_some(), value);
+        kind.and_then(ControlKind::parse)
+    };
+    let never = AtomicBool::new(false);
+    let complete = match &plan.end {
+        EventsEnd::EndMarkers(producers) => {
+            let mut missing = u64::from(reader.partitions()) * u64::from(*producers);
+            missing == 0
+                || reader.read_until(&never, Duration::ZERO, Some(deadline), |message| {
+                    if offer(message) == Some(ControlKind::End) {
+                        missing -= 1;
+                    }
+                    if missing == 0 { Next::Done } else { Next::More }
+                })
+        }
+        EventsEnd::ReadTo(to) => {
+            let mut left: BTreeMap<i32, i64> = to
+                .iter()
+                .filter(|(_, o)| **o > 0)
+                .map(|(p, o)| (*p, *o))
+                .collect();
+            left.is_empty()
+                || reader.read_until(&never, Duration::ZERO, Some(deadline), |message| {
+                    let p = message.partition();
+                    // Records past where the job read (produced after it ended) were not its input.
+                    if let Some(&end) = left.get(&p)
+                        && message.offset() < end
+                    {
+                        offer(message);
+                        if message.offset() + 1 >= end {
+                            left.remove(&p);
+                        }
+                    }
+                    if left.is_empty() {
+                        Next::Done
+                    } else {
+                        Next::More
+                    }
+                })
+        }
+        EventsEnd::Quiet => {
+            let mut left: BTreeMap<i32, i64> = reader
+                .reported_ends()?
+                .into_iter()
+                .filter(|(_, o)| *o > 0)
+                .collect();
+            let reached = left.is_empty()
+                || reader.read_until(&never, Duration::ZERO, Some(deadline), |message| {
+                    offer(message);
+                    if left
+                        .get(&message.partition())
+                        .is_some_and(|&end| message.offset() + 1 >= end)
+                    {
+                        left.remove(&message.partition());
+                    }
+                    if left.is_empty() {
+                        Next::Done
+                    } else {
+                        Next::More
+                    }
+                });
+            // On past the reported end until nothing more comes.
+            if reached {
+                reader.read_until(&AtomicBool::new(true), QUIET, Some(deadline), |message| {
+                    offer(message);
+                    Next::More
+                });
+            }
+            reached
+        }
+    };
+    Ok((recount, complete))
 }
 
 /// Reads `expected` results, then keeps listening briefly for any extra ones.

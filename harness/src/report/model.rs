@@ -105,6 +105,8 @@ pub struct RunSummary {
     pub closed_at_ms: BTreeMap<u64, u64>,
     /// Job processes started by hand on other hosts: their counts are not in this summary.
     pub remote_processes: u32,
+    /// Per partition, the offset after the last record the job read (local processes).
+    pub read_to: BTreeMap<i32, i64>,
 }
 
 impl RunSummary {
@@ -129,12 +131,14 @@ impl RunSummary {
             job,
             closed_at_ms: counts.closed_at_ms,
             remote_processes,
+            read_to: counts.read_to,
         }
     }
 
-    /// Whether the job counted every delivered event (known only when every job process ran here).
+    /// Whether the job counted every delivered event (known only when every job process ran here and
+    /// the producers were ours; otherwise the recount is what checks it).
     pub fn counted_all(&self) -> bool {
-        self.remote_processes > 0 || self.processed == self.produced
+        self.remote_processes > 0 || self.producers.is_empty() || self.processed == self.produced
     }
 
     /// The CPU the children reported, job and producers apart.
