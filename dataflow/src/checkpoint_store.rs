@@ -22,7 +22,7 @@ use std::time::Duration;
 use adstream_kafka::KafkaError;
 use adstream_kafka::admin::create_topic;
 use adstream_kafka::metadata::CONNECT_TIMEOUT;
-use adstream_kafka::settings::{admin_config, producer_config};
+use adstream_kafka::settings::{Connection, admin_config, producer_config};
 use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord};
@@ -169,8 +169,8 @@ impl TopicStore {
     }
 
     /// Creates the checkpoint topic `topic` (compacted) if it does not exist; once per process.
-    pub fn ensure_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError> {
-        let admin: AdminClient<DefaultClientContext> = admin_config(bootstrap)
+    pub fn ensure_topic(kafka: &Connection, topic: &str) -> Result<(), KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = admin_config(kafka)
             .create()
             .map_err(KafkaError::client("create admin client"))?;
         // Compaction keeps the newest checkpoint per job and worker on a Kafka cluster. The local
@@ -192,9 +192,9 @@ impl TopicStore {
         Ok(())
     }
 
-    /// A store writing to `topic` on `bootstrap` (see [`TopicStore::ensure_topic`]).
-    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
-        let producer = producer_config(bootstrap)
+    /// A store writing to `topic` of `kafka` (see [`TopicStore::ensure_topic`]).
+    pub fn new(kafka: &Connection, topic: &str) -> Result<Self, KafkaError> {
+        let producer = producer_config(kafka)
             .create()
             .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
         Ok(Self {
@@ -204,10 +204,10 @@ impl TopicStore {
     }
 
     /// Reads every checkpoint of job `job` in `topic` (none when the topic does not exist yet).
-    pub fn load(bootstrap: &str, topic: &str, job: &str) -> Result<Loaded, KafkaError> {
+    pub fn load(kafka: &Connection, topic: &str, job: &str) -> Result<Loaded, KafkaError> {
         let mut loaded = Loaded::default();
         let mut newest = Newest::default();
-        let read = read_to_end(bootstrap, topic, |value| {
+        let read = read_to_end(kafka, topic, |value| {
             let text = String::from_utf8_lossy(value);
             match Checkpoint::decode(&text) {
                 Ok(c) if c.job == job => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::OrderedConsumer;
-use adstream_kafka::settings::consumer_config;
+use adstream_kafka::settings::{Connection, consumer_config};
 use rdkafka::message::{Headers, Message};
 
 use crate::io::{RawRecord, RecordReader};
@@ -28,7 +28,7 @@ pub struct KafkaReader {
 impl KafkaReader {
     /// Assigns `partitions` of `topic`, each from its offset in `start` (the beginning when absent).
     pub fn assign(
-        bootstrap: &str,
+        kafka: &Connection,
         topic: &str,
         partitions: Vec<i32>,
         start: &BTreeMap<i32, i64>,
@@ -37,7 +37,7 @@ impl KafkaReader {
             None
         } else {
             Some(OrderedConsumer::assign(
-                &consumer_config(bootstrap),
+                &consumer_config(kafka),
                 topic,
                 &partitions,
                 start,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
-use adstream_kafka::settings::{dead_letter_producer_config, results_producer_config};
+use adstream_kafka::settings::{Connection, dead_letter_producer_config, results_producer_config};
 use adstream_protocol::wire::{HEADER_REASON, WindowResult};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
@@ -111,11 +111,11 @@ pub struct KafkaResults {
 impl KafkaResults {
     /// A writer to `topic` that skips the (window, campaign) pairs in `written`.
     pub fn new(
-        bootstrap: &str,
+        kafka: &Connection,
         topic: &str,
         written: BTreeSet<(u64, u32)>,
     ) -> Result<Self, KafkaError> {
-        let producer = results_producer_config(bootstrap)
+        let producer = results_producer_config(kafka)
             .create_with_context(WindowDeliveries::default())
             .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
         Ok(Self {
@@ -207,8 +207,8 @@ pub struct KafkaDeadLetters(TopicProducer);
 
 impl KafkaDeadLetters {
     /// A writer to `topic`.
-    pub fn new(bootstrap: &str, topic: &str) -> Result<Self, KafkaError> {
-        TopicProducer::new(&dead_letter_producer_config(bootstrap), topic).map(Self)
+    pub fn new(kafka: &Connection, topic: &str) -> Result<Self, KafkaError> {
+        TopicProducer::new(&dead_letter_producer_config(kafka), topic).map(Self)
     }
 }
 

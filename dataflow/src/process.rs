@@ -126,7 +126,7 @@ fn store_at(
     Ok(match place {
         Place::Dir(dir) => Box::new(DirStore::new(dir, id).map_err(ProcessError::Checkpoints)?),
         Place::Topic => Box::new(TopicStore::new(
-            &profile.kafka.bootstrap,
+            &profile.kafka.connection(),
             &TopicStore::topic_of(&profile.kafka.events_topic),
         )?),
     })
@@ -154,7 +154,7 @@ fn load_checkpoints(profile: &Profile, fresh: bool) -> Result<Loaded, ProcessErr
             dir.display().to_string(),
         ),
         Place::Topic => (
-            TopicStore::load(&profile.kafka.bootstrap, &topic, job)?,
+            TopicStore::load(&profile.kafka.connection(), &topic, job)?,
             format!("topic `{topic}`"),
         ),
     };
@@ -179,12 +179,13 @@ fn starts_of_this_process(
     let job = &profile.job;
     let peers = (job.processes * job.workers) as usize;
     let first = (job.process * job.workers) as usize;
+    let kafka = k.connection();
     let loaded = load_checkpoints(profile, options.fresh)?;
     if let Some((_, Place::Topic)) = checkpoint_place(profile) {
-        TopicStore::ensure_topic(&k.bootstrap, &TopicStore::topic_of(&k.events_topic))?;
+        TopicStore::ensure_topic(&kafka, &TopicStore::topic_of(&k.events_topic))?;
     }
     // Results an earlier incarnation of this job delivered are not written again.
-    let written = written_results(&k.bootstrap, &k.results_topic)?;
+    let written = written_results(&kafka, &k.results_topic)?;
     (first..first + job.workers as usize)
         .map(|worker| {
             let mine = partitions_of(worker, peers, partitions);
@@ -206,9 +207,9 @@ fn starts_of_this_process(
                 None => None,
             };
             let edges = Edges {
-                reader: KafkaReader::assign(&k.bootstrap, &k.events_topic, mine, &starts)?,
-                dead_letters: KafkaDeadLetters::new(&k.bootstrap, &k.dlq_topic())?,
-                results: KafkaResults::new(&k.bootstrap, &k.results_topic, written.clone())?
+                reader: KafkaReader::assign(&kafka, &k.events_topic, mine, &starts)?,
+                dead_letters: KafkaDeadLetters::new(&kafka, &k.dlq_topic())?,
+                results: KafkaResults::new(&kafka, &k.results_topic, written.clone())?
                     .crash_after(options.crash_after_results),
                 checkpoints,
             };
@@ -220,7 +221,7 @@ fn starts_of_this_process(
 /// Creates the dead-letter topic, with the events topic's partitions, as `harness topics create` would.
 fn create_dead_letter_topic(k: &KafkaSection, partitions: u32) -> Result<(), ProcessError> {
     let topic = k.dlq_topic();
-    let admin: AdminClient<DefaultClientContext> = admin_config(&k.bootstrap)
+    let admin: AdminClient<DefaultClientContext> = admin_config(&k.connection())
         .create()
         .map_err(KafkaError::client("create admin client"))?;
     let new = NewTopic::new(
@@ -242,7 +243,8 @@ pub fn run(
 ) -> Result<(), ProcessError> {
     let k = profile.kafka.clone();
     // Fail fast, with one line, before timely connects the processes.
-    let probe: BaseConsumer = consumer_config(&k.bootstrap)
+    adstream_kafka::metadata::reach(&k.connection())?;
+    let probe: BaseConsumer = consumer_config(&k.connection())
         .create()
         .map_err(KafkaError::client("create consumer"))?;
     let partitions = partition_count(probe.client(), &k.bootstrap, &k.events_topic)?;

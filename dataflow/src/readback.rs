@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::OrderedConsumer;
-use adstream_kafka::settings::consumer_config;
+use adstream_kafka::settings::{Connection, consumer_config};
 use adstream_protocol::wire::WindowResult;
 use rdkafka::message::Message as _;
 
@@ -23,9 +23,12 @@ const QUIET: Duration = Duration::from_millis(200);
 const POLL: Duration = Duration::from_millis(20);
 
 /// The (window, campaign) keys of every result in `topic`.
-pub fn written_results(bootstrap: &str, topic: &str) -> Result<BTreeSet<(u64, u32)>, KafkaError> {
+pub fn written_results(
+    kafka: &Connection,
+    topic: &str,
+) -> Result<BTreeSet<(u64, u32)>, KafkaError> {
     let mut written = BTreeSet::new();
-    read_to_end(bootstrap, topic, |value| {
+    read_to_end(kafka, topic, |value| {
         if let Ok(r) = serde_json::from_slice::<WindowResult>(value) {
             written.insert((r.window_id, r.campaign_id));
         }
@@ -36,11 +39,12 @@ pub fn written_results(bootstrap: &str, topic: &str) -> Result<BTreeSet<(u64, u3
 /// Hands the value of every record of `topic` to `each`: to the end the broker reports, then until
 /// the topic has been quiet for [`QUIET`].
 pub fn read_to_end(
-    bootstrap: &str,
+    kafka: &Connection,
     topic: &str,
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), KafkaError> {
-    let mut consumer = OrderedConsumer::assign_all(&consumer_config(bootstrap), bootstrap, topic)?;
+    let mut consumer =
+        OrderedConsumer::assign_all(&consumer_config(kafka), &kafka.bootstrap, topic)?;
     let ends: Vec<(i32, i64)> = consumer.reported_ends()?.into_iter().collect();
     let mut next: Vec<(i32, i64)> = consumer.partitions().iter().map(|&p| (p, 0)).collect();
     let mut last = Instant::now();

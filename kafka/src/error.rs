@@ -14,6 +14,17 @@ pub enum KafkaError {
         /// What the client said.
         reason: String,
     },
+    /// The broker's address answers, but the connection failed its TLS handshake or SASL
+    /// authentication.
+    #[error(
+        "the broker at {bootstrap} refused the connection: {reason}; check the TLS and SASL client properties ([kafka.properties], --kafka-property)"
+    )]
+    Refused {
+        /// The address tried.
+        bootstrap: String,
+        /// What librdkafka reported.
+        reason: String,
+    },
     /// The broker answered but has no such topic.
     #[error(
         "topic `{topic}` does not exist on {bootstrap}; create it with `harness topics create`"

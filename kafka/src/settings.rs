@@ -1,7 +1,53 @@
 //! Every Kafka client setting adstream uses, each with the reason for its value. Chosen by measurement
-//! on the local broker (SPEC §8, BENCHMARKS.md); they work unchanged on any Kafka 2.x+ cluster.
+//! on the local broker (SPEC §8, BENCHMARKS.md); they work unchanged on any Kafka 2.x+ cluster. The
+//! user's own properties ([`crate::properties`]) are applied over them, every client's first, then its
+//! role's: a cluster's TLS, SASL or `client.id` reach every client of every binary.
+
+use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
+
+use crate::properties::ClientProperties;
+
+/// What every client is made from: where the broker is, and the user's properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// The bootstrap servers, `HOST:PORT[,HOST:PORT…]`.
+    pub bootstrap: String,
+    /// The user's properties (checked: see [`ClientProperties::check`]).
+    pub properties: ClientProperties,
+}
+
+impl Connection {
+    /// A connection to `bootstrap` with no properties of the user's.
+    pub fn plain(bootstrap: &str) -> Self {
+        Self {
+            bootstrap: bootstrap.to_owned(),
+            properties: ClientProperties::default(),
+        }
+    }
+}
+
+/// Which kind of client a configuration is for: which of the user's tables apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Producer,
+    Consumer,
+    Admin,
+}
+
+/// `config` with the user's properties for `role` set over it.
+fn with_users(mut config: ClientConfig, c: &Connection, role: Role) -> ClientConfig {
+    let own: &BTreeMap<String, String> = match role {
+        Role::Producer => &c.properties.producer,
+        Role::Consumer => &c.properties.consumer,
+        Role::Admin => &BTreeMap::new(),
+    };
+    for (key, value) in c.properties.all.iter().chain(own) {
+        config.set(key, value);
+    }
+    config
+}
 
 /// How long an events producer lets a batch fill before sending it, ms. The local broker's cost per
 /// fetch grows with the number of batches a partition holds (tansu 0.6 lists them all), so fewer, larger
@@ -14,10 +60,10 @@ pub const PRODUCER_LINGER_MS: u64 = 10;
 const PATIENT_FETCH_WAIT_MS: &str = "100";
 
 /// What every client shares.
-fn base(bootstrap: &str) -> ClientConfig {
+fn base(c: &Connection) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", bootstrap)
+        .set("bootstrap.servers", &c.bootstrap)
         // Small requests go out at once instead of waiting for an ACK to coalesce them: latency first.
         .set("socket.nagle.disable", "true")
         // Fail fast and quietly when the broker is absent; the reachability check reports it.
@@ -28,8 +74,12 @@ fn base(bootstrap: &str) -> ClientConfig {
 }
 
 /// Settings of an events producer.
-pub fn producer_config(bootstrap: &str) -> ClientConfig {
-    let mut config = base(bootstrap);
+pub fn producer_config(c: &Connection) -> ClientConfig {
+    with_users(tuned_producer(c), c, Role::Producer)
+}
+
+fn tuned_producer(c: &Connection) -> ClientConfig {
+    let mut config = base(c);
     config
         // Retries neither lose nor duplicate nor reorder: the exactness of every run rests on it.
         .set("enable.idempotence", "true")
@@ -52,24 +102,28 @@ pub fn producer_config(bootstrap: &str) -> ClientConfig {
 
 /// Settings of the job's results producer: an events producer that sends each result at once. A window
 /// yields a handful of records, all due the moment it closes; lingering would only add latency.
-pub fn results_producer_config(bootstrap: &str) -> ClientConfig {
-    let mut config = producer_config(bootstrap);
+pub fn results_producer_config(c: &Connection) -> ClientConfig {
+    let mut config = tuned_producer(c);
     config.set("linger.ms", "0");
-    config
+    with_users(config, c, Role::Producer)
 }
 
 /// Settings of the job's dead-letter producer: rejected records are rare and nobody waits for them,
 /// so a short linger batches a burst of bad input without delaying anything that matters.
-pub fn dead_letter_producer_config(bootstrap: &str) -> ClientConfig {
-    let mut config = producer_config(bootstrap);
+pub fn dead_letter_producer_config(c: &Connection) -> ClientConfig {
+    let mut config = tuned_producer(c);
     config.set("linger.ms", "5");
-    config
+    with_users(config, c, Role::Producer)
 }
 
 /// Settings of a consumer that reads explicitly assigned partitions with the lowest fetch latency: the
 /// job's reader, and every reader whose receive time is measured.
-pub fn consumer_config(bootstrap: &str) -> ClientConfig {
-    let mut config = base(bootstrap);
+pub fn consumer_config(c: &Connection) -> ClientConfig {
+    with_users(tuned_consumer(c), c, Role::Consumer)
+}
+
+fn tuned_consumer(c: &Connection) -> ClientConfig {
+    let mut config = base(c);
     config
         // librdkafka wants a group id even for assign(); no group is ever joined (the local broker
         // takes ~23 s for a join), and nothing is committed to it.
@@ -92,13 +146,53 @@ pub fn consumer_config(bootstrap: &str) -> ClientConfig {
 
 /// Settings of a consumer whose timing does not matter (the results collector, verification): it waits
 /// up to 100 ms per fetch, because every fetch costs the local broker CPU it then lacks for the job's.
-pub fn patient_consumer_config(bootstrap: &str) -> ClientConfig {
-    let mut config = consumer_config(bootstrap);
+pub fn patient_consumer_config(c: &Connection) -> ClientConfig {
+    let mut config = tuned_consumer(c);
     config.set("fetch.wait.max.ms", PATIENT_FETCH_WAIT_MS);
-    config
+    with_users(config, c, Role::Consumer)
 }
 
 /// Settings of an admin client (topic creation and deletion, metadata).
-pub fn admin_config(bootstrap: &str) -> ClientConfig {
-    base(bootstrap)
+pub fn admin_config(c: &Connection) -> ClientConfig {
+    with_users(base(c), c, Role::Admin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_properties_go_over_ours_every_clients_first_then_the_roles() {
+        let mut c = Connection::plain("h:1");
+        c.properties
+            .all
+            .insert("client.id".into(), "everyone".into());
+        c.properties.all.insert("linger.ms".into(), "50".into());
+        c.properties
+            .producer
+            .insert("client.id".into(), "producers".into());
+        c.properties
+            .consumer
+            .insert("fetch.wait.max.ms".into(), "7".into());
+        let producer = producer_config(&c);
+        assert_eq!(producer.get("client.id"), Some("producers"));
+        assert_eq!(producer.get("linger.ms"), Some("50"));
+        assert_eq!(
+            producer.get("enable.idempotence"),
+            Some("true"),
+            "ours where not given"
+        );
+        assert_eq!(producer.get("fetch.wait.max.ms"), None);
+        assert_eq!(results_producer_config(&c).get("linger.ms"), Some("50"));
+        let consumer = patient_consumer_config(&c);
+        assert_eq!(consumer.get("client.id"), Some("everyone"));
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("7"));
+        let admin = admin_config(&c);
+        assert_eq!(admin.get("client.id"), Some("everyone"));
+        assert_eq!(admin.get("bootstrap.servers"), Some("h:1"));
+        assert_eq!(
+            admin_config(&Connection::plain("h:1")).get("client.id"),
+            None
+        );
+    }
 }

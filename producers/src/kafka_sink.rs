@@ -7,7 +7,7 @@ use crate::sink::SinkError;
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::producer_config;
+use adstream_kafka::settings::{Connection, producer_config};
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
@@ -28,17 +28,17 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
-    /// Connects to `bootstrap` and checks that `topic` exists; returns the sink and the topic's
-    /// partition count.
+    /// Connects to the broker of `kafka` and checks that `topic` exists; returns the sink and the
+    /// topic's partition count.
     pub fn connect(
-        bootstrap: &str,
+        kafka: &Connection,
         topic: &str,
         producer_id: u32,
     ) -> Result<(Self, u32), KafkaError> {
-        let producer: BaseProducer<DeliveryCounter> = producer_config(bootstrap)
+        let producer: BaseProducer<DeliveryCounter> = producer_config(kafka)
             .create_with_context(DeliveryCounter::default())
             .map_err(KafkaError::client("create producer"))?;
-        let partitions = partition_count(producer.client(), bootstrap, topic)?;
+        let partitions = partition_count(producer.client(), &kafka.bootstrap, topic)?;
         let sink = Self {
             producer,
             topic: topic.to_owned(),

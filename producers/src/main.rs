@@ -87,7 +87,8 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         (Box::new(StdoutSink::default()), profile.kafka.partitions)
     } else {
         let k = &profile.kafka;
-        let (sink, partitions) = KafkaSink::connect(&k.bootstrap, &k.events_topic, id)?;
+        adstream_kafka::metadata::reach(&k.connection())?;
+        let (sink, partitions) = KafkaSink::connect(&k.connection(), &k.events_topic, id)?;
         if partitions_given && partitions != k.partitions {
             anyhow::bail!(
                 "topic `{}` has {partitions} partitions but --partitions says {}",

@@ -107,6 +107,10 @@ pub struct KafkaArgs {
     /// Replication factor of created topics [key: kafka.replication]
     #[arg(long, value_name = "N")]
     pub replication: Option<u16>,
+    /// A librdkafka property for every Kafka client, e.g. security.protocol=SSL (repeatable; over the
+    /// profile's) [key: kafka.properties]
+    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = crate::properties::key_value)]
+    pub kafka_properties: Vec<(String, String)>,
 }
 
 impl Override for KafkaArgs {
@@ -117,6 +121,7 @@ impl Override for KafkaArgs {
         set(&mut k.results_topic, &self.results_topic);
         set(&mut k.partitions, &self.partitions);
         set(&mut k.replication, &self.replication);
+        k.properties.extend(self.kafka_properties.iter().cloned());
     }
 }
 

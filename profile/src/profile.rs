@@ -5,6 +5,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use adstream_kafka::properties::ClientProperties;
+use adstream_kafka::settings::Connection;
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
@@ -70,6 +74,25 @@ pub struct KafkaSection {
     /// Whether the job creates its dead-letter topic when it does not exist (`dataflow
     /// --no-create-dlq` says no).
     pub create_dlq: bool,
+    /// librdkafka properties for every client (`--kafka-property KEY=VALUE`), over adstream's own
+    /// settings; `security.protocol = "SSL"` and `"security.protocol" = "SSL"` both work.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::properties::flat"
+    )]
+    pub properties: BTreeMap<String, String>,
+    /// …for producers only.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::properties::flat"
+    )]
+    pub producer_properties: BTreeMap<String, String>,
+    /// …for consumers only.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::properties::flat"
+    )]
+    pub consumer_properties: BTreeMap<String, String>,
 }
 
 impl Default for KafkaSection {
@@ -81,6 +104,9 @@ impl Default for KafkaSection {
             partitions: 2,
             replication: 1,
             create_dlq: true,
+            properties: BTreeMap::new(),
+            producer_properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
         }
     }
 }
@@ -89,6 +115,35 @@ impl KafkaSection {
     /// The dead-letter topic of the events topic.
     pub fn dlq_topic(&self) -> String {
         format!("{}-dlq", self.events_topic)
+    }
+
+    /// The same with every secret property's value (passwords, keys) replaced, for reports.
+    pub fn redacted(&self) -> Self {
+        let mut k = self.clone();
+        for table in [
+            &mut k.properties,
+            &mut k.producer_properties,
+            &mut k.consumer_properties,
+        ] {
+            for (key, value) in table.iter_mut() {
+                if adstream_kafka::properties::is_secret(key) {
+                    *value = "<redacted>".to_owned();
+                }
+            }
+        }
+        k
+    }
+
+    /// What every client of a run is made from: the broker and the user's properties.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            bootstrap: self.bootstrap.clone(),
+            properties: ClientProperties {
+                all: self.properties.clone(),
+                producer: self.producer_properties.clone(),
+                consumer: self.consumer_properties.clone(),
+            },
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Validation of a loaded profile: every value that has the right type but may still be out of range,
 //! reported as one line naming the key and its flag.
 
+use adstream_kafka::properties::Table;
+
 use crate::address::HostPort;
 use crate::error::ConfigError;
 use crate::profile::{Profile, WindowMode};
@@ -41,6 +43,18 @@ impl Profile {
         ] {
             check_topic_name(key, flag, topic)?;
         }
+        k.connection()
+            .properties
+            .check()
+            .map_err(|refused| ConfigError::Invalid {
+                key: match refused.table {
+                    Table::All => "kafka.properties",
+                    Table::Producer => "kafka.producer_properties",
+                    Table::Consumer => "kafka.consumer_properties",
+                },
+                flag: "--kafka-property",
+                problem: refused.to_string(),
+            })?;
         at_least("kafka.partitions", "--partitions", k.partitions.into(), 1)?;
         at_least(
             "kafka.replication",

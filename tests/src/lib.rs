@@ -9,11 +9,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub mod python;
+pub mod tls;
+pub mod wire_tap;
 
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_kafka::ordered::OrderedConsumer;
-use adstream_kafka::settings::consumer_config;
+use adstream_kafka::settings::{Connection, consumer_config};
 use adstream_profile::profile::{KafkaSection, Profile};
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::validity::EventRules;
@@ -57,6 +59,12 @@ impl TestBroker {
             partitions,
             ..KafkaSection::default()
         };
+        Self::create_topics(broker, kafka)
+    }
+
+    /// `broker` with the topics of `kafka` created through `kafka`'s connection (its bootstrap may
+    /// be something in front of the broker, its properties TLS).
+    pub fn create_topics(broker: LocalBroker, kafka: KafkaSection) -> Self {
         Topics::connect(&kafka)
             .expect("admin")
             .create()
@@ -95,11 +103,28 @@ pub fn read_topic(
     topic: &str,
     partitions: u32,
     deadline: Duration,
+    done: impl FnMut(&[ReadRecord]) -> bool,
+) -> Vec<ReadRecord> {
+    read_topic_over(
+        &Connection::plain(bootstrap),
+        topic,
+        partitions,
+        deadline,
+        done,
+    )
+}
+
+/// [`read_topic`] over a connection with client properties (TLS, SASL).
+pub fn read_topic_over(
+    kafka: &Connection,
+    topic: &str,
+    partitions: u32,
+    deadline: Duration,
     mut done: impl FnMut(&[ReadRecord]) -> bool,
 ) -> Vec<ReadRecord> {
     let all: Vec<i32> = (0..partitions as i32).collect();
     let mut consumer =
-        OrderedConsumer::assign(&consumer_config(bootstrap), topic, &all, &BTreeMap::new())
+        OrderedConsumer::assign(&consumer_config(kafka), topic, &all, &BTreeMap::new())
             .expect("consumer");
     let mut records = Vec::new();
     let until = Instant::now() + deadline;

@@ -121,7 +121,9 @@ impl InjectedRun {
 
     /// Writes `values` into the events topic without headers, spread over the partitions.
     fn inject(&self, values: &[Vec<u8>]) {
-        let producer: BaseProducer = producer_config(&self.t.kafka.bootstrap).create().unwrap();
+        let producer: BaseProducer = producer_config(&self.t.kafka.connection())
+            .create()
+            .unwrap();
         for (i, value) in values.iter().enumerate() {
             let record = BaseRecord::<(), [u8]>::to(&self.t.kafka.events_topic)
                 .partition(i as i32 % 4)

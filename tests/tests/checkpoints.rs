@@ -310,9 +310,11 @@ fn checkpoints_in_the_broker_let_a_job_resume_with_nothing_else_shared() {
 fn read_topic_now(bootstrap: &str, topic: &str) -> Vec<String> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
-    let consumer: BaseConsumer = adstream_kafka::settings::consumer_config(bootstrap)
-        .create()
-        .unwrap();
+    let consumer: BaseConsumer = adstream_kafka::settings::consumer_config(
+        &adstream_kafka::settings::Connection::plain(bootstrap),
+    )
+    .create()
+    .unwrap();
     let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
         return Vec::new();
     };

@@ -16,7 +16,10 @@ use rdkafka::client::DefaultClientContext;
 
 /// Creates `names` with two partitions each on `bootstrap`.
 fn create(bootstrap: &str, names: &[&str]) {
-    let admin: AdminClient<DefaultClientContext> = admin_config(bootstrap).create().unwrap();
+    let admin: AdminClient<DefaultClientContext> =
+        admin_config(&adstream_kafka::settings::Connection::plain(bootstrap))
+            .create()
+            .unwrap();
     for name in names {
         create_topic(&admin, &NewTopic::new(name, 2, TopicReplication::Fixed(1))).unwrap();
     }

@@ -121,7 +121,7 @@ fn a_seed_producer_needs_no_base_time_and_every_window_closes_when_it_stops() {
     .unwrap();
     bad.window_id += 7;
     let bad = serde_json::to_vec(&bad).unwrap();
-    let injector: BaseProducer = producer_config(&t.kafka.bootstrap).create().unwrap();
+    let injector: BaseProducer = producer_config(&t.kafka.connection()).create().unwrap();
     injector
         .send(
             BaseRecord::<(), [u8]>::to(&t.kafka.events_topic)

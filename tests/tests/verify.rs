@@ -77,7 +77,7 @@ fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
     wrong.count += 1;
     let mut stranger = wrong.clone();
     stranger.window_id = 77;
-    let producer: BaseProducer = producer_config(&t.kafka.bootstrap).create().unwrap();
+    let producer: BaseProducer = producer_config(&t.kafka.connection()).create().unwrap();
     for r in [&wrong, &stranger] {
         let value = serde_json::to_vec(r).unwrap();
         let key = WindowResult::key(r.window_id, r.campaign_id);

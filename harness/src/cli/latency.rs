@@ -3,12 +3,14 @@
 
 use adstream_harness::measure::collectors::ResultsCollector;
 use adstream_harness::report::latency::LatencyReport;
+use adstream_kafka::metadata::reach;
 
 use crate::cli::ReadArgs;
 
 /// Reads every result (until the topic stays quiet) and prints the table.
 pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
+    reach(&profile.kafka.connection())?;
     let collector = ResultsCollector::start(&profile.kafka)?;
     let observations: Vec<_> = collector
         .finish(u64::MAX)

@@ -14,15 +14,13 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 use adstream_harness::services::broker::LocalBroker;
-use adstream_kafka::metadata::check_reachable;
-use adstream_kafka::settings::admin_config;
+use adstream_kafka::KafkaError;
+use adstream_kafka::metadata::reach;
 use adstream_profile::flags::{ConfigArg, KafkaArgs, Override, WindowArgs};
 use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode};
 use adstream_protocol::clock::unix_ms;
 use anyhow::Context as _;
 use clap::Args;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 
 /// Flags of the commands that read existing topics (verify, latency, drain).
 #[derive(Debug, Args)]
@@ -83,11 +81,10 @@ pub fn out_dir(given: Option<&Path>, command: &str) -> anyhow::Result<PathBuf> {
 /// the default local address; any other must already answer).
 pub fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
     let bootstrap = &profile.kafka.bootstrap;
-    let probe: AdminClient<DefaultClientContext> = admin_config(bootstrap).create()?;
-    match check_reachable(probe.inner(), bootstrap) {
+    match reach(&profile.kafka.connection()) {
         Ok(()) => return Ok(None),
-        Err(unreachable) if bootstrap != DEFAULT_BOOTSTRAP => return Err(unreachable.into()),
-        Err(_) => {}
+        Err(KafkaError::Unreachable { .. }) if bootstrap == DEFAULT_BOOTSTRAP => {}
+        Err(error) => return Err(error.into()),
     }
     eprintln!("starting the local broker on {bootstrap}");
     Ok(Some(LocalBroker::start(bootstrap)?))

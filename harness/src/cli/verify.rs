@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use adstream_harness::measure::verify::{EventsEnd, VerifyPlan, verify};
+use adstream_kafka::metadata::reach;
 use adstream_profile::ConfigError;
 
 use crate::cli::ReadArgs;
@@ -13,6 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// Recounts and compares; fails listing the first mismatches when not exact.
 pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
+    reach(&profile.kafka.connection())?;
     let rules = profile.event_rules().ok_or_else(|| ConfigError::Invalid {
         key: "producers.base_time_ms",
         flag: "--base-time-ms",

@@ -147,7 +147,8 @@ impl Experiment<'_> {
         let path = std::path::absolute(self.out.join("profile.toml"))
             .map_err(RunError::io("resolve the run's directory"))?;
         let text = toml::to_string(&profile).expect("profiles serialise");
-        std::fs::write(&path, text).map_err(RunError::io(format!("write {}", path.display())))?;
+        write_private(&path, text.as_bytes())
+            .map_err(RunError::io(format!("write {}", path.display())))?;
         Ok((profile, path))
     }
 
@@ -246,6 +247,21 @@ impl Experiment<'_> {
         )?;
         Ok(Outcome { summary, report })
     }
+}
+
+/// Writes `bytes` to `path`, readable by its owner only: a profile can hold client secrets (a SASL
+/// password) the run's children read, which the report redacts.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)
 }
 
 /// The report of a run that did not finish: what the collectors and the children's progress showed.

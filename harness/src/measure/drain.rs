@@ -29,7 +29,7 @@ pub struct DrainRate {
 /// each of `producers` producers.
 pub fn drain(kafka_section: &KafkaSection, producers: u32) -> Result<DrainRate, KafkaError> {
     let mut consumer = OrderedConsumer::assign_all(
-        &consumer_config(&kafka_section.bootstrap),
+        &consumer_config(&kafka_section.connection()),
         &kafka_section.bootstrap,
         &kafka_section.events_topic,
     )?;

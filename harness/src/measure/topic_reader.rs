@@ -56,8 +56,8 @@ impl TopicReader {
         wait: Wait,
     ) -> Result<Self, KafkaError> {
         let config = match wait {
-            Wait::LikeTheJob => consumer_config(&kafka.bootstrap),
-            Wait::Patient => patient_consumer_config(&kafka.bootstrap),
+            Wait::LikeTheJob => consumer_config(&kafka.connection()),
+            Wait::Patient => patient_consumer_config(&kafka.connection()),
         };
         let consumer = match which {
             Partitions::All => OrderedConsumer::assign_all(&config, &kafka.bootstrap, topic)?,

@@ -181,7 +181,7 @@ impl FaultRecord {
 /// What an experiment measured, from which its report is assembled.
 #[derive(Debug, Clone)]
 pub struct Measured<'a> {
-    /// The effective configuration.
+    /// The effective configuration, its secret client properties redacted.
     pub configuration: Profile,
     /// Event counts.
     pub events: EventCounts,
@@ -200,7 +200,7 @@ pub struct Measured<'a> {
 /// `report.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The effective configuration.
+    /// The effective configuration, its secret client properties redacted.
     pub configuration: Profile,
     /// Event counts.
     pub events: EventCounts,
@@ -249,7 +249,10 @@ impl Report {
             })
             .collect();
         Self {
-            configuration: m.configuration,
+            configuration: Profile {
+                kafka: m.configuration.kafka.redacted(),
+                ..m.configuration
+            },
             events: m.events,
             latency_ms: m.latency.end_to_end.percentiles(),
             event_time_latency_ms: m.latency.event_time.percentiles(),

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use crate::services::ownership::owned_command;
 use std::time::{Duration, Instant};
 
-use adstream_kafka::settings::admin_config;
+use adstream_kafka::settings::{Connection, admin_config};
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
@@ -138,6 +138,12 @@ impl LocalBroker {
     /// Starts tansu listening on `address` (`HOST:PORT`) and returns once it answers Kafka metadata
     /// requests. Its output goes to a log file beside the cache.
     pub fn start(address: &str) -> Result<Self, BrokerError> {
+        Self::start_advertising(address, address)
+    }
+
+    /// Starts tansu listening on `address` and telling clients to connect to `advertised`: the address
+    /// of something in front of it, such as a TLS terminator.
+    pub fn start_advertising(address: &str, advertised: &str) -> Result<Self, BrokerError> {
         let tansu = ensure_tansu()?;
         let logs = cache_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
@@ -147,10 +153,10 @@ impl LocalBroker {
             std::process::id()
         ));
         let out = File::create(&log)?;
-        let url = format!("tcp://{address}");
         let child = owned_command(&tansu)
             .arg("broker")
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--listener-url", &format!("tcp://{address}")])
+            .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
@@ -195,9 +201,10 @@ impl LocalBroker {
     }
 
     fn wait_ready(&mut self) -> Result<(), BrokerError> {
-        let admin: AdminClient<DefaultClientContext> = admin_config(&self.address)
-            .create()
-            .map_err(|e| BrokerError::Install(format!("kafka client: {e}")))?;
+        let admin: AdminClient<DefaultClientContext> =
+            admin_config(&Connection::plain(&self.address))
+                .create()
+                .map_err(|e| BrokerError::Install(format!("kafka client: {e}")))?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait()? {

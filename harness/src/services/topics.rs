@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::metadata::{CONNECT_TIMEOUT, check_reachable};
+use adstream_kafka::metadata::{CONNECT_TIMEOUT, reach};
 use adstream_kafka::settings::admin_config;
 use adstream_profile::profile::KafkaSection;
 use futures_executor::block_on;
@@ -56,10 +56,11 @@ pub struct Topics {
 impl Topics {
     /// Connects to the profile's broker, failing within a few seconds if none answers.
     pub fn connect(kafka: &KafkaSection) -> Result<Self, KafkaError> {
-        let admin: AdminClient<DefaultClientContext> = admin_config(&kafka.bootstrap)
-            .create()
-            .map_err(KafkaError::client("create admin client"))?;
-        check_reachable(admin.inner(), &kafka.bootstrap)?;
+        let admin: AdminClient<DefaultClientContext> =
+            admin_config(&kafka.connection())
+                .create()
+                .map_err(KafkaError::client("create admin client"))?;
+        reach(&kafka.connection())?;
         Ok(Self {
             admin,
             kafka: kafka.clone(),
