@@ -73,8 +73,13 @@ fn properties_from_the_profile_and_the_flag_reach_every_client() {
     let properties = &report["configuration"]["kafka"]["properties"];
     assert_eq!(properties["sasl.password"], "<redacted>", "{report}");
     assert_eq!(properties["client.id"], "from-flag", "{report}");
-    let mode = std::fs::metadata(dir.join("run/profile.toml")).unwrap().permissions();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    let mode = std::fs::metadata(dir.join("run/profile.toml"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

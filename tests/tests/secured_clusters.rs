@@ -1,13 +1,16 @@
 //! Secured clusters (SPEC §10): a whole run over TLS — the harness's clients, the job's and the
 //! producers' — verified against a certificate authority the test makes, with Debian's `stunnel` as
-//! the TLS terminator the local broker advertises (tansu 0.6 has no TLS listener of its own); a client
-//! that does not trust the broker's certificate, and a SASL client a broker rejects, each fail with one
-//! clear line and a non-zero exit within seconds, never a hang.
+//! the TLS terminator the local broker advertises (tansu 0.6 has no TLS listener of its own); a whole
+//! run with SASL/SCRAM credentials, against tansu with SQLite storage (the storage that keeps SCRAM
+//! users); and a client that does not trust the broker's certificate, a wrong password, and a SASL
+//! client a broker rejects, each failing with one clear line and a non-zero exit within seconds, never
+//! a hang.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adstream_harness::services::broker::{LocalBroker, free_port};
+use adstream_harness::services::broker::{LocalBroker, Setup, Storage, free_port};
+use adstream_kafka::settings::Connection;
 use adstream_profile::profile::KafkaSection;
 use adstream_tests::tls::{Certificates, Stunnel};
 use adstream_tests::{TestBroker, bin};
@@ -167,4 +170,96 @@ fn a_sasl_client_a_broker_rejects_fails_with_one_clear_line() {
         "the password is not shown: {stderr}"
     );
     assert!(took < FAILS_WITHIN, "took {took:?}");
+}
+
+/// SASL/SCRAM client properties for `user` with `password`.
+fn scram(user: &str, password: &str) -> std::collections::BTreeMap<String, String> {
+    [
+        ("security.protocol", "SASL_PLAINTEXT"),
+        ("sasl.mechanism", "SCRAM-SHA-512"),
+        ("sasl.username", user),
+        ("sasl.password", password),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+#[test]
+fn a_run_with_sasl_scram_credentials_is_exact_and_a_wrong_password_fails_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("adstream-sasl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port().unwrap());
+    let storage = Storage::Sqlite(dir.join("tansu.db"));
+    // The user is made while the broker still lets anyone in; its SQLite file keeps it.
+    LocalBroker::start_with(&Setup {
+        storage: storage.clone(),
+        ..Setup::at(&listen)
+    })
+    .unwrap()
+    .create_scram_user("adstream", "s3cret")
+    .unwrap();
+    let credentials = scram("adstream", "s3cret");
+    let broker = LocalBroker::start_with(&Setup {
+        storage,
+        authentication: true,
+        client: Connection {
+            bootstrap: listen.clone(),
+            properties: adstream_kafka::properties::ClientProperties {
+                all: credentials.clone(),
+                ..Default::default()
+            },
+        },
+        ..Setup::at(&listen)
+    })
+    .unwrap();
+    let mut kafka = KafkaSection {
+        bootstrap: listen,
+        partitions: 2,
+        ..KafkaSection::default()
+    };
+    kafka.properties = credentials.clone();
+    let t = TestBroker::create_topics(broker, kafka);
+
+    let out = Command::new(bin("harness"))
+        .args([
+            "run",
+            "--bootstrap",
+            &t.kafka.bootstrap,
+            "--partitions",
+            "2",
+        ])
+        .args(property_flags(&credentials))
+        .args([
+            "--producers",
+            "2",
+            "--rate",
+            "500",
+            "--duration",
+            "3",
+            "--window",
+            "1",
+        ])
+        .arg("--out")
+        .arg(dir.join("run"))
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("verification EXACT"), "{said}");
+    assert!(!said.contains("s3cret"), "{said}");
+
+    let (code, stderr, took) = job_with(&t.kafka.bootstrap, &scram("adstream", "wrong"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: the broker at {} refused the connection: ",
+            t.kafka.bootstrap
+        )) && stderr.contains("SASL authentication error"),
+        "{stderr}"
+    );
+    assert!(took < FAILS_WITHIN, "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use adstream_harness::experiment::interrupt::Interrupt;
-use adstream_harness::services::broker::{LocalBroker, TANSU_VERSION, ensure_tansu};
+use adstream_harness::services::broker::{
+    Build, LocalBroker, TANSU_VERSION, ensure_build, ensure_tansu,
+};
 use adstream_profile::profile::DEFAULT_BOOTSTRAP;
 use clap::Args;
 
@@ -20,6 +22,10 @@ pub struct BrokerArgs {
     /// Only make sure the broker binary is installed (into the per-user cache), then exit
     #[arg(long)]
     install_only: bool,
+    /// With --install-only: also the build with SQLite storage, which keeps SASL/SCRAM users (the
+    /// SASL tests use it)
+    #[arg(long, requires = "install_only")]
+    with_sql: bool,
 }
 
 /// Runs the broker until a signal stops it; fails if it exits on its own.
@@ -27,6 +33,9 @@ pub fn run(args: &BrokerArgs) -> anyhow::Result<()> {
     let tansu = ensure_tansu()?;
     if args.install_only {
         println!("{}", tansu.display());
+        if args.with_sql {
+            println!("{}", ensure_build(Build::Sql)?.display());
+        }
         return Ok(());
     }
     let interrupt = Interrupt::install()?;

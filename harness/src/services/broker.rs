@@ -1,6 +1,7 @@
 //! The local broker (SPEC §8): tansu 0.6.0 with memory storage, provisioned into a per-user cache when it
 //! is not on PATH, started on a loopback port, waited for until it answers Kafka requests, and stopped
-//! when dropped.
+//! when dropped. A second build with SQLite storage as well serves the SASL tests: tansu keeps SCRAM
+//! credentials only in its SQL storage engines (with memory storage its credential store is a no-op).
 
 use std::fs::File;
 use std::io::Read as _;
@@ -72,6 +73,32 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// A build of tansu: which storage engines it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// Memory storage (the `dynostore` feature): the broker of every run.
+    Memory,
+    /// SQLite storage too (the `libsql` feature): the one that keeps SCRAM users, for SASL.
+    Sql,
+}
+
+impl Build {
+    fn feature(self) -> &'static str {
+        match self {
+            Build::Memory => "dynostore",
+            Build::Sql => "libsql",
+        }
+    }
+
+    /// Where `cargo install` puts it.
+    fn root(self) -> PathBuf {
+        match self {
+            Build::Memory => cache_dir(),
+            Build::Sql => cache_dir().join("tansu-sql"),
+        }
+    }
+}
+
 /// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache with
 /// `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers, in this or
 /// other processes, wait for a single install.
@@ -79,7 +106,14 @@ pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
     if let Some(path) = on_path("tansu") {
         return Ok(path);
     }
-    let root = cache_dir();
+    ensure_build(Build::Memory)
+}
+
+/// The cached `tansu` of `build`, installed now with `cargo install` when missing (10–15 minutes,
+/// once; the user is told on stderr). Concurrent callers, in this or other processes, wait for a single
+/// install.
+pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
+    let root = build.root();
     let cached = root.join("bin").join("tansu");
     if cached.is_file() {
         return Ok(cached);
@@ -91,22 +125,15 @@ pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
         return Ok(cached);
     }
     eprintln!(
-        "adstream: no `tansu` broker on PATH; installing tansu {TANSU_VERSION} into {} with cargo install \
-         (takes about 10 minutes, once)",
+        "adstream: installing tansu {TANSU_VERSION} ({} storage) into {} with cargo install (takes \
+         10–15 minutes, once)",
+        build.feature(),
         root.display()
     );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args([
-            "install",
-            "tansu",
-            "--locked",
-            "--version",
-            TANSU_VERSION,
-            "--features",
-            "dynostore",
-            "--root",
-        ])
+        .args(["install", "tansu", "--locked", "--version", TANSU_VERSION])
+        .args(["--features", build.feature(), "--root"])
         .arg(&root)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -132,19 +159,69 @@ pub struct LocalBroker {
     child: Child,
     address: String,
     log: PathBuf,
+    tansu: PathBuf,
+}
+
+/// Where a local broker keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory: gone when it stops (every run's broker).
+    Memory,
+    /// In this SQLite file, which keeps SCRAM users across restarts (the SQL build of tansu).
+    Sqlite(PathBuf),
+}
+
+/// How a local broker is started.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Where it listens, `HOST:PORT`.
+    pub listen: String,
+    /// Where clients are told to connect (something in front of it, or `listen`).
+    pub advertised: String,
+    /// Its storage.
+    pub storage: Storage,
+    /// Whether clients must authenticate with SASL (`--authentication`).
+    pub authentication: bool,
+    /// The client that asks whether it is ready (with credentials when it authenticates).
+    pub client: Connection,
+}
+
+impl Setup {
+    /// Memory storage on `listen`, advertised as itself, without authentication.
+    pub fn at(listen: &str) -> Self {
+        Self {
+            listen: listen.to_owned(),
+            advertised: listen.to_owned(),
+            storage: Storage::Memory,
+            authentication: false,
+            client: Connection::plain(listen),
+        }
+    }
 }
 
 impl LocalBroker {
     /// Starts tansu listening on `address` (`HOST:PORT`) and returns once it answers Kafka metadata
     /// requests. Its output goes to a log file beside the cache.
     pub fn start(address: &str) -> Result<Self, BrokerError> {
-        Self::start_advertising(address, address)
+        Self::start_with(&Setup::at(address))
     }
 
     /// Starts tansu listening on `address` and telling clients to connect to `advertised`: the address
     /// of something in front of it, such as a TLS terminator.
     pub fn start_advertising(address: &str, advertised: &str) -> Result<Self, BrokerError> {
-        let tansu = ensure_tansu()?;
+        Self::start_with(&Setup {
+            advertised: advertised.to_owned(),
+            ..Setup::at(address)
+        })
+    }
+
+    /// Starts tansu as `setup` says and returns once it answers a metadata request of `setup.client`.
+    pub fn start_with(setup: &Setup) -> Result<Self, BrokerError> {
+        let address = setup.listen.as_str();
+        let tansu = match setup.storage {
+            Storage::Memory => ensure_tansu()?,
+            Storage::Sqlite(_) => ensure_build(Build::Sql)?,
+        };
         let logs = cache_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
         let log = logs.join(format!(
@@ -153,26 +230,64 @@ impl LocalBroker {
             std::process::id()
         ));
         let out = File::create(&log)?;
-        let child = owned_command(&tansu)
+        let mut command = owned_command(&tansu);
+        command
             .arg("broker")
             .args(["--listener-url", &format!("tcp://{address}")])
-            .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://{}", setup.advertised),
+            ]);
+        match &setup.storage {
+            Storage::Memory => command.args(["--storage-engine", "memory://tansu/"]),
+            // tansu takes the path after `sqlite://` relative to its working directory.
+            Storage::Sqlite(db) => command
+                .current_dir(db.parent().unwrap_or(Path::new(".")))
+                .arg("--storage-engine")
+                .arg(format!(
+                    "sqlite://{}",
+                    db.file_name()
+                        .map_or_else(|| "tansu.db".into(), |n| n.to_string_lossy())
+                )),
+        };
+        if setup.authentication {
+            command.arg("--authentication");
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()
             .map_err(|source| BrokerError::Spawn {
-                path: tansu,
+                path: tansu.clone(),
                 source,
             })?;
         let mut broker = Self {
             child,
             address: address.to_owned(),
             log,
+            tansu,
         };
-        broker.wait_ready()?;
+        broker.wait_ready(&setup.client)?;
         Ok(broker)
+    }
+
+    /// Creates a SCRAM-SHA-512 user on this broker (it must not require authentication yet, and keep
+    /// users: SQLite storage), with tansu's own client.
+    pub fn create_scram_user(&self, name: &str, password: &str) -> Result<(), BrokerError> {
+        let out = Command::new(&self.tansu)
+            .args(["user", "create", "--mechanism", "scram512"])
+            .args(["--broker", &format!("tcp://{}", self.address)])
+            .args([name, password])
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(BrokerError::Install(format!(
+                "tansu user create: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
     }
 
     /// Starts tansu on a free loopback port.
@@ -200,11 +315,10 @@ impl LocalBroker {
         self.child.try_wait()
     }
 
-    fn wait_ready(&mut self) -> Result<(), BrokerError> {
-        let admin: AdminClient<DefaultClientContext> =
-            admin_config(&Connection::plain(&self.address))
-                .create()
-                .map_err(|e| BrokerError::Install(format!("kafka client: {e}")))?;
+    fn wait_ready(&mut self, client: &Connection) -> Result<(), BrokerError> {
+        let admin: AdminClient<DefaultClientContext> = admin_config(client)
+            .create()
+            .map_err(|e| BrokerError::Install(format!("kafka client: {e}")))?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait()? {
