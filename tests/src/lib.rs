@@ -294,6 +294,26 @@ pub fn rules_of_run(out: &std::path::Path) -> EventRules {
         .expect("a run's profile has its base time")
 }
 
+/// The lines of `stream` up to and including the first one `marks` (all of them if none does), and the
+/// lines after it, still to be read.
+pub fn lines_until<R: std::io::Read>(
+    stream: R,
+    marks: impl Fn(&str) -> bool,
+) -> (Vec<String>, std::io::Lines<std::io::BufReader<R>>) {
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(stream).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        let marked = marks(&line);
+        said.push(line);
+        if marked {
+            break;
+        }
+    }
+    (said, lines)
+}
+
 /// The pids `pgrep` lists for `args` (e.g. `["-f", "needle"]`, `["-P", "1234"]`).
 pub fn pgrep(args: &[&str]) -> Vec<u32> {
     let out = std::process::Command::new("pgrep")

@@ -2,7 +2,6 @@
 //! server certificate for 127.0.0.1 made with the system's `openssl`, and Debian's `stunnel` as the
 //! TLS terminator the broker advertises (tansu 0.6 has no TLS listener of its own).
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -114,16 +113,9 @@ impl Stunnel {
             .spawn()
             .expect("start stunnel");
         // Ready once it says its configuration is loaded (it listens by then); its log is drained.
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut said = Vec::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap_or_default();
-            let ready = line.contains("Configuration successful");
-            said.push(line);
-            if ready {
-                break;
-            }
-        }
+        let (said, lines) = crate::lines_until(child.stderr.take().unwrap(), |line| {
+            line.contains("Configuration successful")
+        });
         assert!(
             TcpStream::connect(accept).is_ok(),
             "stunnel does not listen on {accept}: {}",

@@ -14,7 +14,8 @@ use std::time::Duration;
 use adstream_kafka::settings::producer_config;
 use adstream_protocol::wire::{HEADER_PRODUCER, HEADER_REASON};
 use adstream_tests::{
-    TestBroker, bin, read_event_records, read_topic, recount, rules_of_run, verify_results,
+    TestBroker, bin, lines_until, read_event_records, read_topic, recount, rules_of_run,
+    verify_results,
 };
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
@@ -90,16 +91,8 @@ impl InjectedRun {
             .expect("start harness");
         // The harness says `run: ...` once it has recreated the topics; only then may a client look at
         // them (librdkafka crashes on tansu's metadata for a topic deleted under it).
-        let mut stderr_lines = BufReader::new(run.stderr.take().unwrap()).lines();
-        let mut said = Vec::new();
-        for line in stderr_lines.by_ref() {
-            let line = line.unwrap();
-            let started = line.starts_with("run: ");
-            said.push(line);
-            if started {
-                break;
-            }
-        }
+        let (said, stderr_lines) =
+            lines_until(run.stderr.take().unwrap(), |line| line.starts_with("run: "));
         let rest =
             std::thread::spawn(move || stderr_lines.map_while(Result::ok).collect::<Vec<String>>());
         // Mid-run: once the producers' first events are in the topic.

@@ -15,7 +15,7 @@ use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{Event, HEADER_REASON, WindowResult};
 use adstream_tests::python::SeedProducer;
 use adstream_tests::{
-    ReadRecord, TestBroker, bin, job_summary_of, read_topic, recount, rules_of_run,
+    ReadRecord, TestBroker, bin, job_summary_of, lines_until, read_topic, recount, rules_of_run,
 };
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
@@ -227,16 +227,9 @@ fn harness_run_measures_producers_it_does_not_start() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start harness");
-    let mut lines = BufReader::new(run.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let waiting = line.starts_with("waiting for events in `events`");
-        said.push(line);
-        if waiting {
-            break;
-        }
-    }
+    let (mut said, lines) = lines_until(run.stderr.take().unwrap(), |line| {
+        line.starts_with("waiting for events in `events`")
+    });
     // Two producers of the seed's kind, sharing their base as the seed's two processes do.
     let base = adstream_protocol::clock::unix_ms() / 1_000;
     let producers: Vec<_> = (0..2)
