@@ -102,10 +102,7 @@ impl Stunnel {
             ),
         )
         .unwrap();
-        let stunnel = which("stunnel4")
-            .or_else(|| which("stunnel"))
-            .expect("stunnel is missing: install Debian's stunnel4 (.ci/run does)");
-        let mut child = owned_command(&stunnel)
+        let mut child = owned_command(&stunnel())
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -134,6 +131,23 @@ impl Drop for Stunnel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Debian's stunnel, installed with apt-get when missing (as `.ci/run` does up front).
+fn stunnel() -> PathBuf {
+    let found = || which("stunnel4").or_else(|| which("stunnel"));
+    if let Some(path) = found() {
+        return path;
+    }
+    let installed = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "stunnel4"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    found().filter(|_| installed).expect(
+        "stunnel is missing and `apt-get install stunnel4` failed: install Debian's stunnel4",
+    )
 }
 
 /// The path of `program` on PATH.

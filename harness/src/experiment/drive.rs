@@ -146,11 +146,12 @@ impl<'a> Follow<'a> {
         Ok(())
     }
 
-    /// Shows progress from the children's messages and the results collector.
-    fn show(&mut self, results: &ResultsCollector) {
+    /// Shows progress from the children's messages and the results collector; what the producers sent
+    /// when they are ours.
+    fn show(&mut self, results: &ResultsCollector, ours: bool) {
         let live = results.live();
         self.display.update(Snapshot {
-            sent: self.ledger.sent(),
+            sent: ours.then(|| self.ledger.sent()),
             processed: self.ledger.processed(),
             windows: live.windows(),
             latency_last_ms: live.last_ms(),
@@ -234,7 +235,7 @@ pub fn drive(
         .all_exited(|r| matches!(r, Role::Producer(_)))?
     {
         follow.pump(PUMP, launch)?;
-        follow.show(results);
+        follow.show(results, !external);
     }
     // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
     // as long as they like; the job ends once their input is quiet.
@@ -248,7 +249,7 @@ pub fn drive(
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
         follow.pump(PUMP, launch)?;
-        follow.show(results);
+        follow.show(results, !external);
     }
     let elapsed_s = started.elapsed().as_secs_f64();
     follow.pump(Duration::ZERO, launch)?;

@@ -12,8 +12,9 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 /// Counters at one moment of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Events the producers have sent (their own count).
-    pub sent: u64,
+    /// Events the producers have sent (their own count); `None` for producers the harness did not
+    /// start, which do not say.
+    pub sent: Option<u64>,
     /// Events the job has counted.
     pub processed: u64,
     /// Windows with results.
@@ -59,16 +60,14 @@ impl Progress {
 
     /// The line for `s`.
     pub fn line(&self, s: &Snapshot) -> String {
-        let mut line = format!(
-            "sent {} ({:.0}/s) · processed {} ({:.0}/s) · windows closed {} · latency last {} ms, max {} ms",
-            s.sent,
-            self.rates.0,
-            s.processed,
-            self.rates.1,
-            s.windows,
-            s.latency_last_ms,
-            s.latency_max_ms
-        );
+        let mut line = match s.sent {
+            Some(sent) => format!("sent {sent} ({:.0}/s) · ", self.rates.0),
+            None => String::new(),
+        };
+        line.push_str(&format!(
+            "processed {} ({:.0}/s) · windows closed {} · latency last {} ms, max {} ms",
+            s.processed, self.rates.1, s.windows, s.latency_last_ms, s.latency_max_ms
+        ));
         if s.restarts > 0 {
             line.push_str(&format!(" · job restarted {}×", s.restarts));
         }
@@ -82,7 +81,7 @@ impl Progress {
         if dt >= 1.0 {
             let prev = self.last.1;
             self.rates = (
-                s.sent.saturating_sub(prev.sent) as f64 / dt,
+                s.sent.unwrap_or(0).saturating_sub(prev.sent.unwrap_or(0)) as f64 / dt,
                 s.processed.saturating_sub(prev.processed) as f64 / dt,
             );
             self.last = (now, s);
@@ -131,7 +130,7 @@ mod tests {
     fn the_line_shows_counts_and_restarts_once_there_are_any() {
         let progress = Progress::new();
         let mut s = Snapshot {
-            sent: 10,
+            sent: Some(10),
             processed: 9,
             windows: 2,
             latency_last_ms: 7,

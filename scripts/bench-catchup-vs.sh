@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The catch-up benchmark of BENCHMARKS.md for a before/after comparison of the job: 10,000,000 events
+# already in 4 partitions, read by the job of this checkout and by the job built from another commit,
+# alternating, in one run against one fresh local broker (plus the bare consumer as the yardstick).
+# Usage: scripts/bench-catchup-vs.sh OTHER_COMMIT [REPEATS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+other="$1"
+repeats="${2:-3}"
+source scripts/local-broker.sh
+
+# The other commit's job, built in a worktree with a target directory of its own.
+worktree="$(mktemp -d)"
+git worktree add -q --detach "$worktree" "$other"
+trap 'stop_broker; git worktree remove --force "$worktree"' EXIT
+other_target="${OTHER_TARGET:-${CARGO_TARGET_DIR:-$PWD/target}-other}"
+(cd "$worktree" && CARGO_TARGET_DIR="$other_target" cargo build --release --quiet -p adstream-dataflow)
+other_bin="$other_target/release"
+
+"$bin/harness" topics create --bootstrap "$bootstrap" --partitions 4 >/dev/null
+base=$(date +%s%3N)
+echo "== filling: 2 unpaced producers × 5,000,000 uniform events into 4 partitions"
+for id in 0 1; do
+    "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
+        --rate 100000 --duration 50 --unpaced >/dev/null &
+done
+wait %2 %3
+
+for i in $(seq 1 "$repeats"); do
+    echo "== repeat $i"
+    /usr/bin/time -f "   wall %e s, max RSS %M KB" "$bin/harness" drain --bootstrap "$bootstrap" --producers 2 2>&1 | sed 's/^/  drain: /'
+    for which in this "$other"; do
+        job="$bin/dataflow"
+        [ "$which" = this ] || job="$other_bin/dataflow"
+        /usr/bin/time -f "   wall %e s, user %U s, sys %S s" "$job" --bootstrap "$bootstrap" --producers 2 \
+            --base-time-ms "$base" --workers 1 2>&1 >/dev/null | sed "s/^/  job ($which): /"
+    done
+done
