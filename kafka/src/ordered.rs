@@ -130,18 +130,18 @@ impl OrderedConsumer {
         &mut self,
         timeout: Duration,
     ) -> Option<Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>> {
-        let deadline = Instant::now() + timeout;
+        // The clock is read only when waiting: the job polls without waiting, once per record.
+        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.map_or(Duration::ZERO, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             let message = match self.consumer.poll(remaining)? {
                 Ok(message) => message,
                 Err(error) => return Some(Err(error)),
             };
             let partition = message.partition();
-            match self
-                .order
-                .check(partition, message.offset(), Instant::now())
-            {
+            match self.order.check(partition, message.offset(), Instant::now) {
                 Accept::Yes => {
                     if !self.step_back.is_empty() {
                         self.step_back.remove(&partition);
