@@ -64,6 +64,18 @@ fn configuration_mistakes_exit_2_with_one_line() {
             &["run", "--kill", "job:2@3", "--processes", "2"][..],
             "--kill job:2@3: the job has 2 process(es), numbered from 0",
         ),
+        (
+            &["run", "--producers", "0"][..],
+            "`producers.count` (--producers) must be at least 1 in exact mode",
+        ),
+        (
+            &["capacity", "--producers", "0", "--mode", "bounded"][..],
+            "`producers.count` (--producers) must be at least 1 for a capacity search",
+        ),
+        (
+            &["verify", "--kafka-property", "acks=0"][..],
+            "`acks = 0` is refused",
+        ),
     ] {
         let (out, elapsed) = harness(args);
         let err = stderr(&out);

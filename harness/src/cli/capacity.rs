@@ -9,7 +9,7 @@ use adstream_profile::ConfigError;
 use clap::Args;
 
 use crate::cli::run::RunArgs;
-use crate::cli::{ensure_broker, out_dir};
+use crate::cli::{ensure_broker, out_dir, refuse_external};
 
 /// Flags of `harness capacity`.
 #[derive(Debug, Args)]
@@ -37,6 +37,7 @@ pub struct CapacityArgs {
 /// Searches and prints the capacity with the evidence of the runs either side of it.
 pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
     let base = args.run.profile()?;
+    refuse_external(&base, "a capacity search")?;
     if !args.run.kills.is_empty() {
         return Err(ConfigError::Flags(
             "--kill belongs to harness run: a capacity search measures undisturbed runs".to_owned(),

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use adstream_harness::services::broker::LocalBroker;
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::reach;
+use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, KafkaArgs, Override, WindowArgs};
 use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode};
 use adstream_protocol::clock::unix_ms;
@@ -75,6 +76,21 @@ pub fn out_dir(given: Option<&Path>, command: &str) -> anyhow::Result<PathBuf> {
     );
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     Ok(out)
+}
+
+/// Fails when `profile` has no producers of ours: `what` drives its own producers at chosen rates
+/// (`--producers 0`, measuring someone else's, belongs to `harness run`).
+pub fn refuse_external(profile: &Profile, what: &str) -> Result<(), ConfigError> {
+    if profile.producers.count == 0 {
+        return Err(ConfigError::Invalid {
+            key: "producers.count",
+            flag: "--producers",
+            problem: format!(
+                "must be at least 1 for {what}, which drives its own producers (0 belongs to harness run)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The broker of an experiment: an existing one that answers, or a local one started for it (only for

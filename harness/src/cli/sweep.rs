@@ -12,7 +12,7 @@ use adstream_profile::flags::{ConfigArg, Override, WindowArgs};
 use adstream_profile::profile::{Generator, Profile};
 use clap::Args;
 
-use crate::cli::{ensure_broker, out_dir};
+use crate::cli::{ensure_broker, out_dir, refuse_external};
 
 /// Flags of `harness sweep`.
 #[derive(Debug, Args)]
@@ -22,6 +22,9 @@ pub struct SweepArgs {
     /// Kafka bootstrap address [key: kafka.bootstrap]
     #[arg(long, value_name = "HOST:PORT")]
     bootstrap: Option<String>,
+    /// A librdkafka property for every Kafka client (repeatable) [key: kafka.properties]
+    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = adstream_profile::properties::key_value)]
+    kafka_properties: Vec<(String, String)>,
     /// Partition counts of the grid [default: kafka.partitions]
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     partitions: Vec<u32>,
@@ -61,6 +64,10 @@ impl Override for SweepArgs {
         if let Some(bootstrap) = &self.bootstrap {
             profile.kafka.bootstrap.clone_from(bootstrap);
         }
+        profile
+            .kafka
+            .properties
+            .extend(self.kafka_properties.iter().cloned());
         if let Some(count) = self.producers {
             profile.producers.count = count;
         }
@@ -107,6 +114,7 @@ impl SweepArgs {
 /// Runs the grid; fails (after finishing it) when a cell was not exact.
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let base = args.config.resolve(&[&args.window, args])?;
+    refuse_external(&base, "a sweep")?;
     let grid = args.grid(&base)?;
     let out = out_dir(args.out.as_deref(), "sweep")?;
     let broker = ensure_broker(&base)?;
