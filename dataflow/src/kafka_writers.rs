@@ -10,7 +10,9 @@ use std::time::Duration;
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::settings::{Connection, dead_letter_producer_config, results_producer_config};
-use adstream_protocol::wire::{HEADER_REASON, WindowResult};
+use adstream_protocol::wire::{
+    HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, WindowResult,
+};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -214,14 +216,22 @@ impl KafkaDeadLetters {
 
 impl DeadLetters for KafkaDeadLetters {
     fn send(&mut self, record: &RawRecord<'_>, reason: &str) {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 1);
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 3);
         for (key, value) in record.headers {
             headers = headers.insert(Header { key, value: *value });
         }
-        headers = headers.insert(Header {
-            key: HEADER_REASON,
-            value: Some(reason),
-        });
+        let (partition, offset) = (record.partition.to_string(), record.offset.to_string());
+        for (key, value) in [
+            (HEADER_REASON, reason),
+            // Where it came from, so a recount can account for every event (and a user find it).
+            (HEADER_SOURCE_PARTITION, partition.as_str()),
+            (HEADER_SOURCE_OFFSET, offset.as_str()),
+        ] {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
         self.0.send(record.key, record.value, headers);
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use adstream_protocol::catalog::CAMPAIGNS;
 use adstream_protocol::validity::{EventRules, PartitionRules};
 use adstream_protocol::window::BaseRange;
-use adstream_protocol::wire::Event;
+use adstream_protocol::wire::{Event, LATE_REASON_PREFIX};
 
 use crate::aggregate::Aggregate;
 use crate::input::{Input, Origin};
@@ -136,7 +136,7 @@ impl WindowState {
                     Ok(()) => {}
                     Err(ProgressError::Regressed { promised_ns, .. }) => {
                         return Verdict::Late(format!(
-                            "late: producer {producer} sent event time {t} after promising {promised_ns}"
+                            "{LATE_REASON_PREFIX} producer {producer} sent event time {t} after promising {promised_ns}"
                         ));
                     }
                     Err(other) => return Verdict::Rejected(other.to_string()),
@@ -147,7 +147,7 @@ impl WindowState {
         }
         if window < self.open_from {
             return Verdict::Late(format!(
-                "late: window {window} already closed (open from {})",
+                "{LATE_REASON_PREFIX} window {window} already closed (open from {})",
                 self.open_from
             ));
         }

@@ -159,9 +159,9 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
 /// An independent recount of `events` (the protocol's, not the job's code).
 fn recount(events: &[Event]) -> Recount {
     let mut recount = Recount::new(rules());
-    for e in events {
+    for (offset, e) in (0..).zip(events) {
         // A given base: the partition makes no difference to the rules.
-        assert!(recount.offer_event(0, e), "a valid event");
+        assert!(recount.offer_event(0, offset, e), "a valid event");
     }
     recount
 }

@@ -2,6 +2,11 @@
 //! serde's parser and a plain tally, not the job's fast path, aggregate or dataflow — and the comparison
 //! of a results topic with it. Missing, extra, duplicate and differing results are all mismatches.
 //!
+//! Events the job declared late (bounded mode: behind a window it had already closed) are in the
+//! dead-letter topic with their source position; a recount given those positions leaves them out of
+//! the tallies and counts them apart, so every valid event is accounted for — in a result or declared
+//! late — and the results are compared with the rest.
+//!
 //! Which records count is decided by [`crate::validity`], the rules the job applies too: per partition, in
 //! offset order, so an inferred base time is inferred exactly as the job inferred it. When the base is
 //! given, each result's window bounds are checked against it too.
@@ -58,6 +63,8 @@ impl Tally {
 pub struct Recount {
     rules: EventRules,
     partitions: BTreeMap<i32, PartitionRules>,
+    declared_late: BTreeSet<(i32, i64)>,
+    late: u64,
     tallies: BTreeMap<(u64, u32), Tally>,
 }
 
@@ -67,32 +74,46 @@ impl Recount {
         Self {
             rules,
             partitions: BTreeMap::new(),
+            declared_late: BTreeSet::new(),
+            late: 0,
             tallies: BTreeMap::new(),
         }
     }
 
-    /// Offers the next record of `partition` of the events topic (each partition's records in offset
-    /// order): `control` when it carries a `kind` header, `value` its bytes. Returns whether it was
-    /// counted as a valid event.
-    pub fn offer(&mut self, partition: i32, control: bool, value: &[u8]) -> bool {
+    /// The same, leaving out of the tallies the events at these (partition, offset) positions, which
+    /// the job declared late (their dead letters' source positions).
+    pub fn with_declared_late(mut self, positions: BTreeSet<(i32, i64)>) -> Self {
+        self.declared_late = positions;
+        self
+    }
+
+    /// Offers the record at `offset` of `partition` of the events topic (each partition's records in
+    /// offset order): `control` when it carries a `kind` header, `value` its bytes. Returns whether it
+    /// was counted in a tally (a valid event not declared late).
+    pub fn offer(&mut self, partition: i32, offset: i64, control: bool, value: &[u8]) -> bool {
         if control || check_size(value.len()).is_err() {
             return false;
         }
         let Ok(event) = serde_json::from_slice::<Event>(value) else {
             return false;
         };
-        self.offer_event(partition, &event)
+        self.offer_event(partition, offset, &event)
     }
 
-    /// Offers the next event of `partition`, parsed; returns whether it was valid and counted.
-    pub fn offer_event(&mut self, partition: i32, event: &Event) -> bool {
+    /// Offers the event at `offset` of `partition`, parsed; returns whether it was counted.
+    pub fn offer_event(&mut self, partition: i32, offset: i64, event: &Event) -> bool {
         let rules = self.rules;
+        // A late event is valid: it narrows an inferred base as it did in the job.
         let checked = self
             .partitions
             .entry(partition)
             .or_insert_with(|| rules.partition())
             .check(event);
         if checked.is_err() {
+            return false;
+        }
+        if self.declared_late.contains(&(partition, offset)) {
+            self.late += 1;
             return false;
         }
         self.tallies
@@ -114,7 +135,12 @@ impl Recount {
             .fold(self.rules.partition().known(), |r, p| r.narrow(p.known()))
     }
 
-    /// Valid events counted.
+    /// Valid events the job declared late, left out of the tallies.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    /// Valid events counted in the tallies.
     pub fn events(&self) -> u64 {
         self.tallies.values().map(|t| t.count).sum()
     }
@@ -178,6 +204,7 @@ impl Recount {
             results_expected: self.tallies.len() as u64,
             results_read: results.len() as u64,
             events: self.events(),
+            late_excluded: self.late,
             mismatch_count: mismatches.len() as u64,
             mismatches: mismatches.into_iter().take(LISTED).collect(),
         }
@@ -202,8 +229,11 @@ pub struct Verification {
     pub results_expected: u64,
     /// Result records read.
     pub results_read: u64,
-    /// Valid events recounted.
+    /// Valid events recounted into the tallies.
     pub events: u64,
+    /// Valid events the job declared late (dead-letter topic), left out of the tallies.
+    #[serde(default)]
+    pub late_excluded: u64,
     /// How many mismatches.
     pub mismatch_count: u64,
     /// The first few, described.
@@ -227,6 +257,7 @@ impl Verification {
             results_expected: 0,
             results_read,
             events: 0,
+            late_excluded: 0,
             mismatch_count: 1,
             mismatches: vec![reason],
         }
@@ -262,15 +293,15 @@ mod tests {
     #[test]
     fn only_valid_events_are_recounted() {
         let mut r = recount();
-        assert!(r.offer(0, false, EVENT.as_bytes()));
-        assert!(!r.offer(0, true, EVENT.as_bytes()), "a control record");
+        assert!(r.offer(0, 1, false, EVENT.as_bytes()));
+        assert!(!r.offer(0, 2, true, EVENT.as_bytes()), "a control record");
         for bad in [
             EVENT.replace("\"campaign_id\":4", "\"campaign_id\":11"),
             EVENT.replace("\"window_id\":2", "\"window_id\":7"),
             "{broken".to_owned(),
             " ".repeat(70_000),
         ] {
-            assert!(!r.offer(0, false, bad.as_bytes()), "{bad:.60}");
+            assert!(!r.offer(0, 3, false, bad.as_bytes()), "{bad:.60}");
         }
         assert_eq!(r.events(), 1);
         assert_eq!(
@@ -288,7 +319,7 @@ mod tests {
     #[test]
     fn equal_results_are_exact_and_every_kind_of_difference_is_named() {
         let mut r = recount();
-        r.offer(0, false, EVENT.as_bytes());
+        r.offer(0, 4, false, EVENT.as_bytes());
         let v = r.compare(&[result(2, 4, [1, 0, 1, 0, 5])]);
         assert!(v.exact, "{v:?}");
         assert_eq!((v.windows_checked, v.results_expected, v.events), (1, 1, 1));
@@ -320,19 +351,19 @@ mod tests {
     fn an_inferred_base_is_inferred_per_partition_in_offset_order() {
         let mut r = Recount::new(EventRules::inferring_base(10));
         // Partition 0 first says base 0..=5 (window 2 at 25); partition 1 first says 6..=15 (window 1).
-        assert!(r.offer(0, false, EVENT.as_bytes()));
+        assert!(r.offer(0, 5, false, EVENT.as_bytes()));
         let window_one = EVENT.replace("\"window_id\":2", "\"window_id\":1");
         assert!(
-            r.offer(1, false, window_one.as_bytes()),
+            r.offer(1, 6, false, window_one.as_bytes()),
             "partition 1's own first event"
         );
         assert!(
-            !r.offer(0, false, window_one.as_bytes()),
+            !r.offer(0, 7, false, window_one.as_bytes()),
             "contradicts partition 0"
         );
-        assert!(r.offer(1, false, window_one.as_bytes()));
+        assert!(r.offer(1, 8, false, window_one.as_bytes()));
         assert!(
-            !r.offer(1, false, EVENT.as_bytes()),
+            !r.offer(1, 9, false, EVENT.as_bytes()),
             "contradicts partition 1"
         );
         assert_eq!(r.events(), 3);
@@ -340,10 +371,25 @@ mod tests {
     }
 
     #[test]
+    fn events_the_job_declared_late_are_left_out_and_counted_apart() {
+        let mut r = recount().with_declared_late(BTreeSet::from([(0, 2)]));
+        assert!(r.offer(0, 1, false, EVENT.as_bytes()));
+        assert!(!r.offer(0, 2, false, EVENT.as_bytes()), "declared late");
+        assert!(
+            !r.offer(1, 2, false, EVENT.as_bytes().get(..5).unwrap()),
+            "not an event"
+        );
+        assert_eq!((r.events(), r.late()), (1, 1));
+        let v = r.compare(&[result(2, 4, [1, 0, 1, 0, 5])]);
+        assert!(v.exact, "{v:?}");
+        assert_eq!(v.late_excluded, 1);
+    }
+
+    #[test]
     fn with_a_given_base_the_window_bounds_are_checked() {
         let mut r = Recount::new(EventRules::new(Windows::new(1_000_000_000, 10_000_000)));
         let event = EVENT.replace("\"event_time_ns\":25", "\"event_time_ns\":1025000000");
-        assert!(r.offer(0, false, event.as_bytes()));
+        assert!(r.offer(0, 10, false, event.as_bytes()));
         let mut good = result(2, 4, [1, 0, 1, 0, 5]);
         good.window_start_ms = 1_020;
         good.window_end_ms = 1_030;

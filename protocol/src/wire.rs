@@ -13,6 +13,12 @@ pub const HEADER_SEQ: &str = "seq";
 pub const HEADER_KIND: &str = "kind";
 /// Header on a dead-letter record saying why it was rejected.
 pub const HEADER_REASON: &str = "reason";
+/// Header on a dead-letter record: the events-topic partition it was read from (decimal).
+pub const HEADER_SOURCE_PARTITION: &str = "source_partition";
+/// Header on a dead-letter record: its offset in that partition (decimal).
+pub const HEADER_SOURCE_OFFSET: &str = "source_offset";
+/// The start of the `reason` of an event the job declared late.
+pub const LATE_REASON_PREFIX: &str = "late:";
 
 /// The kind of ad shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -20,8 +20,8 @@ use adstream_profile::profile::{KafkaSection, Profile};
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{
-    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
-    WindowResult,
+    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_REASON, HEADER_SEQ,
+    HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, LATE_REASON_PREFIX, Watermark, WindowResult,
 };
 use rdkafka::message::{Headers, Message};
 
@@ -78,6 +78,8 @@ impl TestBroker {
 pub struct ReadRecord {
     /// Its partition.
     pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
     /// Its headers, in order.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// Its value.
@@ -145,6 +147,7 @@ pub fn read_topic_over(
         });
         records.push(ReadRecord {
             partition: message.partition(),
+            offset: message.offset(),
             headers,
             value: message.payload().unwrap_or_default().to_vec(),
         });
@@ -249,10 +252,35 @@ pub fn read_events(
 /// not the job's code), under the run's validity `rules`: control records and invalid events are left
 /// out exactly as the job leaves them out.
 pub fn recount(records: &[ReadRecord], rules: EventRules) -> Recount {
-    let mut recount = Recount::new(rules);
+    recount_with_late(records, rules, &[])
+}
+
+/// [`recount`], leaving out the events the job declared late: those whose dead letters are among
+/// `dead_letters` with a `late:` reason (located by their source-position headers).
+pub fn recount_with_late(
+    records: &[ReadRecord],
+    rules: EventRules,
+    dead_letters: &[ReadRecord],
+) -> Recount {
+    let late = dead_letters
+        .iter()
+        .filter(|d| {
+            d.header(HEADER_REASON)
+                .is_some_and(|r| r.starts_with(LATE_REASON_PREFIX))
+        })
+        .map(|d| {
+            let number = |key| d.header(key).and_then(|v| v.parse().ok());
+            (
+                number(HEADER_SOURCE_PARTITION).expect("source partition") as i32,
+                number(HEADER_SOURCE_OFFSET).expect("source offset"),
+            )
+        })
+        .collect();
+    let mut recount = Recount::new(rules).with_declared_late(late);
     for record in records {
         recount.offer(
             record.partition,
+            record.offset,
             record.header(HEADER_KIND).is_some(),
             &record.value,
         );

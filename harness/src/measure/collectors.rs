@@ -161,11 +161,13 @@ pub struct BrokerProbe {
     stop: Arc<AtomicBool>,
 }
 
-/// The unsigned integer after `"key":` in a JSON text, found without parsing the rest.
+/// The unsigned integer after `"key":` in a JSON text (spaces allowed after the colon, as Python's
+/// `json.dumps` writes), found without parsing the rest.
 fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
     let at = value.windows(key.len()).position(|w| w == key)? + key.len();
     let digits: Vec<u64> = value[at..]
         .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
         .take_while(|b| b.is_ascii_digit())
         .map(|d| u64::from(d - b'0'))
         .collect();
@@ -247,6 +249,12 @@ mod tests {
     #[test]
     fn numbers_are_found_by_key() {
         let v = br#"{"window_id":42,"ip_address":"1.2.3.4","produce_time":1700000000123}"#;
+        let spaced = br#"{"window_id": 42, "produce_time": 1700000000123}"#;
+        assert_eq!(json_number(spaced, b"\"window_id\":"), Some(42));
+        assert_eq!(
+            json_number(spaced, b"\"produce_time\":"),
+            Some(1_700_000_000_123)
+        );
         assert_eq!(
             json_number(v, b"\"produce_time\":"),
             Some(1_700_000_000_123)

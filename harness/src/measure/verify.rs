@@ -4,7 +4,7 @@
 //! marker is in, or every partition is read to where the job read it); then every result record is
 //! compared with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,10 @@ use adstream_kafka::KafkaError;
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::validity::EventRules;
-use adstream_protocol::wire::{ControlKind, HEADER_KIND, WindowResult};
+use adstream_protocol::wire::{
+    ControlKind, HEADER_KIND, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
+    LATE_REASON_PREFIX, WindowResult,
+};
 use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Headers};
 
@@ -78,10 +81,44 @@ pub fn verify(
     Ok(verification)
 }
 
+/// The events-topic positions of the events the job declared late: its dead letters whose reason says
+/// so, with their source position (none when the job has no dead-letter topic).
+fn declared_late(
+    kafka: &KafkaSection,
+    deadline: Instant,
+) -> Result<BTreeSet<(i32, i64)>, KafkaError> {
+    let mut reader = match TopicReader::all(kafka, &kafka.dlq_topic()) {
+        Err(KafkaError::MissingTopic { .. }) => return Ok(BTreeSet::new()),
+        other => other?,
+    };
+    let mut late = BTreeSet::new();
+    reader.read_all_now(QUIET, deadline, |message| {
+        let header = |key: &str| {
+            message.headers().and_then(|hs| {
+                hs.iter()
+                    .find(|h| h.key == key)
+                    .and_then(|h| h.value)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .map(str::to_owned)
+            })
+        };
+        let is_late = header(HEADER_REASON).is_some_and(|r| r.starts_with(LATE_REASON_PREFIX));
+        if let (true, Some(p), Some(o)) = (
+            is_late,
+            header(HEADER_SOURCE_PARTITION).and_then(|p| p.parse().ok()),
+            header(HEADER_SOURCE_OFFSET).and_then(|o| o.parse().ok()),
+        ) {
+            late.insert((p, o));
+        }
+    })?;
+    Ok(late)
+}
+
 /// The recount of the events topic up to `plan.end`, and whether that end was reached by `deadline`.
 fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, bool), KafkaError> {
+    let late = declared_late(plan.kafka, deadline)?;
     let mut reader = TopicReader::all(plan.kafka, &plan.kafka.events_topic)?;
-    let mut recount = Recount::new(plan.rules);
+    let mut recount = Recount::new(plan.rules).with_declared_late(late);
     let mut offer = |message: &BorrowedMessage<'_>| {
         let kind = message.headers().and_then(|hs| {
             hs.iter()
@@ -89,7 +126,7 @@ fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, 
                 .map(|h| h.value.unwrap_or_default())
         });
         let value = message.payload().unwrap_or_default();
-        recount.offer(message.partition(), kind.is_some(), value);
+        recount.offer(message.partition(), message.offset(), kind.is_some(), value);
         kind.and_then(ControlKind::parse)
     };
     let never = AtomicBool::new(false);
@@ -129,36 +166,9 @@ fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, 
                     }
                 })
         }
-        EventsEnd::Quiet => {
-            let mut left: BTreeMap<i32, i64> = reader
-                .reported_ends()?
-                .into_iter()
-                .filter(|(_, o)| *o > 0)
-                .collect();
-            let reached = left.is_empty()
-                || reader.read_until(&never, Duration::ZERO, Some(deadline), |message| {
-                    offer(message);
-                    if left
-                        .get(&message.partition())
-                        .is_some_and(|&end| message.offset() + 1 >= end)
-                    {
-                        left.remove(&message.partition());
-                    }
-                    if left.is_empty() {
-                        Next::Done
-                    } else {
-                        Next::More
-                    }
-                });
-            // On past the reported end until nothing more comes.
-            if reached {
-                reader.read_until(&AtomicBool::new(true), QUIET, Some(deadline), |message| {
-                    offer(message);
-                    Next::More
-                });
-            }
-            reached
-        }
+        EventsEnd::Quiet => reader.read_all_now(QUIET, deadline, |message| {
+            offer(message);
+        })?,
     };
     Ok((recount, complete))
 }

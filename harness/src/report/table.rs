@@ -86,6 +86,13 @@ impl Report {
             v.results_read,
             v.events
         );
+        if v.late_excluded > 0 {
+            let _ = write!(
+                t,
+                " ({} late events, declared so by the job, in the dead-letter topic)",
+                v.late_excluded
+            );
+        }
         for m in &v.mismatches {
             let _ = write!(t, "\n  mismatch: {m}");
         }
