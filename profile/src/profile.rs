@@ -54,8 +54,42 @@ pub struct Profile {
     pub window: WindowSection,
     /// `[job]`: the stream job's workers and processes.
     pub job: JobSection,
+    /// `[ssh]`: how `harness run --launch ssh` reaches other hosts.
+    pub ssh: SshSection,
 }
 
+/// How `harness run` starts job processes on other hosts (`job.launch`, `--launch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Launch {
+    /// Print the command for each remote hostfile line and wait for the user to run it.
+    #[default]
+    Print,
+    /// Copy the profile and hostfile there and start `dataflow` over the system's `ssh`.
+    Ssh,
+}
+
+/// `[ssh]` keys: how the harness reaches other hosts with the system's `ssh` and `scp`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SshSection {
+    /// The user to log in as (default: ssh's own default).
+    pub user: Option<String>,
+    /// The ssh port (default: ssh's own, 22).
+    pub port: Option<u16>,
+    /// The private key to log in with (`ssh -i`).
+    pub identity: Option<PathBuf>,
+    /// The `dataflow` binary on the remote hosts (default: the same path as here).
+    pub dataflow: Option<PathBuf>,
+    /// The directory on the remote hosts for the run's profile and hostfile (default:
+    /// `/tmp/adstream-<job id>`).
+    pub dir: Option<String>,
+    /// Extra `ssh -o` options, e.g. `["StrictHostKeyChecking=accept-new"]`.
+    pub options: Vec<String>,
+    /// Launch loopback lines after the first over ssh too, as if they were remote (for testing ssh
+    /// launch on one machine).
+    pub loopback: bool,
+}
 /// `[kafka]` keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -281,6 +315,8 @@ pub struct JobSection {
     pub checkpoint_dir: Option<PathBuf>,
     /// Milliseconds between two checkpoints of a worker; 0 takes none (`--checkpoint-interval-ms`).
     pub checkpoint_interval_ms: u64,
+    /// How `harness run` starts job processes on other hosts (`--launch`).
+    pub launch: Launch,
 }
 
 impl Default for JobSection {
@@ -299,6 +335,7 @@ impl Default for JobSection {
             id: None,
             checkpoint_dir: None,
             checkpoint_interval_ms: 1_000,
+            launch: Launch::Print,
         }
     }
 }

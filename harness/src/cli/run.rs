@@ -9,7 +9,7 @@ use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs};
-use adstream_profile::profile::Profile;
+use adstream_profile::profile::{Launch, Profile};
 use clap::Args;
 
 use crate::cli::{ensure_broker, out_dir};
@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Show the job's and producers' stderr as it comes
     #[arg(long, short)]
     pub verbose: bool,
+    /// How job processes on other hosts start: print the command to run there, or start them over
+    /// the system's ssh (see [ssh] in the profile) [key: job.launch]
+    #[arg(long, value_enum)]
+    launch: Option<Launch>,
     /// Restarts of a failed job before the run fails [key: job.max_restarts]
     #[arg(long, value_name = "N")]
     max_restarts: Option<u32>,
@@ -55,6 +59,9 @@ impl Override for RunArgs {
         }
         if let Some(restarts) = self.max_restarts {
             profile.job.max_restarts = restarts;
+        }
+        if let Some(launch) = self.launch {
+            profile.job.launch = launch;
         }
     }
 }

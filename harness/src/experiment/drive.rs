@@ -6,7 +6,8 @@
 //! restarted job reads the events again and skips the results already written, so results stay exact.
 //! Any other child that fails, any line that is not a message, and an interrupt end the run at once.
 
-use std::ffi::OsStr;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use adstream_protocol::clock::unix_ms;
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::{RemoteCommand, job_processes};
+use crate::experiment::launch::{RemoteCommand, SshLaunch, job_processes, over_ssh};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::progress::{Progress, Snapshot};
 use crate::experiment::supervisor::{Line, Role, Supervisor};
@@ -46,6 +47,8 @@ pub struct Follow<'a> {
     faults: Faults,
     /// When the producers started: the clock of injected kills and fault records.
     started: Option<Instant>,
+    /// The hosts of the job processes started over ssh, to prefix their lines with.
+    hosts: BTreeMap<Role, String>,
 }
 
 impl<'a> Follow<'a> {
@@ -60,6 +63,7 @@ impl<'a> Follow<'a> {
             interrupt,
             faults,
             started: None,
+            hosts: BTreeMap::new(),
         }
     }
 
@@ -69,8 +73,11 @@ impl<'a> Follow<'a> {
 
     fn take(&mut self, line: Line) -> Result<(), RunError> {
         if line.stderr && self.echo {
-            self.display
-                .println(&format!("  [{}] {}", line.child, line.text));
+            let text = match self.hosts.get(&line.child) {
+                Some(host) => format!("  [{} on {host}] {}", line.child, line.text),
+                None => format!("  [{}] {}", line.child, line.text),
+            };
+            self.display.println(&text);
         }
         self.ledger.take(line)
     }
@@ -279,16 +286,44 @@ fn wait_for_events(profile: &Profile, follow: &mut Follow<'_>) -> Result<(), Run
     Ok(())
 }
 
-/// Starts the local job processes and prints the commands of the remote ones; how many are remote.
+/// Starts the job's processes — here, or on their hosts over ssh — and prints the commands of those
+/// the user starts by hand; how many those are.
 fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunError> {
-    let job = &launch.profile.job;
+    let profile = launch.profile;
+    let job = &profile.job;
     let lines = job_processes(job)?;
     let mut remote = 0;
     for line in &lines {
-        if line.is_local() {
-            let process = line.process.to_string();
+        let process = line.process.to_string();
+        let role = Role::Job(line.process);
+        if over_ssh(job, &profile.ssh, line) {
+            let hostfile = absolute_hostfile(job.hostfile.as_deref())?;
+            let dir =
+                profile.ssh.dir.clone().unwrap_or_else(|| {
+                    format!("/tmp/adstream-{}", job.id.as_deref().unwrap_or("run"))
+                });
+            let ssh = SshLaunch {
+                ssh: &profile.ssh,
+                line,
+                profile: launch.profile_path,
+                hostfile: &hostfile,
+                dataflow: profile.ssh.dataflow.as_deref().unwrap_or(launch.dataflow),
+                dir: &dir,
+            };
+            ssh.copy()?;
+            let args = ssh.command();
+            let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+            follow
+                .supervisor
+                .spawn_holding_stdin(role, Path::new("ssh"), &args)?;
+            follow.hosts.insert(role, line.address.host.clone());
+            follow.display.println(&format!(
+                "job process {} started on {} over ssh",
+                line.process, line.address.host
+            ));
+        } else if line.is_local() {
             follow.supervisor.spawn(
-                Role::Job(line.process),
+                role,
                 launch.dataflow,
                 &[
                     OsStr::new("--config"),
@@ -297,10 +332,9 @@ fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunErr
                     OsStr::new(&process),
                 ],
             )?;
-        } else if let Some(hostfile) = &job.hostfile {
+        } else {
             remote += 1;
-            let hostfile: PathBuf =
-                std::path::absolute(hostfile).map_err(RunError::io("resolve the hostfile"))?;
+            let hostfile = absolute_hostfile(job.hostfile.as_deref())?;
             let command = RemoteCommand {
                 line,
                 profile: launch.profile_path,
@@ -310,6 +344,12 @@ fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunErr
         }
     }
     Ok(remote)
+}
+
+/// The hostfile's absolute path (a job with remote lines has one).
+fn absolute_hostfile(hostfile: Option<&Path>) -> Result<PathBuf, RunError> {
+    let hostfile = hostfile.unwrap_or(Path::new("hostfile"));
+    std::path::absolute(hostfile).map_err(RunError::io("resolve the hostfile"))
 }
 
 /// Waits until every local worker said it reads its partitions. Timely connects every process before

@@ -31,6 +31,16 @@ pub enum RunError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// Copying a job process's files to its host over ssh failed.
+    #[error("cannot copy the run's files to {host} with {step}: {detail}")]
+    Ssh {
+        /// The host.
+        host: String,
+        /// `ssh` or `scp`.
+        step: &'static str,
+        /// What it said, or how it ended.
+        detail: String,
+    },
     /// A sibling binary is missing.
     #[error(
         "the `{name}` binary is not next to {} — build the whole workspace (`cargo build --release`)",

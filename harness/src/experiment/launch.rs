@@ -1,13 +1,17 @@
 //! Where a run's job processes run: one local process without a hostfile, else one per hostfile line —
-//! lines on this machine's loopback are launched by the harness, every other line is started by the
-//! user on its host with the exact command printed here.
+//! lines on this machine's loopback are launched by the harness; every other line is either started by
+//! the user on its host with the exact command printed here (`job.launch = "print"`), or started by the
+//! harness over the system's `ssh` (`"ssh"`, [`SshLaunch`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::ffi::OsString;
+use std::process::{Command, Stdio};
+
 use adstream_profile::address::HostPort;
 use adstream_profile::hostfile::{HostLine, Hostfile};
-use adstream_profile::profile::JobSection;
+use adstream_profile::profile::{JobSection, Launch, SshSection};
 
 use crate::experiment::error::RunError;
 use crate::services::broker::free_port;
@@ -36,7 +40,8 @@ pub fn job_processes(job: &JobSection) -> Result<Vec<HostLine>, RunError> {
         }]);
     };
     let hostfile = Hostfile::read(path)?.expect_processes(job.processes)?;
-    if !hostfile.lines().iter().any(HostLine::is_local) {
+    // The harness follows the job through the processes it starts; printed ones it only waits for.
+    if job.launch == Launch::Print && !hostfile.lines().iter().any(HostLine::is_local) {
         return Err(RunError::NoLocalProcess(path.clone()));
     }
     Ok(hostfile.lines().to_vec())
@@ -69,6 +74,128 @@ impl fmt::Display for RemoteCommand<'_> {
     }
 }
 
+/// Whether `line` is started by the harness over ssh rather than here or by hand: a line on another
+/// host with `job.launch = "ssh"`, or, with `ssh.loopback`, a loopback line after the first.
+pub fn over_ssh(job: &JobSection, ssh: &SshSection, line: &HostLine) -> bool {
+    job.launch == Launch::Ssh && (!line.is_local() || (ssh.loopback && line.process > 0))
+}
+
+/// One job process started on its host over the system's `ssh`: the run's profile and hostfile copied
+/// there with `scp`, then `dataflow` run there in a shell that stops it once the session's input closes.
+/// The harness holds that input open, so the remote process ends when the harness stops the session —
+/// or dies, which ends the `ssh` client with it. Its stdout (the messages) and stderr come back over the
+/// session, so the harness follows it like a local process.
+#[derive(Debug, Clone, Copy)]
+pub struct SshLaunch<'a> {
+    /// How to reach the host.
+    pub ssh: &'a SshSection,
+    /// The process and its host.
+    pub line: &'a HostLine,
+    /// The run's profile.
+    pub profile: &'a Path,
+    /// The run's hostfile.
+    pub hostfile: &'a Path,
+    /// The `dataflow` binary on the host.
+    pub dataflow: &'a Path,
+    /// The directory on the host for the two files.
+    pub dir: &'a str,
+}
+
+impl SshLaunch<'_> {
+    /// `[user@]host`.
+    fn destination(&self) -> String {
+        match &self.ssh.user {
+            Some(user) => format!("{user}@{}", self.line.address.host),
+            None => self.line.address.host.clone(),
+        }
+    }
+
+    /// The options `ssh` and `scp` share; `port_flag` is `-p` for ssh and `-P` for scp.
+    fn options(&self, port_flag: &str) -> Vec<OsString> {
+        // Never ask for a password or a passphrase: a launch that cannot log in fails instead.
+        let mut args: Vec<OsString> = vec!["-o".into(), "BatchMode=yes".into()];
+        if let Some(port) = self.ssh.port {
+            args.extend([port_flag.into(), port.to_string().into()]);
+        }
+        if let Some(identity) = &self.ssh.identity {
+            args.extend(["-i".into(), identity.into()]);
+        }
+        for option in &self.ssh.options {
+            args.extend(["-o".into(), option.into()]);
+        }
+        args
+    }
+
+    /// Copies the profile and the hostfile into the directory on the host.
+    pub fn copy(&self) -> Result<(), RunError> {
+        let host = &self.line.address.host;
+        let mut mkdir = Command::new("ssh");
+        mkdir
+            .args(self.options("-p"))
+            .arg(self.destination())
+            .arg(format!("mkdir -p {}", quote(self.dir)));
+        run(&mut mkdir, host, "ssh")?;
+        let mut scp = Command::new("scp");
+        scp.args(self.options("-P"))
+            .arg(self.profile)
+            .arg(self.hostfile)
+            .arg(format!("{}:{}/", self.destination(), self.dir));
+        run(&mut scp, host, "scp")
+    }
+
+    /// The `ssh` arguments that run the job process on its host.
+    pub fn command(&self) -> Vec<OsString> {
+        let dataflow = format!(
+            "{} --config {} --hostfile {} --process {}",
+            quote(&self.dataflow.display().to_string()),
+            quote(&format!("{}/{}", self.dir, file_name(self.profile))),
+            quote(&format!("{}/{}", self.dir, file_name(self.hostfile))),
+            self.line.process
+        );
+        // dataflow runs in the background; a watcher, also in the background, reads the session's
+        // input — kept on fd 3, because a background command's stdin is /dev/null in a
+        // non-interactive shell (POSIX) — and kills dataflow when that input ends. The watcher keeps
+        // none of the session's output open, so the session ends with dataflow's exit status.
+        let script = format!(
+            "exec 3<&0; {dataflow} 3<&- & p=$!; {{ cat <&3 >/dev/null; kill $p; }} >/dev/null 2>&1 & \
+             exec 3<&-; wait $p"
+        );
+        let mut args = self.options("-p");
+        args.push(self.destination().into());
+        args.push(format!("sh -c {}", quote(&script)).into());
+        args
+    }
+}
+
+/// Runs a copying step to completion.
+fn run(command: &mut Command, host: &str, step: &'static str) -> Result<(), RunError> {
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| RunError::Ssh {
+            host: host.to_owned(),
+            step,
+            detail: e.to_string(),
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    Err(RunError::Ssh {
+        host: host.to_owned(),
+        step,
+        detail: said
+            .lines()
+            .last()
+            .map_or_else(|| out.status.to_string(), str::to_owned),
+    })
+}
+
+/// `text` quoted for a POSIX shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -95,6 +222,74 @@ mod tests {
         assert_eq!(
             text,
             "job process 1 runs on 10.1.2.3: copy /runs/r1/profile.toml and /etc/adstream/hosts there, then run\n  dataflow --config profile.toml --hostfile hosts --process 1"
+        );
+    }
+
+    #[test]
+    fn the_ssh_launch_runs_dataflow_in_a_shell_that_stops_it_with_the_session() {
+        let line = HostLine {
+            process: 1,
+            address: HostPort::parse("10.1.2.3:7001").unwrap(),
+        };
+        let ssh = SshSection {
+            user: Some("ad".into()),
+            port: Some(2222),
+            identity: Some("/keys/id".into()),
+            options: vec!["StrictHostKeyChecking=no".into()],
+            ..SshSection::default()
+        };
+        let launch = SshLaunch {
+            ssh: &ssh,
+            line: &line,
+            profile: Path::new("/runs/r1/profile.toml"),
+            hostfile: Path::new("/runs/r1/hostfile"),
+            dataflow: Path::new("/opt/it's/dataflow"),
+            dir: "/tmp/adstream-r1",
+        };
+        let args: Vec<String> = launch
+            .command()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..9],
+            [
+                "-o",
+                "BatchMode=yes",
+                "-p",
+                "2222",
+                "-i",
+                "/keys/id",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "ad@10.1.2.3"
+            ]
+        );
+        // What the remote shell runs: checked by running it here, with `echo` as the binary and a
+        // quote in the directory, while its input is held open.
+        let script = args[9].strip_prefix("sh -c ").unwrap();
+        let echo = SshLaunch {
+            dataflow: Path::new("/bin/echo"),
+            dir: "/tmp/it's here",
+            ..launch
+        };
+        let args = echo.command();
+        let remote = args[9].to_string_lossy();
+        assert!(script.starts_with("'"), "{script}");
+        // The login shell on the host parses the command line; `sh -c` stands in for it.
+        let mut sh = Command::new("sh")
+            .arg("-c")
+            .arg(&*remote)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut sh.stdout.take().unwrap(), &mut said).unwrap();
+        assert!(sh.wait().unwrap().success());
+        assert_eq!(
+            said,
+            "--config /tmp/it's here/profile.toml --hostfile /tmp/it's here/hostfile --process 1\n"
         );
     }
 

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -83,6 +83,8 @@ pub struct ChildGuard {
     role: Role,
     child: Child,
     status: Option<ExitStatus>,
+    /// The child's stdin when it is held open (an ssh session ends its remote process when it closes).
+    _stdin: Option<ChildStdin>,
 }
 
 impl ChildGuard {
@@ -130,9 +132,35 @@ impl Supervisor {
         program: &Path,
         args: &[&std::ffi::OsStr],
     ) -> Result<(), RunError> {
+        self.start(role, program, args, false)
+    }
+
+    /// Starts `program` with `args` as `role` like [`Supervisor::spawn`], but with its stdin a pipe
+    /// held open until the child is stopped: `ssh` running a remote process that ends when its input
+    /// does.
+    pub fn spawn_holding_stdin(
+        &mut self,
+        role: Role,
+        program: &Path,
+        args: &[&std::ffi::OsStr],
+    ) -> Result<(), RunError> {
+        self.start(role, program, args, true)
+    }
+
+    fn start(
+        &mut self,
+        role: Role,
+        program: &Path,
+        args: &[&std::ffi::OsStr],
+        hold_stdin: bool,
+    ) -> Result<(), RunError> {
         let mut child = owned_command(program)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if hold_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -141,10 +169,12 @@ impl Supervisor {
         let stderr = child.stderr.take().expect("piped stderr");
         forward_lines(stdout, role, false, self.sender.clone());
         forward_lines(stderr, role, true, self.sender.clone());
+        let stdin = child.stdin.take();
         self.guards.push(ChildGuard {
             role,
             child,
             status: None,
+            _stdin: stdin,
         });
         Ok(())
     }
