@@ -8,14 +8,7 @@ cd "$(dirname "$0")/.."
 repeats="${1:-3}"
 source scripts/local-broker.sh
 
-"$bin/harness" topics create --bootstrap "$bootstrap" --partitions 4 >/dev/null
-base=$(date +%s%3N)
-echo "== filling: 2 unpaced producers × 5,000,000 uniform events into 4 partitions"
-for id in 0 1; do
-    "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
-        --rate 100000 --duration 50 --unpaced >/dev/null &
-done
-wait %2 %3
+source scripts/catchup-events.sh
 
 for i in $(seq 1 "$repeats"); do
     echo "== repeat $i"

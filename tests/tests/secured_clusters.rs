@@ -113,51 +113,45 @@ fn job_with(
     )
 }
 
+/// Runs the job against `bootstrap` with `properties`, which the broker must refuse: exit 1, within
+/// [`FAILS_WITHIN`], with one line naming the broker and containing `why`; that line.
+fn refused_in_one_line(
+    bootstrap: &str,
+    properties: &std::collections::BTreeMap<String, String>,
+    why: &str,
+) -> String {
+    let (code, stderr, took) = job_with(bootstrap, properties);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let refused = format!("error: the broker at {bootstrap} refused the connection: ");
+    assert!(
+        stderr.starts_with(&refused) && stderr.contains(why),
+        "{stderr}"
+    );
+    assert!(took < FAILS_WITHIN, "took {took:?}");
+    stderr
+}
+
 #[test]
 fn a_client_that_does_not_trust_the_brokers_certificate_fails_with_one_clear_line() {
     let b = TlsBroker::start("tls-wrong-ca");
     let other = Certificates::make(&b.dir.join("other"), "some-other-ca");
-    let (code, stderr, took) = job_with(&b.t.kafka.bootstrap, &tls_properties(&other.ca));
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with(&format!(
-            "error: the broker at {} refused the connection: ",
-            b.t.kafka.bootstrap
-        )) && stderr.contains("certificate verify failed"),
-        "{stderr}"
+    refused_in_one_line(
+        &b.t.kafka.bootstrap,
+        &tls_properties(&other.ca),
+        "certificate verify failed",
     );
-    assert!(took < FAILS_WITHIN, "took {took:?}");
 }
 
 #[test]
 fn a_sasl_client_a_broker_rejects_fails_with_one_clear_line() {
     // A broker without SASL: the client's handshake is refused.
     let t = TestBroker::with_topics(2);
-    let sasl: std::collections::BTreeMap<String, String> = [
-        ("security.protocol", "SASL_PLAINTEXT"),
-        ("sasl.mechanism", "SCRAM-SHA-256"),
-        ("sasl.username", "adstream"),
-        ("sasl.password", "secret"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let (code, stderr, took) = job_with(&t.kafka.bootstrap, &sasl);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with(&format!(
-            "error: the broker at {} refused the connection: ",
-            t.kafka.bootstrap
-        )) && stderr.contains("SASL"),
-        "{stderr}"
-    );
+    let stderr = refused_in_one_line(&t.kafka.bootstrap, &scram("adstream", "secret"), "SASL");
     assert!(
         !stderr.contains("secret"),
         "the password is not shown: {stderr}"
     );
-    assert!(took < FAILS_WITHIN, "took {took:?}");
 }
 
 /// SASL/SCRAM client properties for `user` with `password`.
@@ -212,16 +206,10 @@ fn a_run_with_sasl_scram_credentials_is_exact_and_a_wrong_password_fails_with_on
     let said = exact_run(&t.kafka, &dir.join("run"));
     assert!(!said.contains("s3cret"), "{said}");
 
-    let (code, stderr, took) = job_with(&t.kafka.bootstrap, &scram("adstream", "wrong"));
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with(&format!(
-            "error: the broker at {} refused the connection: ",
-            t.kafka.bootstrap
-        )) && stderr.contains("SASL authentication error"),
-        "{stderr}"
+    refused_in_one_line(
+        &t.kafka.bootstrap,
+        &scram("adstream", "wrong"),
+        "SASL authentication error",
     );
-    assert!(took < FAILS_WITHIN, "took {took:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
