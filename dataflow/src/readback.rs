@@ -9,7 +9,7 @@
 //! incarnation) is gone, so silence after the reported end is the end.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::OrderedConsumer;
@@ -19,8 +19,6 @@ use rdkafka::message::Message as _;
 
 /// How long the results topic must stay silent after its reported end.
 const QUIET: Duration = Duration::from_millis(200);
-/// How long one poll waits.
-const POLL: Duration = Duration::from_millis(20);
 
 /// The (window, campaign) keys of every result in `topic`.
 pub fn written_results(
@@ -43,22 +41,12 @@ pub fn read_to_end(
     topic: &str,
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), KafkaError> {
-    let mut consumer =
-        OrderedConsumer::assign_all(&consumer_config(kafka), &kafka.bootstrap, topic)?;
-    let ends: Vec<(i32, i64)> = consumer.reported_ends()?.into_iter().collect();
-    let mut next: Vec<(i32, i64)> = consumer.partitions().iter().map(|&p| (p, 0)).collect();
-    let mut last = Instant::now();
-    loop {
-        let reached = next.iter().zip(&ends).all(|((_, at), (_, end))| at >= end);
-        if reached && last.elapsed() >= QUIET {
-            return Ok(());
-        }
-        if let Some(Ok(message)) = consumer.poll(POLL) {
-            last = Instant::now();
-            if let Some(slot) = next.iter_mut().find(|(p, _)| *p == message.partition()) {
-                slot.1 = message.offset() + 1;
-            }
+    OrderedConsumer::assign_all(&consumer_config(kafka), &kafka.bootstrap, topic)?.read_all_now(
+        QUIET,
+        None,
+        |message| {
             each(message.payload().unwrap_or_default());
-        }
-    }
+        },
+    )?;
+    Ok(())
 }

@@ -165,6 +165,44 @@ impl OrderedConsumer {
         }
     }
 
+    /// Hands every record there is now to `each`: at least to the end the broker reports (see
+    /// [`OrderedConsumer::reported_ends`]), then until nothing more has come for `quiet`. Whether the
+    /// reported end was reached before `deadline` (`None`: no deadline), else it gives up there.
+    pub fn read_all_now(
+        &mut self,
+        quiet: Duration,
+        deadline: Option<Instant>,
+        mut each: impl FnMut(&BorrowedMessage<'_>),
+    ) -> Result<bool, KafkaError> {
+        /// How long one poll waits before the ends and the clocks are looked at again.
+        const POLL: Duration = Duration::from_millis(20);
+        let mut left: BTreeMap<i32, i64> = self
+            .reported_ends()?
+            .into_iter()
+            .filter(|(_, end)| *end > 0)
+            .collect();
+        let mut last = Instant::now();
+        loop {
+            if left.is_empty() && last.elapsed() >= quiet {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Ok(left.is_empty());
+            }
+            if let Some(Ok(message)) = self.poll(POLL) {
+                last = Instant::now();
+                let partition = message.partition();
+                if left
+                    .get(&partition)
+                    .is_some_and(|&end| message.offset() + 1 >= end)
+                {
+                    left.remove(&partition);
+                }
+                each(&message);
+            }
+        }
+    }
+
     /// Arranges for `wake` to be called whenever records become available after a poll found none.
     pub fn on_arrival(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
         self.consumer.set_nonempty_callback(wake);

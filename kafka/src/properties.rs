@@ -43,11 +43,6 @@ pub struct Refused {
 }
 
 impl ClientProperties {
-    /// Whether none are given.
-    pub fn is_empty(&self) -> bool {
-        self.all.is_empty() && self.producer.is_empty() && self.consumer.is_empty()
-    }
-
     /// Fails on the first property that would break a guarantee.
     pub fn check(&self) -> Result<(), Refused> {
         let tables = [

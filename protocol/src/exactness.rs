@@ -17,10 +17,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::validity::{EventRules, PartitionRules, check_size};
 use crate::window::BaseRange;
-use crate::wire::{Event, EventType, WindowResult};
+use crate::wire::{
+    Event, EventType, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
+    LATE_REASON_PREFIX, WindowResult,
+};
 
 /// Mismatches listed in full; the rest are only counted.
 const LISTED: usize = 10;
+
+/// Where in the events topic the event of a dead letter the job declared late came from, read from
+/// the dead letter's headers (`header(key)` gives one's text); `None` for any other dead letter.
+pub fn declared_late_at(header: impl Fn(&str) -> Option<String>) -> Option<(i32, i64)> {
+    if !header(HEADER_REASON)?.starts_with(LATE_REASON_PREFIX) {
+        return None;
+    }
+    Some((
+        header(HEADER_SOURCE_PARTITION)?.parse().ok()?,
+        header(HEADER_SOURCE_OFFSET)?.parse().ok()?,
+    ))
+}
 
 /// What a (window, campaign) adds up to: the figures of its result record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -368,6 +383,24 @@ mod tests {
         );
         assert_eq!(r.events(), 3);
         assert!(r.base().lo > r.base().hi, "the partitions disagree");
+    }
+
+    #[test]
+    fn a_late_dead_letter_names_its_source_position() {
+        let letter = |reason: &'static str| {
+            move |key: &str| match key {
+                HEADER_REASON => Some(reason.to_owned()),
+                HEADER_SOURCE_PARTITION => Some("3".to_owned()),
+                HEADER_SOURCE_OFFSET => Some("1200".to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            declared_late_at(letter("late: window 0 already closed")),
+            Some((3, 1200))
+        );
+        assert_eq!(declared_late_at(letter("invalid JSON: …")), None);
+        assert_eq!(declared_late_at(|_: &str| None), None);
     }
 
     #[test]

@@ -18,11 +18,11 @@ use adstream_harness::services::topics::Topics;
 use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::{Connection, consumer_config};
 use adstream_profile::profile::{KafkaSection, Profile};
-use adstream_protocol::exactness::{Recount, Verification};
+use adstream_protocol::exactness::{Recount, Verification, declared_late_at};
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{
-    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_REASON, HEADER_SEQ,
-    HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, LATE_REASON_PREFIX, Watermark, WindowResult,
+    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+    WindowResult,
 };
 use rdkafka::message::{Headers, Message};
 
@@ -265,17 +265,7 @@ pub fn recount_with_late(
 ) -> Recount {
     let late = dead_letters
         .iter()
-        .filter(|d| {
-            d.header(HEADER_REASON)
-                .is_some_and(|r| r.starts_with(LATE_REASON_PREFIX))
-        })
-        .map(|d| {
-            let number = |key| d.header(key).and_then(|v| v.parse().ok());
-            (
-                number(HEADER_SOURCE_PARTITION).expect("source partition") as i32,
-                number(HEADER_SOURCE_OFFSET).expect("source offset"),
-            )
-        })
+        .filter_map(|d| declared_late_at(|key| d.header(key)))
         .collect();
     let mut recount = Recount::new(rules).with_declared_late(late);
     for record in records {

@@ -9,7 +9,6 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::{consumer_config, patient_consumer_config};
 use adstream_profile::profile::KafkaSection;
-use rdkafka::Message as _;
 use rdkafka::message::BorrowedMessage;
 
 /// What the callback wants after a record.
@@ -74,12 +73,6 @@ impl TopicReader {
         Self::open(kafka, topic, Partitions::All, Wait::LikeTheJob)
     }
 
-    /// Each partition's end offset as the broker reports it (on the local broker possibly below the
-    /// true end: read on until the topic is quiet).
-    pub fn reported_ends(&self) -> Result<std::collections::BTreeMap<i32, i64>, KafkaError> {
-        self.consumer.reported_ends()
-    }
-
     /// Reads every record there is now: at least to the end the broker reports, then until nothing
     /// more comes for `quiet` (the local broker reports an end below its last batch's). Whether the
     /// reported end was reached by `deadline`.
@@ -87,40 +80,9 @@ impl TopicReader {
         &mut self,
         quiet: Duration,
         deadline: Instant,
-        mut each: impl FnMut(&BorrowedMessage<'_>),
+        each: impl FnMut(&BorrowedMessage<'_>),
     ) -> Result<bool, KafkaError> {
-        let mut left: std::collections::BTreeMap<i32, i64> = self
-            .reported_ends()?
-            .into_iter()
-            .filter(|(_, end)| *end > 0)
-            .collect();
-        let reached = left.is_empty()
-            || self.read_until(
-                &AtomicBool::new(false),
-                Duration::ZERO,
-                Some(deadline),
-                |m| {
-                    each(m);
-                    if left
-                        .get(&m.partition())
-                        .is_some_and(|&end| m.offset() + 1 >= end)
-                    {
-                        left.remove(&m.partition());
-                    }
-                    if left.is_empty() {
-                        Next::Done
-                    } else {
-                        Next::More
-                    }
-                },
-            );
-        if reached {
-            self.read_until(&AtomicBool::new(true), quiet, Some(deadline), |m| {
-                each(m);
-                Next::More
-            });
-        }
-        Ok(reached)
+        self.consumer.read_all_now(quiet, Some(deadline), each)
     }
 
     /// How many partitions it reads.

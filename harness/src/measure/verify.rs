@@ -10,12 +10,9 @@ use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
 use adstream_profile::profile::KafkaSection;
-use adstream_protocol::exactness::{Recount, Verification};
+use adstream_protocol::exactness::{Recount, Verification, declared_late_at};
 use adstream_protocol::validity::EventRules;
-use adstream_protocol::wire::{
-    ControlKind, HEADER_KIND, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
-    LATE_REASON_PREFIX, WindowResult,
-};
+use adstream_protocol::wire::{ControlKind, HEADER_KIND, WindowResult};
 use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Headers};
 
@@ -102,14 +99,7 @@ fn declared_late(
                     .map(str::to_owned)
             })
         };
-        let is_late = header(HEADER_REASON).is_some_and(|r| r.starts_with(LATE_REASON_PREFIX));
-        if let (true, Some(p), Some(o)) = (
-            is_late,
-            header(HEADER_SOURCE_PARTITION).and_then(|p| p.parse().ok()),
-            header(HEADER_SOURCE_OFFSET).and_then(|o| o.parse().ok()),
-        ) {
-            late.insert((p, o));
-        }
+        late.extend(declared_late_at(header));
     })?;
     Ok(late)
 }
