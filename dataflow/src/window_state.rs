@@ -171,8 +171,8 @@ impl WindowState {
     }
 
     /// The first window that may still receive event time `ns`, counted from the latest base time the
-    /// worker's partitions allow: an uncertain base never closes a window early. With nothing known
-    /// of the base, no window.
+    /// worker's partitions allow: an uncertain base never closes a window early. Partitions that have
+    /// said nothing of the base yet are left out; with nothing known at all, window 0 (nothing closes).
     fn first_window_at(&self, ns: u64) -> u64 {
         let latest_base = match self.rules.windows() {
             Some(windows) => windows.base_ns(),
