@@ -275,16 +275,16 @@ impl Checkpointer {
 
     /// Takes a checkpoint of `state` at `now_ms` if one is due and the dead letters are all delivered
     /// (an entry may only count a rejected record as done once its dead letter is safe);
-    /// `delivered_below` is the results sink's delivered frontier.
+    /// `delivered_below` is the results sink's delivered frontier. Whether one was taken and stored.
     pub fn maybe_take(
         &mut self,
         now_ms: u64,
         state: &mut WindowState,
         delivered_below: u64,
         dead_letters_settled: bool,
-    ) {
+    ) -> bool {
         if !self.is_due(now_ms) || !dead_letters_settled || state.replaying() {
-            return;
+            return false;
         }
         self.last_ms = now_ms;
         self.seq += 1;
@@ -300,6 +300,8 @@ impl Checkpointer {
             if self.errors <= 3 {
                 eprintln!("dataflow: cannot write a checkpoint: {error}");
             }
+            return false;
         }
+        true
     }
 }

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adstream_protocol::messages::JobCounts;
@@ -23,6 +24,7 @@ use timely::worker::Worker;
 
 use crate::checkpoint_store::Checkpointer;
 use crate::io::{DeadLetters, RecordReader, ResultWriter};
+use crate::metrics::WorkerBoard;
 use crate::sink::deliver_results;
 use crate::source::{SourceCheckpoints, events_source};
 use crate::window_state::WindowState;
@@ -32,7 +34,8 @@ const PARK: Duration = Duration::from_millis(100);
 /// How often a worker reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-/// A worker's three edges: where its records come from, where rejected ones go, where results go.
+/// A worker's edges: where its records come from, where rejected ones go, where results go, where its
+/// checkpoints and metrics go.
 pub struct Edges<R, D, W> {
     /// The worker's partitions of the events topic.
     pub reader: R,
@@ -42,6 +45,8 @@ pub struct Edges<R, D, W> {
     pub results: W,
     /// Where the worker's checkpoints go, if the job takes them.
     pub checkpoints: Option<Checkpointer>,
+    /// Where the worker publishes its metrics, if its process serves them.
+    pub metrics: Option<Arc<WorkerBoard>>,
 }
 
 /// Builds this worker's dataflow over `state`, runs it until every source is over and every result
@@ -76,11 +81,13 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 dead_letters,
                 Rc::clone(&counts),
                 checkpoints,
+                edges.metrics.clone(),
             )
             .as_collection()
             .consolidate()
             .inner;
-            deliver_results(released, window_size_ns, writer, counts).probe_with(&probe);
+            deliver_results(released, window_size_ns, writer, counts, edges.metrics)
+                .probe_with(&probe);
         });
     }
     let mut reported = Instant::now();

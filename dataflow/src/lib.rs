@@ -12,6 +12,7 @@
 //! - the timely operators: [`source`] (read, decode, pre-aggregate, hold a capability per open
 //!   window, checkpoint), [`sink`] (write results, hold each window until delivered) and [`job`]
 //!   (source → consolidate → sink);
+//! - what the workers publish for Prometheus ([`metrics`]);
 //! - one process of the job: its cluster configuration ([`cluster`]) and its run ([`process`]); the
 //!   `dataflow` binary parses its command line and calls them.
 
@@ -27,6 +28,7 @@ pub mod job;
 pub mod kafka_reader;
 pub mod kafka_writers;
 pub mod memory;
+pub mod metrics;
 pub mod process;
 pub mod readback;
 pub mod resume;

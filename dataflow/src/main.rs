@@ -9,8 +9,10 @@
 use std::process::ExitCode;
 
 use adstream_dataflow::process::{self, ProcessError, RunOptions};
-use adstream_profile::flags::{self, ConfigArg, JobArgs, KafkaArgs, Override, WindowArgs};
-use adstream_profile::profile::Profile;
+use adstream_profile::flags::{
+    self, ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, WindowArgs,
+};
+use adstream_profile::profile::{Profile, Served};
 use clap::{Args, Parser};
 
 /// Aggregate ad events per campaign over event-time windows, from the events topic to the results topic.
@@ -27,6 +29,8 @@ struct Cli {
     kafka: KafkaArgs,
     #[command(flatten)]
     window: WindowArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 /// This process's place in the run.
@@ -82,7 +86,13 @@ fn main() -> ExitCode {
     };
     let outcome = cli
         .config
-        .resolve(&[&cli.this, &cli.job, &cli.kafka, &cli.window])
+        .resolve(&[
+            &cli.this,
+            &cli.job,
+            &cli.kafka,
+            &cli.window,
+            &cli.metrics.of(Served::Job),
+        ])
         .map_err(ProcessError::from)
         .and_then(process::configure)
         .and_then(|(profile, config)| {

@@ -10,8 +10,10 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::admin::create_topic;
 use adstream_kafka::metadata::partition_count;
 use adstream_kafka::settings::{admin_config, consumer_config};
+use adstream_metrics::Endpoint;
+use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_profile::ConfigError;
-use adstream_profile::profile::{KafkaSection, Profile, WindowMode};
+use adstream_profile::profile::{KafkaSection, Profile, Served, WindowMode};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
 };
@@ -28,6 +30,7 @@ use crate::io::RecordReader as _;
 use crate::job::{Edges, run_worker};
 use crate::kafka_reader::KafkaReader;
 use crate::kafka_writers::{KafkaDeadLetters, KafkaResults};
+use crate::metrics::{JobMetrics, WorkerBoard};
 use crate::readback::written_results;
 use crate::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use crate::window_state::{Progress, WindowState};
@@ -56,6 +59,9 @@ pub enum ProcessError {
     /// The checkpoint directory cannot be used.
     #[error("checkpoints: {0}")]
     Checkpoints(std::io::Error),
+    /// The metrics endpoint cannot be served.
+    #[error(transparent)]
+    Metrics(#[from] adstream_metrics::EndpointError),
     /// Some dead-letter or result records were not delivered.
     #[error("{0} dead-letter or result deliveries failed")]
     Deliveries(u64),
@@ -87,6 +93,39 @@ pub fn configure(profile: Profile) -> Result<(Profile, timely::Config), ProcessE
 /// The edges of every worker of this process, made before timely starts so that a broker problem is
 /// one error here rather than a worker that fails while the others wait for it.
 type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
+
+/// This process's metrics endpoint, when `metrics.job` asks for one: every worker's board, served.
+struct Serving {
+    endpoint: Endpoint,
+    linger: Duration,
+}
+
+/// Serves the metrics of this process's workers at its `metrics.job` address, if there is one, with
+/// the boards they publish on, in worker order (none when nothing is served, so that workers publish
+/// nothing).
+fn serve_metrics(
+    profile: &Profile,
+) -> Result<(Option<Serving>, Vec<Arc<WorkerBoard>>), ProcessError> {
+    let process = profile.job.process;
+    let Some(address) = profile.metrics.address(Served::Job, process) else {
+        return Ok((None, Vec::new()));
+    };
+    let first = process * profile.job.workers;
+    let boards: Vec<Arc<WorkerBoard>> = (first..first + profile.job.workers)
+        .map(|worker| Arc::new(WorkerBoard::new(worker)))
+        .collect();
+    let k = &profile.kafka;
+    let metrics = JobMetrics::new(process, boards.clone(), &k.connection(), &k.events_topic)?;
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(metrics));
+    let endpoint = Endpoint::serve(&address.to_string(), registry)?;
+    eprintln!("dataflow process {process}: metrics at {}", endpoint.url());
+    let serving = Serving {
+        endpoint,
+        linger: Duration::from_millis(profile.metrics.linger_ms),
+    };
+    Ok((Some(serving), boards))
+}
 
 /// One worker's start: its edges, and the checkpoints of its partitions to resume from.
 struct WorkerStart {
@@ -174,6 +213,7 @@ fn starts_of_this_process(
     profile: &Profile,
     partitions: u32,
     options: RunOptions,
+    boards: &[Arc<WorkerBoard>],
 ) -> Result<Vec<WorkerStart>, ProcessError> {
     let k = &profile.kafka;
     let job = &profile.job;
@@ -212,6 +252,7 @@ fn starts_of_this_process(
                 results: KafkaResults::new(&kafka, &k.results_topic, written.clone())?
                     .crash_after(options.crash_after_results),
                 checkpoints,
+                metrics: boards.get(worker - first).cloned(),
             };
             Ok(WorkerStart { edges, resume })
         })
@@ -261,8 +302,9 @@ pub fn run(
     // From here on stdout carries only messages; timely's own prints go to stderr.
     let outbox = Arc::new(Outbox::claim_stdout().map_err(ProcessError::Stdout)?);
     let to_harness = Arc::clone(&outbox);
+    let (serving, boards) = serve_metrics(&profile)?;
     let starts: Vec<Mutex<Option<WorkerStart>>> =
-        starts_of_this_process(&profile, partitions, options)?
+        starts_of_this_process(&profile, partitions, options, &boards)?
             .into_iter()
             .map(|e| Mutex::new(Some(e)))
             .collect();
@@ -350,6 +392,9 @@ pub fn run(
         .map_err(ProcessError::Stdout)?;
     if failures > 0 {
         return Err(ProcessError::Deliveries(failures));
+    }
+    if let Some(Serving { endpoint, linger }) = serving {
+        endpoint.linger(linger);
     }
     Ok(())
 }

@@ -93,6 +93,13 @@ impl WindowState {
             .collect()
     }
 
+    /// Per partition read: the next offset to take and its counters.
+    pub fn positions(&self) -> impl Iterator<Item = (i32, i64, PartitionCounts)> + '_ {
+        self.books
+            .iter()
+            .map(|(&partition, book)| (partition, book.next_offset, book.counts))
+    }
+
     /// Whether records a failed incarnation processed are still being read again: a checkpoint taken
     /// now would not yet know where every open window starts.
     pub fn replaying(&self) -> bool {

@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use adstream_protocol::clock::unix_ms;
@@ -19,6 +20,7 @@ use timely::dataflow::operators::generic::Operator;
 
 use crate::aggregate::Aggregate;
 use crate::io::ResultWriter;
+use crate::metrics::WorkerBoard;
 
 /// How soon a sink with results in flight looks at its delivery reports again.
 const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
@@ -46,12 +48,13 @@ fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) ->
 }
 
 /// Writes every released result with `writer` and returns a stream whose frontier passes a window
-/// only once all of its results are delivered.
+/// only once all of its results are delivered; each result written is counted on `board`, when given.
 pub fn deliver_results<'s, W: ResultWriter>(
     released: Stream<'s, u64, Vec<Released>>,
     window_size_ns: u64,
     writer: Rc<RefCell<W>>,
     counts: Rc<RefCell<JobCounts>>,
+    board: Option<Arc<WorkerBoard>>,
 ) -> Stream<'s, u64, Vec<()>> {
     let scope = released.scope();
     released.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -73,6 +76,13 @@ pub fn deliver_results<'s, W: ResultWriter>(
                                 let mut c = counts.borrow_mut();
                                 c.results += 1;
                                 c.windows.insert(window);
+                                if let Some(board) = &board {
+                                    board.result_written(
+                                        result
+                                            .emitted_at_ms
+                                            .saturating_sub(result.max_produce_time),
+                                    );
+                                }
                             }
                         }
                     }

@@ -9,7 +9,8 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::JobCounts;
@@ -21,6 +22,7 @@ use crate::aggregate::Aggregate;
 use crate::checkpoint_store::Checkpointer;
 use crate::input::decode;
 use crate::io::{DeadLetters, RecordReader};
+use crate::metrics::{PartitionSnapshot, WorkerBoard, WorkerSnapshot};
 use crate::window_state::{Verdict, WindowState};
 
 /// Records read per activation before the operator yields to the rest of the worker.
@@ -39,7 +41,25 @@ pub struct SourceCheckpoints {
     pub delivered: ProbeHandle<u64>,
 }
 
-/// Builds the source of one worker.
+/// What a source publishes for the metrics, from what it keeps anyway (no semantic change).
+fn publish(into: &mut WorkerSnapshot, state: &WindowState, counts: &JobCounts, now_ms: u64) {
+    into.partitions.clear();
+    into.partitions
+        .extend(
+            state
+                .positions()
+                .map(|(partition, next_offset, counts)| PartitionSnapshot {
+                    partition,
+                    next_offset,
+                    counts,
+                }),
+        );
+    into.frontier_ns = state.event_frontier_ns(now_ms);
+    into.windows_open = state.windows_open() as u64;
+    into.windows_closed = counts.closed_at_ms.len() as u64;
+}
+
+/// Builds the source of one worker; it publishes on `board` after every activation, when given.
 pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
     mut state: WindowState,
@@ -47,6 +67,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     dead_letters: Rc<RefCell<D>>,
     counts: Rc<RefCell<JobCounts>>,
     mut checkpoints: Option<SourceCheckpoints>,
+    board: Option<Arc<WorkerBoard>>,
 ) -> Stream<'s, u64, Vec<Update>> {
     source(scope, "EventsSource", move |capability, info| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
@@ -92,14 +113,26 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                     .with_frontier(|f| f.first().copied())
                     .unwrap_or(u64::MAX);
                 let settled = dead_letters.settled();
-                c.checkpointer
-                    .maybe_take(now, &mut state, delivered, settled);
+                let started = Instant::now();
+                if c.checkpointer
+                    .maybe_take(now, &mut state, delivered, settled)
+                    && let Some(board) = &board
+                {
+                    board.checkpoint_taken(started.elapsed());
+                    board.publish(|s| {
+                        s.checkpoints += 1;
+                        s.last_checkpoint_ms = Some(now);
+                    });
+                }
             }
             if !advance.closed.is_empty() {
                 let closed_at = unix_ms();
                 for (window, _) in &advance.closed {
                     m.closed_at_ms.insert(*window, closed_at);
                 }
+            }
+            if let Some(board) = &board {
+                board.publish(|s| publish(s, &state, &m, now));
             }
             for (window, aggregates) in &advance.closed {
                 let at = cap.delayed(window);

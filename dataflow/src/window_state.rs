@@ -100,6 +100,24 @@ impl WindowState {
         self.open_from
     }
 
+    /// How many windows hold partial aggregates here.
+    pub fn windows_open(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The event time below which this worker expects nothing more at `now_ms`, ns: `None` while
+    /// nothing is known yet and once the input is over.
+    pub fn event_frontier_ns(&self, now_ms: u64) -> Option<u64> {
+        let bound = match &self.progress {
+            Progress::Exact(p) => p.frontier(),
+            Progress::Bounded { watermark, .. } => watermark.frontier(now_ms),
+        };
+        match bound? {
+            Bound::At(ns) => Some(ns),
+            Bound::Done => None,
+        }
+    }
+
     /// Takes one decoded record from `partition`, read at `now_ms`.
     pub fn offer(&mut self, partition: i32, input: Input, now_ms: u64) -> Verdict {
         match input {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use adstream_dataflow::assignment::partitions_of;
 use adstream_dataflow::job::{Edges, run_worker};
 use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord};
+use adstream_dataflow::metrics::WorkerBoard;
 use adstream_dataflow::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use adstream_dataflow::window_state::{Progress, WindowState};
 use adstream_protocol::exactness::{Recount, Verification};
@@ -119,7 +120,9 @@ impl Topic {
 struct Outcome {
     results: Vec<WindowResult>,
     dead_letters: Vec<(OwnedRecord, String)>,
-    metrics: JobCounts,
+    counts: JobCounts,
+    /// What each worker last published for the metrics.
+    boards: Vec<Arc<WorkerBoard>>,
 }
 
 fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Outcome {
@@ -128,6 +131,10 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
     let results = MemoryResults::default();
     let dead = MemoryDeadLetters::default();
     let (r, d) = (results.clone(), dead.clone());
+    let boards: Vec<Arc<WorkerBoard>> = (0..workers as u32)
+        .map(|w| Arc::new(WorkerBoard::new(w)))
+        .collect();
+    let published = boards.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let parts = partitions_of(worker.index(), worker.peers(), partitions);
         let state = WindowState::new(
@@ -139,20 +146,22 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             dead_letters: d.clone(),
             results: r.clone(),
             checkpoints: None,
+            metrics: Some(Arc::clone(&published[worker.index()])),
         };
         run_worker(worker, state, edges, JobCounts::default(), |_| {})
     })
     .unwrap();
-    let mut metrics = JobCounts::default();
-    for m in guards.join() {
-        metrics += m.unwrap();
+    let mut counts = JobCounts::default();
+    for c in guards.join() {
+        counts += c.unwrap();
     }
     let results = std::mem::take(&mut *results.0.lock().unwrap());
     let dead_letters = std::mem::take(&mut *dead.0.lock().unwrap());
     Outcome {
         results,
         dead_letters,
-        metrics,
+        counts,
+        boards,
     }
 }
 
@@ -209,9 +218,9 @@ fn aggregation_is_exact_on_one_and_four_workers() {
         let out = run(&topic, 4, &[0, 1], workers);
         let v = verify(&out.results, &topic.events);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
-        assert_eq!(out.metrics.processed, 600);
-        assert_eq!(out.metrics.results, 30);
-        assert_eq!((out.metrics.rejected, out.metrics.late), (0, 0));
+        assert_eq!(out.counts.processed, 600);
+        assert_eq!(out.counts.results, 30);
+        assert_eq!((out.counts.rejected, out.counts.late), (0, 0));
         assert!(out.dead_letters.is_empty());
     }
 }
@@ -245,7 +254,7 @@ fn an_idle_partition_and_a_producer_that_ends_early_hold_nothing_back() {
         let out = run(&topic, 4, &[0, 1], workers);
         let v = verify(&out.results, &topic.events);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
-        assert_eq!(out.metrics.processed, 150);
+        assert_eq!(out.counts.processed, 150);
     }
 }
 
@@ -288,13 +297,37 @@ fn bad_and_late_records_go_to_the_dead_letters_with_reasons() {
         let v = verify(&out.results, &topic.events);
         assert!(v.exact, "late event not counted: {:?}", v.mismatches);
         assert_eq!(
-            (
-                out.metrics.processed,
-                out.metrics.rejected,
-                out.metrics.late
-            ),
+            (out.counts.processed, out.counts.rejected, out.counts.late),
             (2, 2, 1)
         );
+        // What the workers published last is what they counted: the metrics' final values.
+        let snapshots: Vec<_> = out.boards.iter().map(|b| b.snapshot()).collect();
+        let partitions: Vec<_> = snapshots
+            .iter()
+            .flat_map(|s| s.partitions.clone())
+            .collect();
+        assert_eq!(partitions.len(), 1);
+        let p = partitions[0];
+        assert_eq!(
+            (
+                p.partition,
+                p.next_offset,
+                p.counts.processed,
+                p.counts.rejected,
+                p.counts.late
+            ),
+            (0, 8, 2, 2, 1)
+        );
+        assert_eq!(p.counts.control, 3);
+        assert!(
+            snapshots
+                .iter()
+                .all(|s| s.windows_open == 0 && s.frontier_ns.is_none())
+        );
+        let closed: u64 = snapshots.iter().map(|s| s.windows_closed).sum();
+        assert!(closed >= 2, "windows 0 and 2 closed: {closed}");
+        let written: u64 = out.boards.iter().map(|b| b.results_written()).sum();
+        assert_eq!(written, out.results.len() as u64);
         let reasons: Vec<&str> = out.dead_letters.iter().map(|(_, r)| r.as_str()).collect();
         assert_eq!(reasons.len(), 3);
         assert!(reasons[0].starts_with("invalid UTF-8"), "{reasons:?}");
@@ -347,6 +380,7 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
                 dead_letters: MemoryDeadLetters::default(),
                 results: r.clone(),
                 checkpoints: None,
+                metrics: None,
             };
             run_worker(worker, state, edges, JobCounts::default(), |_| {})
         })

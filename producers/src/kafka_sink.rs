@@ -48,6 +48,11 @@ impl KafkaSink {
         Ok((sink, partitions))
     }
 
+    /// The delivery reports of its client, counted as they arrive.
+    pub fn deliveries(&self) -> std::sync::Arc<DeliveryCounter> {
+        std::sync::Arc::clone(self.producer.context())
+    }
+
     fn headers(&self, extra: Header<'_, &str>) -> OwnedHeaders {
         OwnedHeaders::new_with_capacity(2)
             .insert(Header {

@@ -3,6 +3,7 @@
 pub mod event_factory;
 pub mod generator;
 pub mod kafka_sink;
+pub mod metrics;
 pub mod pacer;
 pub mod run;
 pub mod sink;

@@ -4,13 +4,18 @@
 
 use std::process::ExitCode;
 
+use adstream_metrics::Endpoint;
+use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_producers::kafka_sink::KafkaSink;
+use adstream_producers::metrics::ProducerMetrics;
 use adstream_producers::run::{self, Plan};
 use adstream_producers::sink::Sink;
 use adstream_producers::stdout_sink::StdoutSink;
 use adstream_profile::ConfigError;
-use adstream_profile::flags::{self, ConfigArg, KafkaArgs, Override, TrafficArgs, WindowArgs};
-use adstream_profile::profile::Profile;
+use adstream_profile::flags::{
+    self, ConfigArg, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
+};
+use adstream_profile::profile::{Profile, Served};
 use adstream_protocol::clock::unix_ns;
 use adstream_protocol::messages::{ChildMessage, ProducerProgress};
 use adstream_protocol::outbox::Outbox;
@@ -31,6 +36,8 @@ struct Cli {
     kafka: KafkaArgs,
     #[command(flatten)]
     window: WindowArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 /// Flags of this producer process.
@@ -67,7 +74,13 @@ fn main() -> ExitCode {
     };
     let outcome = cli
         .config
-        .resolve(&[&cli.producer, &cli.traffic, &cli.kafka, &cli.window])
+        .resolve(&[
+            &cli.producer,
+            &cli.traffic,
+            &cli.kafka,
+            &cli.window,
+            &cli.metrics.of(Served::Producers),
+        ])
         .map_err(anyhow::Error::from)
         .and_then(|profile| produce(profile, cli.kafka.partitions.is_some()));
     match outcome {
@@ -83,12 +96,14 @@ fn main() -> ExitCode {
 fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
     let p = &profile.producers;
     let id = p.id;
+    let mut deliveries = None;
     let (mut sink, partitions): (Box<dyn Sink>, u32) = if p.dry_run {
         (Box::new(StdoutSink::default()), profile.kafka.partitions)
     } else {
         let k = &profile.kafka;
         adstream_kafka::metadata::reach(&k.connection())?;
         let (sink, partitions) = KafkaSink::connect(&k.connection(), &k.events_topic, id)?;
+        deliveries = Some(sink.deliveries());
         if partitions_given && partitions != k.partitions {
             anyhow::bail!(
                 "topic `{}` has {partitions} partitions but --partitions says {}",
@@ -117,13 +132,27 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
             let _ = outbox.send(&ChildMessage::ProducerProgress(progress));
         }
     };
-    let summary =
-        run::run(&plan, sink.as_mut(), &mut progress).with_context(|| format!("producer {id}"))?;
+    let served = match profile.metrics.address(Served::Producers, id) {
+        Some(address) => {
+            let mut registry = Registry::default();
+            let metrics = ProducerMetrics::register(&mut registry, id, deliveries);
+            let endpoint = Endpoint::serve(&address.to_string(), registry)?;
+            eprintln!("producer {id}: metrics at {}", endpoint.url());
+            Some((endpoint, metrics))
+        }
+        None => None,
+    };
+    let metrics = served.as_ref().map(|(_, m)| m);
+    let summary = run::run(&plan, sink.as_mut(), &mut progress, metrics)
+        .with_context(|| format!("producer {id}"))?;
     eprintln!("{summary}");
     if let Some(outbox) = &outbox {
         outbox
             .send(&ChildMessage::ProducerSummary(summary))
             .context("send the summary to the harness")?;
+    }
+    if let Some((endpoint, _)) = served {
+        endpoint.linger(std::time::Duration::from_millis(profile.metrics.linger_ms));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
+use crate::metrics::ProducerMetrics;
 use crate::pacer::{Clock, ScheduleLag};
 use crate::sink::{Sink, SinkError};
 use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
@@ -72,7 +73,7 @@ pub fn next_turn_of(partition: u32, offset_ns: u64, producer: u32, partitions: u
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs the producer to the end and reports what it did; `progress` hears the count of events sent
-/// about once a second.
+/// about once a second, and `metrics`, when given, each send.
 ///
 /// Watermarks: the producer's arrival times only increase, so before it sends an event due at `t` it
 /// may promise every partition that nothing below `t` follows. It does so when an event opens a new
@@ -84,6 +85,7 @@ pub fn run(
     plan: &Plan,
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(ProducerProgress),
+    metrics: Option<&ProducerMetrics>,
 ) -> Result<ProducerSummary, SinkError> {
     let p = &plan.profile.producers;
     let windows = Windows::new(plan.base_ns, plan.profile.window.size_ns());
@@ -149,6 +151,9 @@ pub fn run(
             }
             let now = clock.sleep_until(due_ns);
             lag.record(due_ns, now);
+            if let Some(metrics) = metrics {
+                metrics.behind(now.saturating_sub(due_ns));
+            }
             now
         } else {
             clock.now_ns()
@@ -159,6 +164,9 @@ pub fn run(
         value.clear();
         serde_json::to_writer(&mut value, &event).expect("events serialise");
         sink.event(partition, seq, &value)?;
+        if let Some(metrics) = metrics {
+            metrics.sent();
+        }
         per_partition[partition as usize] += 1;
         seq += 1;
     }
@@ -258,7 +266,7 @@ mod tests {
 
     fn record(plan: &Plan) -> (Recorder, ProducerSummary) {
         let mut recorder = Recorder::default();
-        let summary = run(plan, &mut recorder, &mut |_| {}).unwrap();
+        let summary = run(plan, &mut recorder, &mut |_| {}, None).unwrap();
         (recorder, summary)
     }
 

@@ -1,5 +1,5 @@
-//! `HOST:PORT` addresses — of brokers, of timely processes — parsed by one rule, and whether a host is
-//! this machine's loopback.
+//! `HOST:PORT` addresses — of brokers, of timely processes, of metrics endpoints — parsed by one rule,
+//! and whether a host is this machine's loopback.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -49,6 +49,64 @@ impl fmt::Display for HostPort {
     }
 }
 
+/// Where the processes of one kind serve their metrics: `HOST:PORT` (process `i` at `PORT + i`) or
+/// `HOST:FIRST-LAST` (process `i` at `FIRST + i`, which must not pass `LAST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenPorts {
+    /// The host to bind (`0.0.0.0` for every interface).
+    pub host: String,
+    /// The port of the first process.
+    pub first: u16,
+    /// The last port that may be used, when a range is given.
+    pub last: Option<u16>,
+}
+
+impl ListenPorts {
+    /// The ports in `text`.
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let (host, ports) = text.rsplit_once(':').ok_or(AddressError::NoPort)?;
+        let port = |p: &str| p.parse::<u16>().ok().filter(|&p| p > 0);
+        let (first, last) = match ports.split_once('-') {
+            Some((a, b)) => (port(a), port(b).map(Some)),
+            None => (port(ports), Some(None)),
+        };
+        match (first, last) {
+            (Some(first), Some(last))
+                if !host.is_empty() && last.is_none_or(|last| last >= first) =>
+            {
+                Ok(Self {
+                    host: host.to_owned(),
+                    first,
+                    last,
+                })
+            }
+            _ => Err(AddressError::Invalid),
+        }
+    }
+
+    /// The address of process `index`, unless it falls outside the range (or past port 65535).
+    pub fn nth(&self, index: u32) -> Option<HostPort> {
+        let port = u16::try_from(u32::from(self.first) + index).ok()?;
+        if self.last.is_some_and(|last| port > last) {
+            return None;
+        }
+        Some(HostPort {
+            host: self.host.clone(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for ListenPorts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.first)?;
+        if let Some(last) = self.last {
+            write!(f, "-{last}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether `host` names this machine's loopback (`localhost`, 127.0.0.0/8, `::1`).
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -73,6 +131,22 @@ mod tests {
         assert_eq!(HostPort::parse("localhost"), Err(AddressError::NoPort));
         for bad in [":9092", "h:0", "h:70000", "h:x"] {
             assert_eq!(HostPort::parse(bad), Err(AddressError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listen_ports_are_a_first_port_or_a_range() {
+        let one = ListenPorts::parse("0.0.0.0:9400").unwrap();
+        assert_eq!(one.nth(0).unwrap().to_string(), "0.0.0.0:9400");
+        assert_eq!(one.nth(3).unwrap().to_string(), "0.0.0.0:9403");
+        let range = ListenPorts::parse("127.0.0.1:9400-9401").unwrap();
+        assert_eq!(range.nth(1).unwrap().port, 9401);
+        assert_eq!(range.nth(2), None);
+        assert_eq!(range.to_string(), "127.0.0.1:9400-9401");
+        assert_eq!(ListenPorts::parse("h:65535").unwrap().nth(1), None);
+        assert_eq!(ListenPorts::parse("h"), Err(AddressError::NoPort));
+        for bad in [":9400", "h:0", "h:9401-9400", "h:9400-", "h:x-9401"] {
+            assert_eq!(ListenPorts::parse(bad), Err(AddressError::Invalid), "{bad}");
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 
 use crate::error::ConfigError;
-use crate::profile::{Generator, Profile, WindowMode};
+use crate::profile::{Generator, Profile, Served, WindowMode};
 
 /// A command line that cannot be run: a request for help or the version (printed, exit 0), or a
 /// mistake (one line on stderr, exit 2).
@@ -186,6 +186,48 @@ pub struct WindowArgs {
 impl Override for WindowArgs {
     fn apply(&self, profile: &mut Profile) {
         set(&mut profile.window.size, &self.window);
+    }
+}
+
+/// Flags for `[metrics]`: where this binary serves its metrics. The key depends on the binary, so a
+/// binary applies them as [`MetricsArgs::of`] its kind.
+#[derive(Debug, Clone, Args, Default)]
+pub struct MetricsArgs {
+    /// Serve metrics for Prometheus at HOST:PORT (process or producer I at PORT+I) or at
+    /// HOST:FIRST-LAST [key: metrics.job, metrics.producers or metrics.harness, by binary]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_listen: Option<String>,
+    /// Keep serving the final metrics this long after the work is done [key: metrics.linger_ms]
+    #[arg(long, value_name = "MS")]
+    pub metrics_linger_ms: Option<u64>,
+}
+
+impl MetricsArgs {
+    /// These flags as the keys of `kind`'s metrics.
+    pub fn of(&self, kind: Served) -> MetricsOf<'_> {
+        MetricsOf { args: self, kind }
+    }
+}
+
+/// [`MetricsArgs`] applied to one kind of process's key.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsOf<'a> {
+    args: &'a MetricsArgs,
+    kind: Served,
+}
+
+impl Override for MetricsOf<'_> {
+    fn apply(&self, profile: &mut Profile) {
+        let m = &mut profile.metrics;
+        if let Some(listen) = &self.args.metrics_listen {
+            let key = match self.kind {
+                Served::Job => &mut m.job,
+                Served::Producers => &mut m.producers,
+                Served::Harness => &mut m.harness,
+            };
+            *key = Some(listen.clone());
+        }
+        set(&mut m.linger_ms, &self.args.metrics_linger_ms);
     }
 }
 

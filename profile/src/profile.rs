@@ -56,6 +56,68 @@ pub struct Profile {
     pub job: JobSection,
     /// `[ssh]`: how `harness run --launch ssh` reaches other hosts.
     pub ssh: SshSection,
+    /// `[metrics]`: where the processes serve metrics for Prometheus.
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]` keys: where each kind of process serves its metrics in the Prometheus text format
+/// (SPEC §11). Each is `HOST:PORT` — process or producer `i` at `PORT + i` — or `HOST:FIRST-LAST`;
+/// unset, that kind serves none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// The job's processes (`dataflow --metrics-listen`).
+    pub job: Option<String>,
+    /// The producers (`producer --metrics-listen`).
+    pub producers: Option<String>,
+    /// The harness during `harness run` (`harness run --metrics-listen`, which also sets the other two
+    /// when they are unset).
+    pub harness: Option<String>,
+    /// How long a process keeps serving its final values after its work is done, so a scrape sees
+    /// them (`--metrics-linger-ms`; at least the scrape interval when that matters).
+    pub linger_ms: u64,
+}
+
+/// The kinds of process that serve metrics, each under its own `[metrics]` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The job's processes, `metrics.job`.
+    Job,
+    /// The producers, `metrics.producers`.
+    Producers,
+    /// The harness, `metrics.harness`.
+    Harness,
+}
+
+impl Served {
+    /// The profile key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Served::Job => "metrics.job",
+            Served::Producers => "metrics.producers",
+            Served::Harness => "metrics.harness",
+        }
+    }
+}
+
+impl MetricsSection {
+    /// The text of `kind`'s key.
+    pub fn of(&self, kind: Served) -> Option<&str> {
+        match kind {
+            Served::Job => self.job.as_deref(),
+            Served::Producers => self.producers.as_deref(),
+            Served::Harness => self.harness.as_deref(),
+        }
+        .filter(|text| !text.is_empty())
+    }
+
+    /// Where process `index` of `kind` serves its metrics, if that kind serves any; `None` too for a
+    /// text or index that [`Profile::validate`] refuses.
+    pub fn address(&self, kind: Served, index: u32) -> Option<crate::address::HostPort> {
+        crate::address::ListenPorts::parse(self.of(kind)?)
+            .ok()?
+            .nth(index)
+    }
 }
 
 /// How `harness run` starts job processes on other hosts (`job.launch`, `--launch`).

@@ -3,9 +3,9 @@
 
 use adstream_kafka::properties::Table;
 
-use crate::address::HostPort;
+use crate::address::{HostPort, ListenPorts};
 use crate::error::ConfigError;
-use crate::profile::{Profile, WindowMode};
+use crate::profile::{Profile, Served, WindowMode};
 
 impl Profile {
     /// Checks every value that has the right type but may still be out of range.
@@ -105,6 +105,13 @@ impl Profile {
             self.job.idle_close_ms,
             1,
         )?;
+        for (kind, processes) in [
+            (Served::Job, self.job.processes),
+            (Served::Producers, self.producers.count.max(1)),
+            (Served::Harness, 1),
+        ] {
+            check_listen(kind, self.metrics.of(kind), processes)?;
+        }
         if self.job.process >= self.job.processes {
             return Err(ConfigError::Invalid {
                 key: "job.process",
@@ -126,6 +133,26 @@ fn check_bootstrap(bootstrap: &str) -> Result<(), ConfigError> {
             flag: "--bootstrap",
             problem: format!("{problem}, got {address:?}"),
         })?;
+    }
+    Ok(())
+}
+
+/// `kind`'s metrics addresses: `HOST:PORT` or `HOST:FIRST-LAST` with room for each of `processes`.
+fn check_listen(kind: Served, text: Option<&str>, processes: u32) -> Result<(), ConfigError> {
+    let Some(text) = text else {
+        return Ok(());
+    };
+    let invalid = |problem: String| ConfigError::Invalid {
+        key: kind.key(),
+        flag: "--metrics-listen",
+        problem,
+    };
+    let ports = ListenPorts::parse(text)
+        .map_err(|problem| invalid(format!("{problem} or HOST:FIRST-LAST, got {text:?}")))?;
+    if ports.nth(processes - 1).is_none() {
+        return Err(invalid(format!(
+            "has no port for each of the {processes} processes, got {text:?}"
+        )));
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub mod python;
+pub mod scrape;
 pub mod sshd;
 pub mod tls;
 pub mod wire_tap;

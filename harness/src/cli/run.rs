@@ -8,8 +8,10 @@ use adstream_harness::experiment::run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;
-use adstream_profile::flags::{ConfigArg, JobArgs, KafkaArgs, Override, TrafficArgs, WindowArgs};
-use adstream_profile::profile::{Launch, Profile};
+use adstream_profile::flags::{
+    ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
+};
+use adstream_profile::profile::{Launch, Profile, Served};
 use clap::Args;
 
 use crate::cli::{ensure_broker, out_dir};
@@ -32,6 +34,15 @@ pub struct RunArgs {
     producers: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
+    /// Serve the harness's metrics for Prometheus at HOST:PORT during the run; unless the profile
+    /// places theirs, the job's processes serve at PORT+1… and the producers after them
+    /// [key: metrics.harness]
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_listen: Option<String>,
+    /// Keep serving each process's final metrics this long after its work is done
+    /// [key: metrics.linger_ms]
+    #[arg(long, value_name = "MS")]
+    metrics_linger_ms: Option<u64>,
     /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a capacity
     /// search's: capacity.json and a directory per run); default out/<command>-<unix ms>
     #[arg(long, value_name = "DIR")]
@@ -63,6 +74,11 @@ impl Override for RunArgs {
         if let Some(launch) = self.launch {
             profile.job.launch = launch;
         }
+        let metrics = MetricsArgs {
+            metrics_listen: self.metrics_listen.clone(),
+            metrics_linger_ms: self.metrics_linger_ms,
+        };
+        metrics.of(Served::Harness).apply(profile);
     }
 }
 
@@ -120,6 +136,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     let outcome = experiment.run(&profile)?;
     let (summary, report) = (&outcome.summary, &outcome.report);
+    let linger = std::time::Duration::from_millis(profile.metrics.linger_ms);
     eprintln!("{}", report.table());
     eprintln!(
         "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",
@@ -142,5 +159,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         "verification failed: {} mismatches",
         report.verification.mismatch_count
     );
+    if let Some(endpoint) = outcome.metrics {
+        endpoint.linger(linger);
+    }
     Ok(())
 }

@@ -20,6 +20,7 @@ use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{RemoteCommand, SshLaunch, job_processes, over_ssh};
 use crate::experiment::ledger::Ledger;
+use crate::experiment::metrics::{HarnessMetrics, Phase};
 use crate::experiment::progress::{Progress, Snapshot};
 use crate::experiment::supervisor::{Line, Role, Supervisor};
 use crate::measure::collectors::ResultsCollector;
@@ -49,12 +50,19 @@ pub struct Follow<'a> {
     started: Option<Instant>,
     /// The hosts of the job processes started over ssh, to prefix their lines with.
     hosts: BTreeMap<Role, String>,
+    /// The harness's metrics.
+    metrics: HarnessMetrics,
 }
 
 impl<'a> Follow<'a> {
     /// Nothing started yet; `echo` shows the children's stderr as it comes; `faults` holds the kills
-    /// to inject and the restart budget.
-    pub fn new(echo: bool, interrupt: &'a Interrupt, faults: Faults) -> Self {
+    /// to inject and the restart budget; `metrics` follow the run's phase and progress.
+    pub fn new(
+        echo: bool,
+        interrupt: &'a Interrupt,
+        faults: Faults,
+        metrics: HarnessMetrics,
+    ) -> Self {
         Self {
             supervisor: Supervisor::default(),
             ledger: Ledger::default(),
@@ -64,6 +72,7 @@ impl<'a> Follow<'a> {
             faults,
             started: None,
             hosts: BTreeMap::new(),
+            metrics,
         }
     }
 
@@ -150,6 +159,7 @@ impl<'a> Follow<'a> {
             events_reread: 0,
         };
         self.faults.restarted(record, self.ledger.sent());
+        self.metrics.restarted();
         Ok(())
     }
 
@@ -157,6 +167,8 @@ impl<'a> Follow<'a> {
     /// when they are ours.
     fn show(&mut self, results: &ResultsCollector, ours: bool) {
         let live = results.live();
+        self.metrics
+            .progress(self.ledger.sent(), self.ledger.processed(), live.windows());
         self.display.update(Snapshot {
             sent: ours.then(|| self.ledger.sent()),
             processed: self.ledger.processed(),
@@ -217,13 +229,16 @@ pub fn drive(
 ) -> Result<Driven, RunError> {
     let external = launch.profile.producers.count == 0;
     if external {
+        follow.metrics.phase(Phase::WaitingForEvents);
         wait_for_events(launch.profile, follow)?;
     }
+    follow.metrics.phase(Phase::Starting);
     let remote = start_job(launch, follow)?;
     wait_ready(launch, remote, follow)?;
     let started = Instant::now();
     let started_unix_ms = unix_ms();
     follow.started = Some(started);
+    follow.metrics.phase(Phase::Producing);
     for id in 0..launch.profile.producers.count {
         let id_text = id.to_string();
         follow.supervisor.spawn(
@@ -246,20 +261,30 @@ pub fn drive(
     }
     // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
     // as long as they like; the job ends once their input is quiet.
+    follow.metrics.phase(Phase::Draining);
     let patience = DRAIN_TIMEOUT + Duration::from_secs(launch.profile.window.size);
     let deadline = (!external).then(|| Instant::now() + patience);
+    // The job's work ends with its summaries; a process may then keep serving its metrics for a while
+    // (metrics.linger_ms), which the run's figures do not count.
+    let followed = (launch.profile.job.processes - remote) as usize;
     while !follow
         .supervisor
         .all_exited(|r| matches!(r, Role::Job(_)))?
     {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        let finished = follow.ledger.job_finished_at(followed).is_some();
+        if !finished && deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
         follow.pump(PUMP, launch)?;
         follow.show(results, !external);
     }
-    let elapsed_s = started.elapsed().as_secs_f64();
     follow.pump(Duration::ZERO, launch)?;
+    let elapsed_s = follow
+        .ledger
+        .job_finished_at(followed)
+        .unwrap_or_else(Instant::now)
+        .duration_since(started)
+        .as_secs_f64();
     Ok(Driven {
         elapsed_s,
         remote_processes: remote,

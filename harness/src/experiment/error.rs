@@ -23,6 +23,12 @@ pub enum RunError {
     /// The hostfile cannot be used.
     #[error(transparent)]
     Hostfile(#[from] HostfileError),
+    /// The profile, completed for the run, cannot be used.
+    #[error(transparent)]
+    Config(#[from] adstream_profile::ConfigError),
+    /// A metrics endpoint cannot be served.
+    #[error(transparent)]
+    Metrics(#[from] adstream_metrics::EndpointError),
     /// A local file or process operation failed.
     #[error("cannot {what}: {source}")]
     Io {

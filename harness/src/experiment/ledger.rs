@@ -20,6 +20,8 @@ pub struct Ledger {
     replayed: BTreeMap<(u32, u32), u64>,
     sent: BTreeMap<u32, u64>,
     job_summaries: BTreeMap<u32, JobSummary>,
+    /// When the last of the current incarnation's job summaries arrived.
+    last_job_summary_at: Option<std::time::Instant>,
     producer_summaries: BTreeMap<u32, ProducerSummary>,
     last_stderr: BTreeMap<Role, VecDeque<String>>,
 }
@@ -46,6 +48,7 @@ impl Ledger {
             }
             (Role::Job(process), ChildMessage::JobSummary(s)) => {
                 self.job_summaries.insert(process, s);
+                self.last_job_summary_at = Some(std::time::Instant::now());
             }
             (Role::Producer(id), ChildMessage::ProducerProgress(p)) => {
                 self.sent.insert(id, p.sent);
@@ -70,6 +73,14 @@ impl Ledger {
         self.processed.clear();
         self.replayed.clear();
         self.job_summaries.clear();
+        self.last_job_summary_at = None;
+    }
+
+    /// When the job's work ended: the arrival of the last summary of its `processes` processes (a
+    /// process may go on serving its metrics after it), or `None` while some are missing.
+    pub fn job_finished_at(&self, processes: usize) -> Option<std::time::Instant> {
+        self.last_job_summary_at
+            .filter(|_| self.job_summaries.len() >= processes)
     }
 
     /// Job workers that have said they read their partitions.

@@ -1,6 +1,6 @@
 //! The experiment layer: runs as a whole. A [`run::Experiment`] starts the job and the producers
 //! under a [`supervisor::Supervisor`], follows them ([`drive`]) through their typed messages
-//! ([`ledger`]) with a live display ([`progress`]), then verifies and reports; [`sweep`] and
+//! ([`ledger`]) with a live display ([`progress`]) and its own [`metrics`], then verifies and reports; [`sweep`] and
 //! [`capacity`] are loops of runs. It uses the measuring, report and services layers below it.
 
 pub mod capacity;
@@ -10,6 +10,7 @@ pub mod faults;
 pub mod interrupt;
 pub mod launch;
 pub mod ledger;
+pub mod metrics;
 pub mod progress;
 pub mod run;
 pub mod search;

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use adstream_metrics::Endpoint;
 use adstream_profile::profile::Profile;
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::exactness::Verification;
@@ -16,6 +17,7 @@ use crate::experiment::faults::{FaultRecord, Faults, KillPlan};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
+use crate::experiment::metrics::{HarnessMetrics, Phase, place_children, scrape_targets};
 use crate::experiment::supervisor::sibling_binary;
 use crate::measure::collectors::{BrokerProbe, ResultsCollector};
 use crate::measure::cpu_meter::CpuMeter;
@@ -46,12 +48,14 @@ pub struct Experiment<'a> {
 }
 
 /// What a completed run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outcome {
     /// The children's summaries.
     pub summary: RunSummary,
     /// The report (its `configuration` is the effective profile).
     pub report: Report,
+    /// The harness's metrics endpoint, still serving the run's final values until dropped.
+    pub metrics: Option<Endpoint>,
 }
 
 /// The live collectors of a run.
@@ -78,6 +82,11 @@ impl Experiment<'_> {
         let dataflow = sibling_binary("dataflow")?;
         let producer = sibling_binary("producer")?;
         let (profile, profile_path) = self.effective_profile(profile)?;
+        let metrics = HarnessMetrics::default();
+        let endpoint = metrics.serve(&profile)?;
+        for (name, url) in scrape_targets(&profile)? {
+            eprintln!("metrics: {name} at {url}");
+        }
         let collectors = Collectors {
             results: ResultsCollector::start(&profile.kafka)?,
             probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
@@ -89,10 +98,11 @@ impl Experiment<'_> {
             producer: &producer,
         };
         let faults = Faults::new(self.kills, profile.job.max_restarts);
-        let mut follow = Follow::new(self.echo, self.interrupt, faults);
-        match drive(&launch, &collectors.results, &mut follow) {
+        let mut follow = Follow::new(self.echo, self.interrupt, faults, metrics.clone());
+        let outcome = match drive(&launch, &collectors.results, &mut follow) {
             Ok(driven) => {
                 let (ledger, faults) = follow.conclude()?;
+                metrics.phase(Phase::Verifying);
                 self.finish(&profile, ledger, faults, collectors, driven, cpu)
             }
             Err(error) if error.is_interrupted() => {
@@ -110,7 +120,15 @@ impl Experiment<'_> {
                 follow.stop();
                 Err(error)
             }
-        }
+        };
+        metrics.phase(match &outcome {
+            Ok(o) if o.summary.counted_all() && o.report.verification.exact => Phase::Done,
+            _ => Phase::Failed,
+        });
+        outcome.map(|o| Outcome {
+            metrics: endpoint,
+            ..o
+        })
     }
 
     /// The profile the run's children read, with its hostfile and base time, written to the run's
@@ -120,6 +138,7 @@ impl Experiment<'_> {
         if profile.job.processes > 1 && profile.job.hostfile.is_none() {
             profile.job.hostfile = Some(local_hostfile(self.out, profile.job.processes)?);
         }
+        place_children(&mut profile)?;
         let base_ms = unix_ms() + BASE_LEAD.as_millis() as u64;
         if profile.producers.count > 0 {
             profile.producers.base_time_ms = Some(base_ms);
@@ -245,7 +264,11 @@ impl Experiment<'_> {
                 reason: e.to_string(),
             },
         )?;
-        Ok(Outcome { summary, report })
+        Ok(Outcome {
+            summary,
+            report,
+            metrics: None,
+        })
     }
 }
 

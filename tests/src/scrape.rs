@@ -1,0 +1,59 @@
+//! Scraping a metrics endpoint as Prometheus would — `GET /metrics` over HTTP — and reading the answer
+//! with an independent parser of the Prometheus text format (`prometheus-parse`), not the encoder's.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use prometheus_parse::{Scrape, Value};
+
+/// One scrape of `address` (`HOST:PORT`), parsed; `None` when nothing answers there (yet, or any more).
+pub fn scrape(address: &str) -> Option<Scrape> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    Some(Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text format"))
+}
+
+/// The value of a counter or gauge sample.
+pub fn number(value: &Value) -> f64 {
+    match value {
+        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+        Value::Histogram(buckets) => buckets
+            .iter()
+            .find(|b| b.less_than.is_infinite())
+            .map_or(0.0, |b| b.count),
+        Value::Summary(_) => panic!("no summaries are served"),
+    }
+}
+
+/// Every sample of `metric` as (value of `label`, value); for a histogram its count.
+pub fn samples(scrape: &Scrape, metric: &str, label: &str) -> Vec<(String, f64)> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric)
+        .map(|s| {
+            (
+                s.labels.get(label).unwrap_or_default().to_owned(),
+                number(&s.value),
+            )
+        })
+        .collect()
+}
+
+/// The sum of every sample of `metric`.
+pub fn total(scrape: &Scrape, metric: &str) -> f64 {
+    samples(scrape, metric, "").iter().map(|(_, v)| v).sum()
+}

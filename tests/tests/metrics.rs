@@ -1,0 +1,220 @@
+//! Metrics (SPEC §11): a whole run with `harness run --metrics-listen` serves the Prometheus text
+//! format from every process — the harness, each job process, each producer — scraped over HTTP during
+//! the run like Prometheus would (every 100 ms here) and read with an independent parser. The counters
+//! rise while the run goes on; the final values (the processes keep serving them for
+//! `--metrics-linger-ms`) agree exactly with the run's report: events processed, results written,
+//! events sent and acknowledged, every record of each partition read, and no consumer lag left.
+//! Bad addresses are refused in one line.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use adstream_harness::services::broker::free_port;
+use adstream_tests::scrape::{samples, scrape, total};
+use adstream_tests::{TestBroker, bin};
+use prometheus_parse::Scrape;
+use serde_json::Value;
+
+/// A first port of `n` consecutive free ones.
+fn free_ports(n: u16) -> u16 {
+    loop {
+        let first = free_port().expect("a free port");
+        let held: Vec<_> = (first..first.saturating_add(n))
+            .map_while(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return first;
+        }
+    }
+}
+
+/// Scrapes each endpoint every 100 ms until stopped, keeping every answer per endpoint.
+fn scrape_until(stop: Arc<AtomicBool>, endpoints: Vec<String>) -> BTreeMap<String, Vec<Scrape>> {
+    let mut seen: BTreeMap<String, Vec<Scrape>> = BTreeMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        for endpoint in &endpoints {
+            if let Some(s) = scrape(endpoint) {
+                seen.entry(endpoint.clone()).or_default().push(s);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    seen
+}
+
+fn json(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
+    let t = TestBroker::with_topics(4);
+    let base = free_ports(5);
+    let harness = format!("127.0.0.1:{base}");
+    let jobs: Vec<String> = (1..=2).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+    let producers: Vec<String> = (3..=4).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+    let mut endpoints = vec![harness.clone()];
+    endpoints.extend(jobs.iter().cloned());
+    endpoints.extend(producers.iter().cloned());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let (stop, endpoints) = (Arc::clone(&stop), endpoints.clone());
+        std::thread::spawn(move || scrape_until(stop, endpoints))
+    };
+    let out = std::env::temp_dir().join(format!("adstream-metrics-{}", std::process::id()));
+    let run = Command::new(bin("harness"))
+        .args([
+            "run",
+            "--bootstrap",
+            &t.kafka.bootstrap,
+            "--partitions",
+            "4",
+        ])
+        .args(["--processes", "2", "--workers", "2", "--producers", "2"])
+        .args(["--rate", "2000", "--duration", "10"])
+        .args(["--metrics-listen", &harness, "--metrics-linger-ms", "1500"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let seen = scraper.join().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // The harness says where to scrape.
+    for (name, at) in [
+        ("harness", &harness),
+        ("job process 0", &jobs[0]),
+        ("job process 1", &jobs[1]),
+        ("producer 0", &producers[0]),
+        ("producer 1", &producers[1]),
+    ] {
+        let line = format!("metrics: {name} at http://{at}/metrics");
+        assert!(stderr.contains(&line), "{line} not in {stderr}");
+    }
+    let report = json(&out.join("report.json"));
+    let summary = json(&out.join("summary.json"));
+    let last = |endpoint: &String| {
+        seen.get(endpoint)
+            .and_then(|s| s.last())
+            .unwrap_or_else(|| panic!("{endpoint} was never scraped"))
+    };
+
+    // The harness: its phases, the last being done, and no restart.
+    let phases: Vec<String> = seen[&harness]
+        .iter()
+        .flat_map(|s| samples(s, "adstream_harness_phase", "phase"))
+        .filter(|(_, v)| *v == 1.0)
+        .map(|(phase, _)| phase)
+        .collect();
+    assert!(phases.iter().any(|p| p == "producing"), "{phases:?}");
+    assert_eq!(phases.last().map(String::as_str), Some("done"));
+    assert_eq!(
+        total(last(&harness), "adstream_harness_job_restarts_total"),
+        0.0
+    );
+
+    // The job: rising counters, then exactly the report's figures.
+    let mut processed = 0.0;
+    let mut results = 0.0;
+    let mut partitions = Vec::new();
+    for job in &jobs {
+        let totals: Vec<f64> = seen[job]
+            .iter()
+            .map(|s| total(s, "adstream_job_events_processed_total"))
+            .collect();
+        assert!(totals.windows(2).all(|w| w[0] <= w[1]), "{totals:?}");
+        let distinct = totals.windows(2).filter(|w| w[0] < w[1]).count();
+        assert!(distinct >= 3, "the counter rose during the run: {totals:?}");
+        let s = last(job);
+        processed += total(s, "adstream_job_events_processed_total");
+        let written = total(s, "adstream_job_results_written_total");
+        assert_eq!(
+            total(s, "adstream_job_result_latency_seconds"),
+            written,
+            "one latency per result"
+        );
+        results += written;
+        let counted = |metric: &str| -> BTreeMap<String, f64> {
+            samples(s, metric, "partition").into_iter().collect()
+        };
+        let next = counted("adstream_job_next_offset");
+        let lag = counted("adstream_job_consumer_lag");
+        let taken: Vec<BTreeMap<String, f64>> = [
+            "adstream_job_events_processed_total",
+            "adstream_job_events_rejected_total",
+            "adstream_job_events_late_total",
+            "adstream_job_control_records_total",
+        ]
+        .map(counted)
+        .into();
+        for (partition, next) in &next {
+            let records: f64 = taken.iter().map(|m| m[partition]).sum();
+            assert_eq!(
+                *next, records,
+                "partition {partition}: every record taken once"
+            );
+            assert_eq!(
+                lag[partition], 0.0,
+                "partition {partition}: lag after the run"
+            );
+            partitions.push(partition.clone());
+        }
+        assert_eq!(total(s, "adstream_job_windows_open"), 0.0);
+        assert!(total(s, "adstream_job_checkpoints_total") > 0.0);
+    }
+    partitions.sort();
+    assert_eq!(partitions, ["0", "1", "2", "3"]);
+    assert_eq!(processed, report["events"]["processed"].as_f64().unwrap());
+    assert_eq!(results, summary["results"].as_f64().unwrap());
+
+    // The producers: what they sent, the broker acknowledged, each paced send's lag observed.
+    for (id, producer) in producers.iter().enumerate() {
+        let s = last(producer);
+        let events = report["producers"][id]["events"].as_f64().unwrap();
+        assert_eq!(total(s, "adstream_producer_id"), id as f64);
+        assert_eq!(total(s, "adstream_producer_events_sent_total"), events);
+        assert_eq!(
+            total(s, "adstream_producer_events_acknowledged_total"),
+            events
+        );
+        assert_eq!(total(s, "adstream_producer_events_failed_total"), 0.0);
+        assert_eq!(total(s, "adstream_producer_schedule_lag_seconds"), events);
+    }
+}
+
+#[test]
+fn a_metrics_address_without_room_or_in_use_is_one_line() {
+    let dataflow = Command::new(bin("dataflow"))
+        .args(["--processes", "2", "--process", "1", "--base-time-ms", "1"])
+        .args(["--metrics-listen", "127.0.0.1:9400-9400"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&dataflow.stderr);
+    assert_eq!(dataflow.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("metrics.job") && stderr.contains("--metrics-listen"),
+        "{stderr}"
+    );
+
+    let t = TestBroker::with_topics(1);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = taken.local_addr().unwrap().to_string();
+    let producer = Command::new(bin("producer"))
+        .args(["--bootstrap", &t.kafka.bootstrap, "--duration", "1"])
+        .args(["--metrics-listen", &at])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&producer.stderr);
+    assert_eq!(producer.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot serve metrics at {at}")),
+        "{stderr}"
+    );
+}
