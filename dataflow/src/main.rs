@@ -4,7 +4,8 @@
 //! `ready` once per worker when it has assigned its partitions and reads them (the harness starts the
 //! producers after all workers said so), `progress` about once a second per worker, and one
 //! `job_summary` at the end. Everything for people goes to stderr. The process exits 0 after every
-//! expected producer's end marker was seen on every partition and every result was delivered.
+//! expected producer's end marker was seen on every partition and every result was delivered (and,
+//! with `--metrics-listen`, after serving its final metrics for `--metrics-linger-ms`).
 
 use std::process::ExitCode;
 

@@ -6,7 +6,7 @@
 
 use std::fmt::Error;
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -74,9 +74,3 @@ impl<'a> Families<'a> {
         Ok(())
     }
 }
-
-/// Whether a label set type can be written: the pairs of [`Labels`] can.
-const _: fn() = || {
-    fn labels<T: EncodeLabelSet>() {}
-    labels::<Labels>();
-};
