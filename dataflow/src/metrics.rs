@@ -93,9 +93,13 @@ impl WorkerBoard {
         self.result_latency.observe(latency_ms as f64 / 1_000.0);
     }
 
-    /// A checkpoint took `took`.
-    pub fn checkpoint_taken(&self, took: Duration) {
+    /// A checkpoint was taken at `at_ms` and took `took`.
+    pub fn checkpoint_taken(&self, at_ms: u64, took: Duration) {
         self.checkpoint_duration.observe(took.as_secs_f64());
+        self.publish(|s| {
+            s.checkpoints += 1;
+            s.last_checkpoint_ms = Some(at_ms);
+        });
     }
 
     /// What the worker published last.

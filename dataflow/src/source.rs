@@ -118,11 +118,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                     .maybe_take(now, &mut state, delivered, settled)
                     && let Some(board) = &board
                 {
-                    board.checkpoint_taken(started.elapsed());
-                    board.publish(|s| {
-                        s.checkpoints += 1;
-                        s.last_checkpoint_ms = Some(now);
-                    });
+                    board.checkpoint_taken(now, started.elapsed());
                 }
             }
             if !advance.closed.is_empty() {

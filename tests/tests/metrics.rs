@@ -4,7 +4,8 @@
 //! rise while the run goes on; the final values (the processes keep serving them for
 //! `--metrics-linger-ms`) agree exactly with the run's report: events processed, results written,
 //! events sent and acknowledged, every record of each partition read, and no consumer lag left.
-//! Bad addresses are refused in one line.
+//! A restart of the job is counted, and the restarted process serves its resumed counts. Bad
+//! addresses are refused in one line.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -49,33 +50,30 @@ fn json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-#[test]
-fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
-    let t = TestBroker::with_topics(4);
-    let base = free_ports(5);
-    let harness = format!("127.0.0.1:{base}");
-    let jobs: Vec<String> = (1..=2).map(|i| format!("127.0.0.1:{}", base + i)).collect();
-    let producers: Vec<String> = (3..=4).map(|i| format!("127.0.0.1:{}", base + i)).collect();
-    let mut endpoints = vec![harness.clone()];
-    endpoints.extend(jobs.iter().cloned());
-    endpoints.extend(producers.iter().cloned());
+/// A finished `harness run` with every process's metrics served from `base` on and scraped throughout.
+struct ScrapedRun {
+    run: std::process::Output,
+    out: std::path::PathBuf,
+    seen: BTreeMap<String, Vec<Scrape>>,
+}
 
+/// Runs `harness run` with `args` against `t`, serving metrics from `base` on — the harness, then the
+/// job's processes, then the producers: `endpoints` addresses in all, each scraped every 100 ms until
+/// the run exits.
+fn scraped_run(t: &TestBroker, base: u16, endpoints: u16, name: &str, args: &[&str]) -> ScrapedRun {
+    let endpoints: Vec<String> = (0..endpoints)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let scraper = {
         let (stop, endpoints) = (Arc::clone(&stop), endpoints.clone());
         std::thread::spawn(move || scrape_until(stop, endpoints))
     };
-    let out = std::env::temp_dir().join(format!("adstream-metrics-{}", std::process::id()));
+    let out = std::env::temp_dir().join(format!("adstream-{name}-{}", std::process::id()));
+    let harness = format!("127.0.0.1:{base}");
     let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "4",
-        ])
-        .args(["--processes", "2", "--workers", "2", "--producers", "2"])
-        .args(["--rate", "2000", "--duration", "10"])
+        .args(["run", "--bootstrap", &t.kafka.bootstrap])
+        .args(args)
         .args(["--metrics-listen", &harness, "--metrics-linger-ms", "1500"])
         .arg("--out")
         .arg(&out)
@@ -83,6 +81,47 @@ fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
         .unwrap();
     stop.store(true, Ordering::Relaxed);
     let seen = scraper.join().unwrap();
+    ScrapedRun { run, out, seen }
+}
+
+impl ScrapedRun {
+    /// The last scrape of `endpoint`.
+    fn last(&self, endpoint: &str) -> &Scrape {
+        self.seen
+            .get(endpoint)
+            .and_then(|s| s.last())
+            .unwrap_or_else(|| panic!("{endpoint} was never scraped"))
+    }
+}
+
+#[test]
+fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
+    let t = TestBroker::with_topics(4);
+    let base = free_ports(5);
+    let harness = format!("127.0.0.1:{base}");
+    let jobs: Vec<String> = (1..=2).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+    let producers: Vec<String> = (3..=4).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+    let scraped = scraped_run(
+        &t,
+        base,
+        5,
+        "metrics",
+        &[
+            "--partitions",
+            "4",
+            "--processes",
+            "2",
+            "--workers",
+            "2",
+            "--producers",
+            "2",
+            "--rate",
+            "2000",
+            "--duration",
+            "10",
+        ],
+    );
+    let (run, out, seen) = (&scraped.run, &scraped.out, &scraped.seen);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     // The harness says where to scrape.
@@ -98,11 +137,7 @@ fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
     }
     let report = json(&out.join("report.json"));
     let summary = json(&out.join("summary.json"));
-    let last = |endpoint: &String| {
-        seen.get(endpoint)
-            .and_then(|s| s.last())
-            .unwrap_or_else(|| panic!("{endpoint} was never scraped"))
-    };
+    let last = |endpoint: &String| scraped.last(endpoint);
 
     // The harness: its phases, the last being done, and no restart.
     let phases: Vec<String> = seen[&harness]
@@ -185,6 +220,40 @@ fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
         assert_eq!(total(s, "adstream_producer_events_failed_total"), 0.0);
         assert_eq!(total(s, "adstream_producer_schedule_lag_seconds"), events);
     }
+}
+
+#[test]
+fn a_restart_is_counted_and_the_restarted_job_serves_its_counts_again() {
+    let t = TestBroker::with_topics(2);
+    let base = free_ports(4);
+    let scraped = scraped_run(
+        &t,
+        base,
+        4,
+        "metrics-restart",
+        &[
+            "--partitions",
+            "2",
+            "--rate",
+            "2000",
+            "--duration",
+            "8",
+            "--kill",
+            "job:0@3",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&scraped.run.stderr);
+    assert!(scraped.run.status.success(), "{stderr}");
+    let harness = scraped.last(&format!("127.0.0.1:{base}"));
+    assert_eq!(total(harness, "adstream_harness_job_restarts_total"), 1.0);
+    // The restarted process serves at the same address, its counters resumed from the checkpoints.
+    let job = format!("127.0.0.1:{}", base + 1);
+    let report = json(&scraped.out.join("report.json"));
+    assert_eq!(
+        total(scraped.last(&job), "adstream_job_events_processed_total"),
+        report["events"]["processed"].as_f64().unwrap()
+    );
+    assert_eq!(report["faults"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
