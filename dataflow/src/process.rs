@@ -394,7 +394,7 @@ pub fn run(
         return Err(ProcessError::Deliveries(failures));
     }
     if let Some(Serving { endpoint, linger }) = serving {
-        endpoint.linger(linger);
+        endpoint.serve_until_exit(linger);
     }
     Ok(())
 }

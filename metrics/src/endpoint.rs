@@ -1,8 +1,11 @@
 //! One process's metrics endpoint: an HTTP server on a thread of its own answering `GET /metrics` with
-//! its registry, encoded at the moment of the scrape. Dropping the [`Endpoint`] stops it.
+//! its registry, encoded at the moment of the scrape. Dropping the [`Endpoint`] stops it, once the
+//! requests already received are answered; a process that ends keeps it to the end
+//! ([`Endpoint::serve_until_exit`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -28,7 +31,9 @@ pub enum EndpointError {
 
 /// A running metrics endpoint.
 pub struct Endpoint {
-    server: Arc<tiny_http::Server>,
+    /// Held so the server lives as long as the endpoint (its thread holds it too).
+    _server: Arc<tiny_http::Server>,
+    closing: Arc<AtomicBool>,
     address: SocketAddr,
     thread: Option<JoinHandle<()>>,
 }
@@ -48,6 +53,24 @@ fn wants_openmetrics(request: &tiny_http::Request) -> bool {
         .iter()
         .find(|h| h.field.equiv("Accept"))
         .is_some_and(|h| h.value.as_str().contains("application/openmetrics-text"))
+}
+
+/// How long the serving thread waits for a request before it looks whether it should close.
+const QUIET: Duration = Duration::from_millis(50);
+
+/// Answers one request. A collector that panics fails its scrape, not the endpoint (the default hook
+/// reports the panic on stderr).
+fn respond(registry: &Registry, request: tiny_http::Request) {
+    let answered =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(registry, &request)));
+    let (status, content_type, body) =
+        answered.unwrap_or_else(|_| (500, "text/plain", "a metric could not be read\n".to_owned()));
+    let header = tiny_http::Header::from_bytes("Content-Type", content_type).expect("ASCII");
+    let response = tiny_http::Response::from_string(body)
+        .with_status_code(status)
+        .with_header(header);
+    // A scraper that hung up has nothing to be told.
+    let _ = request.respond(response);
 }
 
 /// The answer to one request.
@@ -87,24 +110,28 @@ impl Endpoint {
             .to_ip()
             .ok_or_else(|| bind("not an IP address".to_owned()))?;
         let serving = Arc::clone(&server);
+        let closing = Arc::new(AtomicBool::new(false));
+        let told = Arc::clone(&closing);
         let thread = std::thread::Builder::new()
             .name("metrics".to_owned())
             .spawn(move || {
-                // Ends when `unblock` is called on drop.
-                for request in serving.incoming_requests() {
-                    let (status, content_type, body) = answer(&registry, &request);
-                    let header =
-                        tiny_http::Header::from_bytes("Content-Type", content_type).expect("ASCII");
-                    let response = tiny_http::Response::from_string(body)
-                        .with_status_code(status)
-                        .with_header(header);
-                    // A scraper that hung up has nothing to be told.
-                    let _ = request.respond(response);
+                while !told.load(Ordering::Relaxed) {
+                    match serving.recv_timeout(QUIET) {
+                        Ok(Some(request)) => respond(&registry, request),
+                        Ok(None) => {}
+                        // The listener failed: nothing more will come.
+                        Err(_) => return,
+                    }
+                }
+                // Told to close: what is queued is answered, so a scrape at the end gets an answer.
+                while let Ok(Some(request)) = serving.try_recv() {
+                    respond(&registry, request);
                 }
             })
             .map_err(|e| bind(e.to_string()))?;
         Ok(Self {
-            server,
+            _server: server,
+            closing,
             address: bound,
             thread: Some(thread),
         })
@@ -120,18 +147,21 @@ impl Endpoint {
         format!("http://{}/metrics", self.address)
     }
 
-    /// Keeps serving for `linger` (a process whose work is done, so a scrape can see its final values),
-    /// then stops.
-    pub fn linger(self, linger: Duration) {
+    /// For a process whose work is done: keeps serving for `linger`, so a scrape can see the final
+    /// values, and then on until the process exits. The endpoint is not closed: closing it while a
+    /// scrape is arriving answers that scrape with an error, while the process's exit simply ends
+    /// the connection, as for any target that is gone.
+    pub fn serve_until_exit(self, linger: Duration) {
         if !linger.is_zero() {
             std::thread::sleep(linger);
         }
+        std::mem::forget(self);
     }
 }
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.closing.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

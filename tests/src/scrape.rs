@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use prometheus_parse::{Scrape, Value};
 
-/// One scrape of `address` (`HOST:PORT`), parsed; `None` when nothing answers there (yet, or any more).
-pub fn scrape(address: &str) -> Option<Scrape> {
+/// One scrape of `address` (`HOST:PORT`), parsed: `None` when nothing answers there (yet, or any
+/// more), an error when something answers other than 200 with the Prometheus text format.
+pub fn scrape(address: &str) -> Option<Result<Scrape, String>> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -21,9 +22,13 @@ pub fn scrape(address: &str) -> Option<Scrape> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
-    Some(Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text format"))
+    if !head.starts_with("HTTP/1.1 200") || !head.contains("text/plain; version=0.0.4") {
+        return Some(Err(format!("{address}: {head} {body}")));
+    }
+    Some(
+        Scrape::parse(body.lines().map(|l| Ok(l.to_owned())))
+            .map_err(|e| format!("{address}: not the Prometheus text format: {e}")),
+    )
 }
 
 /// The value of a counter or gauge sample.

@@ -32,19 +32,31 @@ fn free_ports(n: u16) -> u16 {
     }
 }
 
-/// Scrapes each endpoint every 100 ms until stopped, keeping every answer per endpoint.
-fn scrape_until(stop: Arc<AtomicBool>, endpoints: Vec<String>) -> BTreeMap<String, Vec<Scrape>> {
-    let mut seen: BTreeMap<String, Vec<Scrape>> = BTreeMap::new();
+/// What the scrapes of a run found: every good answer per endpoint, and every bad one.
+#[derive(Default)]
+struct Scrapes {
+    seen: BTreeMap<String, Vec<Scrape>>,
+    bad: Vec<String>,
+}
+
+/// Scrapes each endpoint every 100 ms until stopped.
+fn scrape_until(stop: Arc<AtomicBool>, endpoints: Vec<String>) -> Scrapes {
+    let mut scrapes = Scrapes::default();
     while !stop.load(Ordering::Relaxed) {
         for endpoint in &endpoints {
-            if let Some(s) = scrape(endpoint) {
-                seen.entry(endpoint.clone()).or_default().push(s);
+            match scrape(endpoint) {
+                Some(Ok(s)) => scrapes.seen.entry(endpoint.clone()).or_default().push(s),
+                Some(Err(bad)) => scrapes.bad.push(bad),
+                None => {}
             }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    seen
+    scrapes
 }
+
+/// The runs of this file one at a time: their ports are found free before their processes bind them.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -64,6 +76,9 @@ fn scraped_run(t: &TestBroker, base: u16, endpoints: u16, name: &str, args: &[&s
     let endpoints: Vec<String> = (0..endpoints)
         .map(|i| format!("127.0.0.1:{}", base + i))
         .collect();
+    let _alone = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stop = Arc::new(AtomicBool::new(false));
     let scraper = {
         let (stop, endpoints) = (Arc::clone(&stop), endpoints.clone());
@@ -74,13 +89,21 @@ fn scraped_run(t: &TestBroker, base: u16, endpoints: u16, name: &str, args: &[&s
     let run = Command::new(bin("harness"))
         .args(["run", "--bootstrap", &t.kafka.bootstrap])
         .args(args)
-        .args(["--metrics-listen", &harness, "--metrics-linger-ms", "1500"])
+        .args([
+            "--metrics-listen",
+            &harness,
+            "--metrics-linger-ms",
+            "1500",
+            "-v",
+        ])
         .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
     stop.store(true, Ordering::Relaxed);
-    let seen = scraper.join().unwrap();
+    let Scrapes { seen, bad } = scraper.join().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(bad.is_empty(), "bad answers: {bad:?}\n{stderr}");
     ScrapedRun { run, out, seen }
 }
 

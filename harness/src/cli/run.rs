@@ -160,7 +160,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         report.verification.mismatch_count
     );
     if let Some(endpoint) = outcome.metrics {
-        endpoint.linger(linger);
+        endpoint.serve_until_exit(linger);
     }
     Ok(())
 }
