@@ -44,10 +44,12 @@ pub enum BrokerError {
         log: String,
     },
     /// The broker did not answer in time.
-    #[error("tansu did not answer on {address} within {}s", READY_TIMEOUT.as_secs())]
+    #[error("tansu did not answer on {address} within {}s; its log ends: {log}", READY_TIMEOUT.as_secs())]
     NotReady {
         /// Where it should listen.
         address: String,
+        /// The last lines it wrote.
+        log: String,
     },
     /// A local I/O error (log file, lock file, free port).
     #[error("{0}")]
@@ -148,9 +150,21 @@ pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
     Ok(cached)
 }
 
-/// A free TCP port on 127.0.0.1 (free when asked; good enough for tests and generated hostfiles).
+/// A free TCP port on 127.0.0.1 (free when asked; good enough for tests and generated hostfiles) that
+/// this process has not handed out before: a port is released once found, so without that, two
+/// threads (parallel tests) could be given the same one and the second to bind it would fail.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handed_out.insert(port) {
+            return Ok(port);
+        }
+    }
 }
 
 /// A running local broker, stopped when dropped.
@@ -339,6 +353,7 @@ impl LocalBroker {
             if Instant::now() > deadline {
                 return Err(BrokerError::NotReady {
                     address: self.address.clone(),
+                    log: self.log_tail(),
                 });
             }
         }
@@ -375,5 +390,20 @@ mod tests {
     fn free_ports_are_bindable() {
         let port = free_port().unwrap();
         TcpListener::bind(("127.0.0.1", port)).unwrap();
+    }
+
+    #[test]
+    fn no_port_is_handed_out_twice_even_across_threads() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| (0..100).map(|_| free_port().unwrap()).collect::<Vec<_>>())
+            })
+            .collect();
+        let ports: Vec<u16> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
     }
 }
