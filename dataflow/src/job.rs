@@ -63,10 +63,15 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     let counts = Rc::new(RefCell::new(start));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
-    let reader = edges.reader;
+    // The reader outlives the dataflow: closing a Kafka consumer blocks the closing thread for about
+    // 100 ms (librdkafka joins its threads), and if the source operator closed it when its input ended,
+    // this worker's share of the last window would wait that long for the other workers' progress
+    // (BENCHMARKS.md, issue 13). It is closed here once every result is delivered.
+    let reader = Rc::new(RefCell::new(edges.reader));
     let probe = ProbeHandle::new();
     {
         let counts = Rc::clone(&counts);
+        let reader = Rc::clone(&reader);
         let writer = Rc::clone(&writer);
         let dead_letters = Rc::clone(&dead_letters);
         worker.dataflow::<u64, _, _>(|scope| {
@@ -99,6 +104,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         }
     }
     let failures = writer.borrow_mut().flush() + dead_letters.borrow_mut().flush();
+    drop(reader);
     let mut c = counts.take();
     c.delivery_failures += failures;
     c

@@ -59,11 +59,12 @@ fn publish(into: &mut WorkerSnapshot, state: &WindowState, counts: &JobCounts, n
     into.windows_closed = counts.closed_at_ms.len() as u64;
 }
 
-/// Builds the source of one worker; it publishes on `board` after every activation, when given.
+/// Builds the source of one worker, reading with `reader` (shared so that its owner, not the operator's
+/// shutdown, decides when it closes); it publishes on `board` after every activation, when given.
 pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
     mut state: WindowState,
-    mut reader: R,
+    reader: Rc<RefCell<R>>,
     dead_letters: Rc<RefCell<D>>,
     counts: Rc<RefCell<JobCounts>>,
     mut checkpoints: Option<SourceCheckpoints>,
@@ -71,7 +72,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
 ) -> Stream<'s, u64, Vec<Update>> {
     source(scope, "EventsSource", move |capability, info| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
-        reader.on_arrival(Box::new(move || {
+        reader.borrow_mut().on_arrival(Box::new(move || {
             // Fails only once the dataflow is gone, when there is nothing left to wake.
             let _ = wake.activate();
         }));
@@ -89,7 +90,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             let now = unix_ms();
             let mut m = counts.borrow_mut();
             let mut dead_letters = dead_letters.borrow_mut();
-            let read = reader.read(READ_BUDGET, &mut |record| {
+            let read = reader.borrow_mut().read(READ_BUDGET, &mut |record| {
                 let decoded = decode(record.headers, record.value).map_err(|r| r.reason());
                 match state.take(record.partition, record.offset, decoded, now) {
                     Verdict::Replayed => m.replayed += 1,
