@@ -122,7 +122,7 @@ fn serve_metrics(
     eprintln!("dataflow process {process}: metrics at {}", endpoint.url());
     let serving = Serving {
         endpoint,
-        linger: Duration::from_millis(profile.metrics.linger_ms),
+        linger: profile.metrics.linger(),
     };
     Ok((Some(serving), boards))
 }

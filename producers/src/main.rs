@@ -152,7 +152,7 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
             .context("send the summary to the harness")?;
     }
     if let Some((endpoint, _)) = served {
-        endpoint.serve_until_exit(std::time::Duration::from_millis(profile.metrics.linger_ms));
+        endpoint.serve_until_exit(profile.metrics.linger());
     }
     Ok(())
 }

@@ -107,11 +107,24 @@ impl fmt::Display for ListenPorts {
     }
 }
 
+/// `host` without the brackets of an IPv6 address.
+fn bare(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
 /// Whether `host` names this machine's loopback (`localhost`, 127.0.0.0/8, `::1`).
 pub fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = bare(host);
     bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `host` is the address that binds every interface (`0.0.0.0`, `::`), and so names no host
+/// to connect to.
+pub fn is_unspecified(host: &str) -> bool {
+    bare(host)
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
 }
 
 #[cfg(test)]
@@ -165,5 +178,9 @@ mod tests {
         for host in ["10.1.2.3", "worker-b", "192.168.0.1"] {
             assert!(!is_loopback(host), "{host}");
         }
+        for host in ["0.0.0.0", "[::]", "::"] {
+            assert!(is_unspecified(host) && !is_loopback(host), "{host}");
+        }
+        assert!(!is_unspecified("127.0.0.1"));
     }
 }

@@ -194,7 +194,9 @@ impl Override for WindowArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct MetricsArgs {
     /// Serve metrics for Prometheus at HOST:PORT (process or producer I at PORT+I) or at
-    /// HOST:FIRST-LAST [key: metrics.job, metrics.producers or metrics.harness, by binary]
+    /// HOST:FIRST-LAST; harness run serves its own there and, unless the profile places them, the
+    /// job's processes at PORT+1… and the producers after them [key: metrics.job, metrics.producers or
+    /// metrics.harness, by binary]
     #[arg(long, value_name = "HOST:PORT")]
     pub metrics_listen: Option<String>,
     /// Keep serving the final metrics this long after the work is done [key: metrics.linger_ms]
@@ -220,12 +222,7 @@ impl Override for MetricsOf<'_> {
     fn apply(&self, profile: &mut Profile) {
         let m = &mut profile.metrics;
         if let Some(listen) = &self.args.metrics_listen {
-            let key = match self.kind {
-                Served::Job => &mut m.job,
-                Served::Producers => &mut m.producers,
-                Served::Harness => &mut m.harness,
-            };
-            *key = Some(listen.clone());
+            m.set(self.kind, listen);
         }
         set(&mut m.linger_ms, &self.args.metrics_linger_ms);
     }

@@ -111,6 +111,21 @@ impl MetricsSection {
         .filter(|text| !text.is_empty())
     }
 
+    /// Sets `kind`'s key to `text`.
+    pub fn set(&mut self, kind: Served, text: &str) {
+        let key = match kind {
+            Served::Job => &mut self.job,
+            Served::Producers => &mut self.producers,
+            Served::Harness => &mut self.harness,
+        };
+        *key = Some(text.to_owned());
+    }
+
+    /// How long a finished process keeps serving its final values.
+    pub fn linger(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.linger_ms)
+    }
+
     /// Where process `index` of `kind` serves its metrics, if that kind serves any; `None` too for a
     /// text or index that [`Profile::validate`] refuses.
     pub fn address(&self, kind: Served, index: u32) -> Option<crate::address::HostPort> {

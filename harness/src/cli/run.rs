@@ -34,15 +34,8 @@ pub struct RunArgs {
     producers: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
-    /// Serve the harness's metrics for Prometheus at HOST:PORT during the run; unless the profile
-    /// places theirs, the job's processes serve at PORT+1… and the producers after them
-    /// [key: metrics.harness]
-    #[arg(long, value_name = "HOST:PORT")]
-    metrics_listen: Option<String>,
-    /// Keep serving each process's final metrics this long after its work is done
-    /// [key: metrics.linger_ms]
-    #[arg(long, value_name = "MS")]
-    metrics_linger_ms: Option<u64>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
     /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a capacity
     /// search's: capacity.json and a directory per run); default out/<command>-<unix ms>
     #[arg(long, value_name = "DIR")]
@@ -74,20 +67,20 @@ impl Override for RunArgs {
         if let Some(launch) = self.launch {
             profile.job.launch = launch;
         }
-        let metrics = MetricsArgs {
-            metrics_listen: self.metrics_listen.clone(),
-            metrics_linger_ms: self.metrics_linger_ms,
-        };
-        metrics.of(Served::Harness).apply(profile);
     }
 }
 
 impl RunArgs {
     /// The profile these flags describe.
     pub fn profile(&self) -> anyhow::Result<Profile> {
-        Ok(self
-            .config
-            .resolve(&[&self.kafka, &self.traffic, &self.window, &self.job, self])?)
+        Ok(self.config.resolve(&[
+            &self.kafka,
+            &self.traffic,
+            &self.window,
+            &self.job,
+            &self.metrics.of(Served::Harness),
+            self,
+        ])?)
     }
 }
 
@@ -136,7 +129,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     let outcome = experiment.run(&profile)?;
     let (summary, report) = (&outcome.summary, &outcome.report);
-    let linger = std::time::Duration::from_millis(profile.metrics.linger_ms);
     eprintln!("{}", report.table());
     eprintln!(
         "run complete: produced {}, processed {}, rejected {}, late {}; {} results in {} windows; files in {}",
@@ -160,7 +152,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         report.verification.mismatch_count
     );
     if let Some(endpoint) = outcome.metrics {
-        endpoint.serve_until_exit(linger);
+        endpoint.serve_until_exit(profile.metrics.linger());
     }
     Ok(())
 }

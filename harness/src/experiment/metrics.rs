@@ -8,7 +8,7 @@ use adstream_metrics::prometheus_client::metrics::counter::Counter;
 use adstream_metrics::prometheus_client::metrics::family::Family;
 use adstream_metrics::prometheus_client::metrics::gauge::Gauge;
 use adstream_metrics::prometheus_client::registry::Registry;
-use adstream_profile::address::{HostPort, ListenPorts, is_loopback};
+use adstream_profile::address::{HostPort, is_unspecified};
 use adstream_profile::hostfile::HostLine;
 use adstream_profile::profile::{Profile, Served};
 
@@ -141,27 +141,27 @@ impl HarnessMetrics {
 /// them. With job processes on other hosts they bind every interface, since they cannot bind this
 /// machine's address.
 pub fn place_children(profile: &mut Profile) -> Result<(), RunError> {
-    let Some(harness) = profile
-        .metrics
-        .of(Served::Harness)
-        .and_then(|text| ListenPorts::parse(text).ok())
-    else {
+    let Some(harness) = profile.metrics.address(Served::Harness, 0) else {
         return Ok(());
     };
-    let processes = profile.job.processes;
     let lines = job_processes(&profile.job)?;
     let host = if lines.iter().all(HostLine::is_local) {
-        harness.host.clone()
+        harness.host
     } else {
         "0.0.0.0".to_owned()
     };
-    let after = |offset: u32| harness.nth(offset).map(|at| format!("{host}:{}", at.port));
+    let after = |offset: u32| {
+        let at = profile.metrics.address(Served::Harness, offset)?;
+        Some(format!("{host}:{}", at.port))
+    };
+    let job = after(1);
+    let producers = after(1 + profile.job.processes);
     let m = &mut profile.metrics;
     if m.job.is_none() {
-        m.job = after(1);
+        m.job = job;
     }
     if m.producers.is_none() {
-        m.producers = after(1 + processes);
+        m.producers = producers;
     }
     profile.validate().map_err(RunError::Config)
 }
@@ -197,14 +197,6 @@ pub fn scrape_targets(profile: &Profile) -> Result<Vec<(String, String)>, RunErr
         }
     }
     Ok(targets)
-}
-
-/// Whether `host` binds every interface (and so names no host to scrape).
-fn is_unspecified(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_unspecified())
-        && !is_loopback(bare)
 }
 
 #[cfg(test)]
