@@ -306,6 +306,14 @@ pub fn verify_results(kafka: &KafkaSection, recount: &Recount, deadline: Duratio
     recount.compare(&results)
 }
 
+/// The JSON file `name` (`report.json`, `summary.json`, `capacity.json`) a run, sweep or search wrote
+/// into `out`.
+pub fn run_json(out: &std::path::Path, name: &str) -> serde_json::Value {
+    let path = out.join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The validity rules of the run whose profile.toml is in `out`.
 pub fn rules_of_run(out: &std::path::Path) -> EventRules {
     Profile::from_file(&out.join("profile.toml"))

@@ -13,7 +13,7 @@ use std::time::Duration;
 use adstream_kafka::settings::producer_config;
 use adstream_protocol::wire::{HEADER_PRODUCER, HEADER_REASON};
 use adstream_tests::{
-    TestBroker, bin, lines_until, read_event_records, read_topic, recount, rules_of_run,
+    TestBroker, bin, lines_until, read_event_records, read_topic, recount, rules_of_run, run_json,
     verify_results,
 };
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -132,10 +132,8 @@ impl InjectedRun {
         let said = self.said.join("\n");
         assert!(status.success(), "{said}");
         assert!(said.contains("verification EXACT"), "{said}");
-        let summary: Value =
-            serde_json::from_slice(&std::fs::read(self.out.join("summary.json")).unwrap()).unwrap();
-        let report: Value =
-            serde_json::from_slice(&std::fs::read(self.out.join("report.json")).unwrap()).unwrap();
+        let summary = run_json(&self.out, "summary.json");
+        let report = run_json(&self.out, "report.json");
         assert_eq!(report["verification"]["exact"], true, "{report}");
         assert_eq!(summary["processed"], summary["produced"], "{summary}");
         // The test's own recount, under the same rules, agrees with the results topic too.

@@ -16,7 +16,7 @@ use adstream_protocol::wire::{Event, HEADER_REASON, HEADER_SOURCE_PARTITION, Win
 use adstream_tests::python::SeedProducer;
 use adstream_tests::{
     ReadRecord, TestBroker, bin, job_summary_of, lines_until, read_topic, recount_with_late,
-    rules_of_run,
+    rules_of_run, run_json,
 };
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
@@ -292,8 +292,7 @@ fn harness_run_measures_producers_it_does_not_start() {
     assert!(status.success(), "{said}");
     assert!(said.contains("verification EXACT"), "{said}");
 
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = run_json(&out, "report.json");
     // Two unpaced producers run seconds of event time apart, so with the default out-of-orderness
     // bound some events of the slower one may come after their window closed: late, dead-lettered,
     // and left out of the comparison. Every event is accounted for, in a result or declared late.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-use adstream_tests::{TestBroker, bin};
+use adstream_tests::{TestBroker, bin, run_json};
 
 fn free_port(host: &str) -> u16 {
     TcpListener::bind((host, 0))
@@ -69,8 +69,7 @@ fn two_loopback_addresses_run_end_to_end() {
         !stderr.contains("runs on"),
         "both lines are local: {stderr}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("out/summary.json")).unwrap()).unwrap();
+    let summary = run_json(&dir.join("out"), "summary.json");
     assert_eq!(summary["job"].as_array().unwrap().len(), 2);
     assert_eq!(summary["processed"], summary["produced"]);
     let _ = std::fs::remove_dir_all(&dir);

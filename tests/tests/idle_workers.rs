@@ -7,8 +7,7 @@
 
 use std::process::Command;
 
-use adstream_tests::{TestBroker, bin};
-use serde_json::Value;
+use adstream_tests::{TestBroker, bin, run_json};
 
 /// The end-to-end p90 of an exact run of one partition with `workers` × `processes`.
 fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
@@ -32,8 +31,7 @@ fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = run_json(&out, "report.json");
     assert_eq!(report["verification"]["exact"], true);
     report["latency_ms"]["p90"].as_f64().unwrap()
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use adstream_protocol::exactness::Recount;
 
 use adstream_tests::{
-    TestBroker, bin, job_summary_of, read_event_records, recount, rules_of_run, verify_results,
+    TestBroker, bin, job_summary_of, read_event_records, recount, rules_of_run, run_json,
+    verify_results,
 };
-use serde_json::Value;
 
 fn exact_run(generator: &str) {
     let t = TestBroker::with_topics(4);
@@ -52,8 +52,7 @@ fn exact_run(generator: &str) {
         2
     );
 
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary = run_json(&out, "summary.json");
     let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
     let expected = recount(&records, rules_of_run(&out));
     let produced = expected.events();

@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use adstream_harness::services::broker::free_port;
 use adstream_tests::scrape::{samples, scrape, total};
-use adstream_tests::{TestBroker, bin};
+use adstream_tests::{TestBroker, bin, run_json};
 use prometheus_parse::Scrape;
-use serde_json::Value;
 
 /// A first port of `n` consecutive free ones.
 fn free_ports(n: u16) -> u16 {
@@ -57,10 +56,6 @@ fn scrape_until(stop: Arc<AtomicBool>, endpoints: Vec<String>) -> Scrapes {
 
 /// The runs of this file one at a time: their ports are found free before their processes bind them.
 static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn json(path: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 /// A finished `harness run` with every process's metrics served from `base` on and scraped throughout.
 struct ScrapedRun {
@@ -158,8 +153,8 @@ fn every_process_serves_metrics_that_rise_and_end_at_the_reports_values() {
         let line = format!("metrics: {name} at http://{at}/metrics");
         assert!(stderr.contains(&line), "{line} not in {stderr}");
     }
-    let report = json(&out.join("report.json"));
-    let summary = json(&out.join("summary.json"));
+    let report = run_json(out, "report.json");
+    let summary = run_json(out, "summary.json");
     let last = |endpoint: &String| scraped.last(endpoint);
 
     // The harness: its phases, the last being done, and no restart.
@@ -271,7 +266,7 @@ fn a_restart_is_counted_and_the_restarted_job_serves_its_counts_again() {
     assert_eq!(total(harness, "adstream_harness_job_restarts_total"), 1.0);
     // The restarted process serves at the same address, its counters resumed from the checkpoints.
     let job = format!("127.0.0.1:{}", base + 1);
-    let report = json(&scraped.out.join("report.json"));
+    let report = run_json(&scraped.out, "report.json");
     assert_eq!(
         total(scraped.last(&job), "adstream_job_events_processed_total"),
         report["events"]["processed"].as_f64().unwrap()

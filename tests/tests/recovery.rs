@@ -6,8 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use adstream_tests::{TestBroker, bin, read_event_records, recount, rules_of_run, verify_results};
-use serde_json::Value;
+use adstream_tests::{
+    TestBroker, bin, read_event_records, recount, rules_of_run, run_json, verify_results,
+};
 
 #[test]
 fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_window() {
@@ -32,8 +33,7 @@ fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_windo
     assert!(run.status.success(), "{err}");
     assert!(err.contains("verification EXACT"), "{err}");
 
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = run_json(&out, "report.json");
     let faults = report["faults"].as_array().expect("faults");
     assert_eq!(faults.len(), 2, "{report}");
     for (fault, (target, at)) in faults.iter().zip([("job 1", 12.0), ("job 0", 27.0)]) {

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use adstream_tests::{TestBroker, bin};
+use adstream_tests::{TestBroker, bin, run_json};
 use serde_json::Value;
 
 fn number(v: &Value, path: &[&str]) -> f64 {
@@ -50,8 +50,7 @@ fn a_short_run_reports_everything_and_verifies_exact() {
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("verification EXACT"), "{stderr}");
 
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = run_json(&out, "report.json");
     assert_eq!(report["configuration"]["job"]["processes"], 2);
     assert_eq!(report["configuration"]["kafka"]["partitions"], 4);
     let produced = number(&report, &["events", "produced"]);

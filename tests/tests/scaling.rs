@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use adstream_tests::{TestBroker, bin};
+use adstream_tests::{TestBroker, bin, run_json};
 
 fn out_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("adstream-{name}-{}", std::process::id()));
@@ -169,8 +169,7 @@ fn the_capacity_search_brackets_a_rate() {
         "{}",
         String::from_utf8_lossy(&bracket.stderr)
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("bracket/capacity.json")).unwrap()).unwrap();
+    let json = run_json(&out.join("bracket"), "capacity.json");
     let sustained = json["sustained"]["rate"]
         .as_u64()
         .expect("a sustained rate");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use adstream_harness::services::broker::free_port;
 use adstream_tests::sshd::Sshd;
-use adstream_tests::{TestBroker, bin, lines_until, pgrep};
+use adstream_tests::{TestBroker, bin, lines_until, pgrep, run_json};
 
 /// A profile and a hostfile in `dir` for 2 job processes × 2 workers, the second over ssh to `sshd`.
 fn ssh_profile(dir: &Path, sshd: &Sshd) -> std::path::PathBuf {
@@ -90,12 +90,10 @@ fn a_job_process_launched_over_ssh_runs_exactly_through_a_restart_and_is_gone_af
         2,
         "launched again on the restart: {said}"
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("run/report.json")).unwrap()).unwrap();
+    let report = run_json(&dir.join("run"), "report.json");
     assert_eq!(report["faults"].as_array().unwrap().len(), 1, "{report}");
     // Its summary came back too: both processes' counts are in the run's.
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("run/summary.json")).unwrap()).unwrap();
+    let summary = run_json(&dir.join("run"), "summary.json");
     assert_eq!(summary["job"].as_array().unwrap().len(), 2, "{summary}");
     assert_eq!(summary["processed"], summary["produced"], "{summary}");
     assert!(remote_side_ends(), "left running: {:?}", remote_processes());
