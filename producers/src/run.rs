@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
 use crate::metrics::ProducerMetrics;
-use crate::pacer::{Clock, ScheduleLag};
+use crate::pacer::{Clock, Pacer, ScheduleLag};
 use crate::sink::{Sink, SinkError};
 use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
 
@@ -100,6 +100,7 @@ pub fn run(
     let watermark_interval = Duration::from_millis(p.watermark_interval_ms);
 
     let clock = Clock::new();
+    let mut pacer = Pacer::new(clock, Duration::from_micros(p.pacing_tick_us));
     // The achieved rate counts from the first send, not from start-up or the wait for a future base.
     let mut first_send: Option<Instant> = None;
     let mut last_watermark = Instant::now();
@@ -146,10 +147,10 @@ pub fn run(
             last_watermark = wall;
         }
         let sent_ns = if p.paced {
-            if clock.now_ns() < due_ns {
+            if pacer.must_wait(due_ns) {
                 sink.idle()?;
             }
-            let now = clock.sleep_until(due_ns);
+            let now = pacer.wait_for(due_ns);
             lag.record(due_ns, now);
             if let Some(metrics) = metrics {
                 metrics.behind(now.saturating_sub(due_ns));

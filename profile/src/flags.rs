@@ -146,6 +146,10 @@ pub struct TrafficArgs {
     /// Wall-clock ms between watermark records [key: producers.watermark_interval_ms]
     #[arg(long, value_name = "MS")]
     pub watermark_interval_ms: Option<u64>,
+    /// A paced producer wakes at most once per tick, trading schedule lag for CPU; 0 wakes for every
+    /// event [key: producers.pacing_tick_us]
+    #[arg(long, value_name = "US")]
+    pub pacing_tick_us: Option<u64>,
     /// MMPP λ_high/λ_low [key: mmpp.ratio]
     #[arg(long, value_name = "RATIO")]
     pub mmpp_ratio: Option<f64>,
@@ -165,6 +169,7 @@ impl Override for TrafficArgs {
         set(&mut p.generator, &self.generator);
         set(&mut p.seed, &self.seed);
         set(&mut p.watermark_interval_ms, &self.watermark_interval_ms);
+        set(&mut p.pacing_tick_us, &self.pacing_tick_us);
         if self.unpaced {
             p.paced = false;
         }

@@ -283,6 +283,10 @@ pub struct ProducersSection {
     pub dry_run: bool,
     /// Wall-clock milliseconds between watermark records on every partition (`--watermark-interval-ms`).
     pub watermark_interval_ms: u64,
+    /// A paced producer wakes at most once per this many microseconds and then sends every event due
+    /// (`--pacing-tick-us`): each wake-up costs CPU, so a tick trades schedule lag (at most about one
+    /// tick) for CPU. 0 wakes for every event.
+    pub pacing_tick_us: u64,
 }
 
 impl Default for ProducersSection {
@@ -298,6 +302,7 @@ impl Default for ProducersSection {
             id: 0,
             dry_run: false,
             watermark_interval_ms: 100,
+            pacing_tick_us: 2_000,
         }
     }
 }
@@ -502,7 +507,7 @@ mod tests {
         assert_eq!(
             error_of("[producers]\nrat = 5\n"),
             "test.toml: key `producers.rat`: unknown key, expected one of `count`, `rate`, `duration`, \
-             `generator`, `seed`, `paced`, `base_time_ms`, `id`, `dry_run`, `watermark_interval_ms`"
+             `generator`, `seed`, `paced`, `base_time_ms`, `id`, `dry_run`, `watermark_interval_ms`, `pacing_tick_us`"
         );
         assert!(error_of("[producer]\n").starts_with("test.toml: key `producer`: unknown key"));
     }
@@ -545,5 +550,10 @@ mod tests {
         assert!(error_of("[kafka]\nevents_topic = \"a b\"\n").contains("`kafka.events_topic`"));
         assert!(error_of("[mmpp]\nratio = 0.5\n").contains("`mmpp.ratio`"));
         assert!(error_of("[window]\nsize = 0\n").contains("`window.size` (--window)"));
+        assert_eq!(
+            error_of("[producers]\npacing_tick_us = 2000000\n"),
+            "invalid configuration: `producers.pacing_tick_us` (--pacing-tick-us) must be at most \
+             1000000 (a second), got 2000000"
+        );
     }
 }

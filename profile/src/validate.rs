@@ -7,6 +7,10 @@ use crate::address::{HostPort, ListenPorts};
 use crate::error::ConfigError;
 use crate::profile::{Profile, Served, WindowMode};
 
+/// The longest pacing tick taken: a second, beyond which a tick is more likely a unit mistake (ms for
+/// µs) than a wish to send events that late.
+const MAX_PACING_TICK_US: u64 = 1_000_000;
+
 impl Profile {
     /// Checks every value that has the right type but may still be out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -81,6 +85,16 @@ impl Profile {
             p.watermark_interval_ms,
             1,
         )?;
+        if p.pacing_tick_us > MAX_PACING_TICK_US {
+            return Err(ConfigError::Invalid {
+                key: "producers.pacing_tick_us",
+                flag: "--pacing-tick-us",
+                problem: format!(
+                    "must be at most {MAX_PACING_TICK_US} (a second), got {}",
+                    p.pacing_tick_us
+                ),
+            });
+        }
         positive("mmpp.q12", "--mmpp-q12", self.mmpp.q12)?;
         positive("mmpp.q21", "--mmpp-q21", self.mmpp.q21)?;
         if !(self.mmpp.ratio.is_finite() && self.mmpp.ratio >= 1.0) {
