@@ -49,12 +49,19 @@ fn with_users(mut config: ClientConfig, c: &Connection, role: Role) -> ClientCon
     config
 }
 
-/// How long an events producer lets a batch fill before sending it, ms. The local broker's cost per
-/// fetch grows with the number of batches a partition holds (tansu 0.6 lists them all), so fewer, larger
-/// batches keep its delivery fast over a run; smaller lingers flood it with tiny produce requests (SPEC
-/// §8). Measured at the seed's load (BENCHMARKS.md): 10 ms gives the lowest end-to-end latency, 5 ms
-/// and 20 ms higher.
-pub const PRODUCER_LINGER_MS: u64 = 10;
+/// How long an events producer sends to one partition before moving to the next, ms (its turn): each
+/// turn fills one batch. The local broker's cost per fetch grows with the number of batches a partition
+/// holds (tansu 0.6 lists them all on every fetch), so fewer, larger batches keep its delivery fast over
+/// a run (SPEC §8). A window's closing records do not wait for a turn: a turn ends where a window ends,
+/// and the batch leaves then (see [`PRODUCER_LINGER_MS`]). Measured at the seed's load (BENCHMARKS.md
+/// "Long runs"): 20 ms keeps a 180 s run's latency flat where 10 ms let it grow.
+pub const PRODUCER_TURN_MS: u64 = 20;
+
+/// How long an events producer lets a batch fill before sending it, ms: a turn and a margin. The batch
+/// opens with the turn's first event and must still take its last ones, and the watermark that follows
+/// them, when a paced producer sends those up to a pacing tick (2 ms by default) late; a batch that left
+/// without them would make them wait a whole linger in the next one, and with them the window's close.
+pub const PRODUCER_LINGER_MS: u64 = PRODUCER_TURN_MS + 3;
 
 /// Longest fetch wait of a patient consumer, ms (see [`patient_consumer_config`]).
 const PATIENT_FETCH_WAIT_MS: &str = "100";

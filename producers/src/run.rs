@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use adstream_kafka::settings::PRODUCER_LINGER_MS;
+use adstream_kafka::settings::PRODUCER_TURN_MS;
 use adstream_profile::profile::Profile;
 use adstream_protocol::AdCatalog;
 use adstream_protocol::window::Windows;
@@ -47,8 +47,8 @@ impl Plan {
     }
 }
 
-/// Schedule time a producer spends on one partition before moving to the next, ns: one linger.
-const STICKY_SLOT_NS: u64 = PRODUCER_LINGER_MS * 1_000_000;
+/// Schedule time a producer spends on one partition before moving to the next, ns: one turn.
+const STICKY_SLOT_NS: u64 = PRODUCER_TURN_MS * 1_000_000;
 
 /// The partition of an event due `offset_ns` into the run: one partition per slot of schedule time, in
 /// turn, producers starting on different partitions. Like Kafka's sticky partitioner, this fills one
@@ -69,6 +69,41 @@ pub fn next_turn_of(partition: u32, offset_ns: u64, producer: u32, partitions: u
     (slot + u64::from(wait)) * STICKY_SLOT_NS
 }
 
+/// The highest watermark a producer has sent to each partition.
+struct Promises {
+    producer: u32,
+    sent_ns: Vec<u64>,
+}
+
+impl Promises {
+    fn new(producer: u32, partitions: u32) -> Self {
+        Self {
+            producer,
+            sent_ns: vec![0; partitions as usize],
+        }
+    }
+
+    /// Promises `partition` that nothing below `watermark_ns` follows, unless an equal or higher
+    /// promise was already sent (which says as much).
+    fn promise(
+        &mut self,
+        sink: &mut dyn Sink,
+        partition: u32,
+        watermark_ns: u64,
+    ) -> Result<(), SinkError> {
+        let sent = &mut self.sent_ns[partition as usize];
+        if watermark_ns > *sent {
+            let watermark = Watermark {
+                producer: self.producer,
+                watermark_ns,
+            };
+            sink.watermark(partition, watermark)?;
+            *sent = watermark_ns;
+        }
+        Ok(())
+    }
+}
+
 /// How often a producer reports the events it has sent.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -79,8 +114,13 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// may promise every partition that nothing below `t` follows. It does so when an event opens a new
 /// window (so the previous one can close at once) and whenever `watermark_interval_ms` of wall time
 /// has passed (so quiet partitions keep moving). And when it moves on from a partition, it promises
-/// that partition nothing until its next turn: that record rides in the partition's last batch, so a
-/// window whose end falls in another partition's turn is already closed on this one.
+/// that partition nothing until its next turn, before it waits for the next event: that record rides
+/// in the batch of the turn's last events (the linger outlasts the turn), so a window whose end falls
+/// at or after the turn's end is already closed on this partition when the batch arrives. A watermark
+/// no higher than one already
+/// sent to a partition tells the job nothing and is not sent ([`Promises`]): each would otherwise open
+/// a batch of its own on a partition out of turn, and the local broker's fetches slow down with every
+/// batch it stores.
 pub fn run(
     plan: &Plan,
     sink: &mut dyn Sink,
@@ -110,6 +150,7 @@ pub fn run(
     let mut value = Vec::with_capacity(512);
     let mut seq = 0u64;
     let mut watermarked_window = None;
+    let mut promises = Promises::new(plan.id, plan.partitions);
     let mut last_partition = None;
 
     for offset in arrivals {
@@ -118,11 +159,7 @@ pub fn run(
         let partition = partition_of(offset, plan.id, plan.partitions);
         if let Some(left) = last_partition.filter(|&p| p != partition) {
             let next_turn = next_turn_of(left, offset, plan.id, plan.partitions);
-            let watermark = Watermark {
-                producer: plan.id,
-                watermark_ns: plan.base_ns + next_turn,
-            };
-            sink.watermark(left, watermark)?;
+            promises.promise(sink, left, plan.base_ns + next_turn)?;
         }
         last_partition = Some(partition);
         let wall = Instant::now();
@@ -136,12 +173,8 @@ pub fn run(
         if watermarked_window != Some(window)
             || wall.duration_since(last_watermark) >= watermark_interval
         {
-            let watermark = Watermark {
-                producer: plan.id,
-                watermark_ns: due_ns,
-            };
             for partition in 0..plan.partitions {
-                sink.watermark(partition, watermark)?;
+                promises.promise(sink, partition, due_ns)?;
             }
             watermarked_window = Some(window);
             last_watermark = wall;
@@ -218,6 +251,8 @@ mod tests {
     enum Sent {
         Event(u64),
         Watermark(u64),
+        /// The producer is about to sleep until its next event is due.
+        Idle,
     }
 
     impl Sink for Recorder {
@@ -239,6 +274,7 @@ mod tests {
             Ok(())
         }
         fn idle(&mut self) -> Result<(), SinkError> {
+            self.sent.push((0, Sent::Idle));
             Ok(())
         }
         fn finish(&mut self) -> Result<Delivery, SinkError> {
@@ -316,10 +352,13 @@ mod tests {
             assert_eq!(*partition, partition_of(offset, 3, 3));
             counts[*partition as usize] += 1;
         }
-        // 500 events/s, evenly spaced: 5 per 10 ms slot, 400 slots taken in turn.
+        // 500 events/s evenly spaced over 4 s: the same number in every slot, the slots taken in turn.
+        let slots = 4_000_000_000 / STICKY_SLOT_NS;
+        let per_slot = 2_000 / slots;
         let runs = r.events.windows(2).filter(|w| w[0].0 != w[1].0).count();
-        assert_eq!(runs, 399);
-        assert_eq!(counts, [670, 665, 665]);
+        assert_eq!(runs as u64, slots - 1);
+        let (least, most) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+        assert!(most - least <= per_slot, "{counts:?}");
         let ends: Vec<(u32, EndMarker)> = (0..3)
             .map(|p| {
                 (
@@ -346,23 +385,60 @@ mod tests {
                     floor[*partition as usize] = floor[*partition as usize].max(t)
                 }
                 Sent::Event(t) => assert!(t >= floor[*partition as usize]),
+                Sent::Idle => {}
             }
         }
         assert_eq!(r.sent.len(), r.events.len() + r.watermarks.len());
-        // Each of the 4 one-second windows opened with a watermark on all 3 partitions.
-        for window in 0..4u64 {
-            for partition in 0..3 {
-                assert!(r.watermarks.iter().any(|(p, w)| *p == partition
-                    && (w.watermark_ns - 1_700_000_000_000_000_000) / 1_000_000_000 == window));
+        // When the first event of each one-second window is sent, every partition has been promised
+        // the window's start, so the previous window can close everywhere.
+        let base = 1_700_000_000_000_000_000;
+        let mut floor = [0u64; 3];
+        let mut window = None;
+        for (partition, sent) in &r.sent {
+            match *sent {
+                Sent::Watermark(t) => floor[*partition as usize] = t,
+                Sent::Event(t) => {
+                    let this = (t - base) / 1_000_000_000;
+                    if window != Some(this) {
+                        let start = base + this * 1_000_000_000;
+                        assert!(floor.iter().all(|&f| f >= start), "{this}: {floor:?}");
+                        window = Some(this);
+                    }
+                }
+                Sent::Idle => {}
             }
         }
-        // A partition left is promised nothing until its next turn, 2 slots on with 3 partitions.
-        let promises = r
-            .watermarks
-            .iter()
-            .filter(|(_, w)| (w.watermark_ns - 1_700_000_000_000_000_000) % STICKY_SLOT_NS == 0)
-            .count();
-        assert!(promises >= 390, "one per slot of the 4 s run: {promises}");
+        assert_eq!(window, Some(3));
+        // Right after the last event of a turn, the partition is promised nothing until its next turn
+        // (2 slots on with 3 partitions): the promise goes out with that event, into the same batch.
+        let slots = 4_000_000_000 / STICKY_SLOT_NS;
+        let mut promises = 0;
+        for pair in r.sent.windows(2) {
+            if let [(p, before), (q, Sent::Watermark(w))] = pair
+                && (w - base) % STICKY_SLOT_NS == 0
+            {
+                let Sent::Event(t) = *before else {
+                    panic!("a promise to {q} at {w} follows a watermark")
+                };
+                assert_eq!(
+                    p, q,
+                    "a promise follows the last event of its partition's turn"
+                );
+                assert_eq!(partition_of(w - base, 3, 3), *q);
+                assert!(w - base > t - base && w - base <= t - base + 3 * STICKY_SLOT_NS);
+                promises += 1;
+            }
+        }
+        assert!(
+            promises >= slots - 1,
+            "one per slot of the 4 s run: {promises}"
+        );
+        // A watermark never repeats or lowers one already sent to its partition.
+        let mut last = [0u64; 3];
+        for (partition, w) in &r.watermarks {
+            assert!(w.watermark_ns > last[*partition as usize]);
+            last[*partition as usize] = w.watermark_ns;
+        }
         assert!(r.watermarks.iter().all(|(_, w)| w.producer == 3));
     }
 
@@ -400,5 +476,34 @@ mod tests {
                 "sent before due"
             );
         }
+        // Events 10 ms apart, longer than a tick: the producer sleeps before each one. The promise
+        // to a partition whose turn ends goes out right after the turn's last event, before the
+        // producer sleeps, so it rides in the same batch.
+        let events: Vec<(usize, u32)> = r
+            .sent
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| matches!(s, Sent::Event(_)))
+            .map(|(i, (partition, _))| (i, *partition))
+            .collect();
+        let mut turns = 0;
+        for pair in events.windows(2) {
+            let ((last, partition), (_, next)) = (pair[0], pair[1]);
+            if partition != next {
+                assert!(
+                    matches!(r.sent[last + 1], (p, Sent::Watermark(_)) if p == partition),
+                    "{:?}",
+                    &r.sent[last..=last + 1]
+                );
+                turns += 1;
+            }
+        }
+        assert!(turns >= 1_000_000_000 / STICKY_SLOT_NS - 1, "{turns}");
+        let sleeps = r
+            .sent
+            .iter()
+            .filter(|(_, s)| matches!(s, Sent::Idle))
+            .count();
+        assert!(sleeps >= 90, "{sleeps}");
     }
 }
