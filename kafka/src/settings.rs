@@ -57,11 +57,26 @@ fn with_users(mut config: ClientConfig, c: &Connection, role: Role) -> ClientCon
 /// "Long runs"): 20 ms keeps a 180 s run's latency flat where 10 ms let it grow.
 pub const PRODUCER_TURN_MS: u64 = 20;
 
-/// How long an events producer lets a batch fill before sending it, ms: a turn and a margin. The batch
-/// opens with the turn's first event and must still take its last ones, and the watermark that follows
-/// them, when a paced producer sends those up to a pacing tick (2 ms by default) late; a batch that left
-/// without them would make them wait a whole linger in the next one, and with them the window's close.
+/// How long an events producer that takes turns (more than one partition) lets a batch fill before
+/// sending it, ms: a turn and a margin. The batch opens with the turn's first event and must still take
+/// its last ones, and the watermark that follows them, when a paced producer sends those up to a pacing
+/// tick (2 ms by default) late; a batch that left without them would make them wait a whole linger in
+/// the next one, and with them the window's close.
 pub const PRODUCER_LINGER_MS: u64 = PRODUCER_TURN_MS + 3;
+
+/// The linger of an events producer writing a single partition, ms. It never changes partition, so its
+/// batches cannot line up with window ends and a window's closing records wait for the linger: a
+/// shorter one than with turns (measured: one partition's end-to-end p90 12 ms at 10 ms, 24 ms at 23).
+pub const SINGLE_PARTITION_LINGER_MS: u64 = 10;
+
+/// The linger of an events producer writing `partitions` partitions, ms.
+pub fn producer_linger_ms(partitions: u32) -> u64 {
+    if partitions > 1 {
+        PRODUCER_LINGER_MS
+    } else {
+        SINGLE_PARTITION_LINGER_MS
+    }
+}
 
 /// Longest fetch wait of a patient consumer, ms (see [`patient_consumer_config`]).
 const PATIENT_FETCH_WAIT_MS: &str = "100";
@@ -83,6 +98,13 @@ fn base(c: &Connection) -> ClientConfig {
 /// Settings of an events producer.
 pub fn producer_config(c: &Connection) -> ClientConfig {
     with_users(tuned_producer(c), c, Role::Producer)
+}
+
+/// Settings of an events producer writing `partitions` partitions (see [`producer_linger_ms`]).
+pub fn events_producer_config(c: &Connection, partitions: u32) -> ClientConfig {
+    let mut config = tuned_producer(c);
+    config.set("linger.ms", producer_linger_ms(partitions).to_string());
+    with_users(config, c, Role::Producer)
 }
 
 fn tuned_producer(c: &Connection) -> ClientConfig {

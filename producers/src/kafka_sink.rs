@@ -7,7 +7,7 @@ use crate::sink::SinkError;
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::{Connection, producer_config};
+use adstream_kafka::settings::{Connection, events_producer_config, producer_config};
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
@@ -35,10 +35,16 @@ impl KafkaSink {
         topic: &str,
         producer_id: u32,
     ) -> Result<(Self, u32), KafkaError> {
-        let producer: BaseProducer<DeliveryCounter> = producer_config(kafka)
+        // The linger depends on the partition count (settings::producer_linger_ms), so a first client
+        // asks for it, and the producer is made once it is known.
+        let asking: BaseProducer = producer_config(kafka)
+            .create()
+            .map_err(KafkaError::client("create producer"))?;
+        let partitions = partition_count(asking.client(), &kafka.bootstrap, topic)?;
+        drop(asking);
+        let producer: BaseProducer<DeliveryCounter> = events_producer_config(kafka, partitions)
             .create_with_context(DeliveryCounter::default())
             .map_err(KafkaError::client("create producer"))?;
-        let partitions = partition_count(producer.client(), &kafka.bootstrap, topic)?;
         let sink = Self {
             producer,
             topic: topic.to_owned(),

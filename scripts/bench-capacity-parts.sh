@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 13, point 3: the capacity of the pipeline with 4 partitions, and the limit of each part measured
+# alone, in one script run on one fresh local broker (fresh topics per run):
+#   1. `harness capacity --partitions 4`: 2 paced producers, the job on 1 worker, DURATION-second runs
+#      from 160,000 events/s upward (doubling, then STEPS bisections);
+#   2. the producers and the broker alone: 2 unpaced producers at once into 4 partitions, no job, their
+#      events over the time until the last delivery report;
+#   3. the job alone: the job (1 worker) catching up on those events, already in the topic.
+# Usage: scripts/bench-capacity-parts.sh [DURATION] [STEPS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-20}"
+steps="${2:-2}"
+source scripts/local-broker.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"; stop_broker' EXIT
+
+echo "== 1. the pipeline: harness capacity, 4 partitions"
+"$bin/harness" capacity --bootstrap "$bootstrap" --partitions 4 --duration "$duration" --steps "$steps" \
+    --from 160000 --max-rate 1280000 --out "$out/capacity" 2> >(grep -E "^(capacity|  [0-9])" >&2)
+
+echo "== 2. the producers and the broker alone: 2 unpaced producers, 4 partitions"
+"$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 4 >/dev/null
+base=$(date +%s%3N)
+producers=()
+for id in 0 1; do
+    "$bin/producer" --bootstrap "$bootstrap" --id "$id" --unpaced --rate 250000 --duration 20 \
+        --generator poisson --base-time-ms "$base" >"$out/producer$id.json" 2>/dev/null &
+    producers+=($!)
+done
+wait "${producers[@]}"
+python3 - "$out" <<'EOF'
+import json, sys
+s = [json.loads(open(f"{sys.argv[1]}/producer{i}.json").read().splitlines()[-1])["producer_summary"] for i in (0, 1)]
+events = sum(p["events"] for p in s)
+assert all(p["failed"] == 0 and p["delivered"] == p["events"] for p in s), s
+elapsed = max(p["elapsed_s"] for p in s)
+print(f"  {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s "
+      f"(producers' CPU {sum(p['cpu_s'] for p in s):.1f} s)")
+EOF
+
+echo "== 3. the job alone: 1 worker catching up on those events"
+/usr/bin/time -f "  job: wall %e s, CPU %U s user + %S s system" \
+    "$bin/dataflow" --bootstrap "$bootstrap" --producers 2 --base-time-ms "$base" 2>&1 >/dev/null \
+    | sed 's/^/  /'
