@@ -2,7 +2,9 @@
 # Issue 13, point 3: the capacity of the pipeline with 4 partitions, and the limit of each part measured
 # alone, in one script run on one fresh local broker (fresh topics per run):
 #   1. `harness capacity --partitions 4`: 2 paced producers, the job on 1 worker, DURATION-second runs
-#      from 160,000 events/s upward (doubling, then STEPS bisections);
+#      from 160,000 events/s upward (doubling, then STEPS bisections), on the default broker address
+#      (127.0.0.1:9092, which must be free: the harness starts the broker there and measures its CPU),
+#      with each run's CPU per event and the rate the machine's cores would allow at that cost;
 #   2. the producers and the broker alone: 2 unpaced producers at once into 4 partitions, no job, their
 #      events over the time until the last delivery report;
 #   3. the job alone: the job (1 worker) catching up on those events, already in the topic.
@@ -15,9 +17,26 @@ source scripts/local-broker.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"; stop_broker' EXIT
 
-echo "== 1. the pipeline: harness capacity, 4 partitions"
-"$bin/harness" capacity --bootstrap "$bootstrap" --partitions 4 --duration "$duration" --steps "$steps" \
+echo "== 1. the pipeline: harness capacity, 4 partitions (on a broker the harness starts, so each run's"
+echo "   report has the broker's CPU too)"
+"$bin/harness" capacity --partitions 4 --duration "$duration" --steps "$steps" \
     --from 160000 --max-rate 1280000 --out "$out/capacity" 2> >(grep -E "^(capacity|  [0-9])" >&2)
+echo "   CPU of each run in s, per event, and the rate $(nproc) cores would allow at that cost:"
+python3 - "$out/capacity" "$(nproc)" <<'EOF'
+import glob, json, sys
+rows = []
+for path in glob.glob(f"{sys.argv[1]}/**/report.json", recursive=True):
+    r = json.load(open(path))
+    cpu, events = r["cpu_s"], r["events"]["processed"]
+    total = cpu["job"] + cpu["producers"] + cpu["harness"] + (cpu["broker"] or 0)
+    p = r["configuration"]["producers"]
+    rows.append((p["rate"] * p["count"], cpu, total, events))
+for rate, cpu, total, events in sorted(rows, key=lambda row: row[0]):
+    per_event = total / events
+    print(f"   {rate:>9,} events/s: job {cpu['job']:.1f}  producers {cpu['producers']:.1f}  "
+          f"harness {cpu['harness']:.1f}  broker {cpu['broker'] or 0:.1f}  = {total:.1f} s, "
+          f"{per_event * 1e6:.2f} µs per event -> {int(sys.argv[2]) / per_event:,.0f} events/s")
+EOF
 
 echo "== 2. the producers and the broker alone: 2 unpaced producers, 4 partitions"
 "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 4 >/dev/null
