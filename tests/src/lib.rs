@@ -64,6 +64,15 @@ impl TestBroker {
         Self::create_topics(broker, kafka)
     }
 
+    /// `harness run` on this broker's topics (`--bootstrap` and `--partitions` given); the caller adds
+    /// the rest of the run's flags.
+    pub fn harness_run(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(bin("harness"));
+        command.args(["run", "--bootstrap", &self.kafka.bootstrap, "--partitions"]);
+        command.arg(self.kafka.partitions.to_string());
+        command
+    }
+
     /// `broker` with the topics of `kafka` created through `kafka`'s connection (its bootstrap may
     /// be something in front of the broker, its properties TLS).
     pub fn create_topics(broker: LocalBroker, kafka: KafkaSection) -> Self {

@@ -7,13 +7,13 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use adstream_kafka::settings::producer_config;
 use adstream_protocol::wire::{HEADER_PRODUCER, HEADER_REASON};
 use adstream_tests::{
-    TestBroker, bin, lines_until, read_event_records, read_topic, recount, rules_of_run, run_json,
+    TestBroker, lines_until, read_event_records, read_topic, recount, rules_of_run, run_json,
     verify_results,
 };
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -60,16 +60,9 @@ impl InjectedRun {
     fn start(name: &str) -> Self {
         let t = TestBroker::with_topics(4);
         let out = std::env::temp_dir().join(format!("adstream-{name}-{}", std::process::id()));
-        let mut run = Command::new(bin("harness"))
-            .args([
-                "run",
-                "--bootstrap",
-                &t.kafka.bootstrap,
-                "--partitions",
-                "4",
-                "--workers",
-                "2",
-            ])
+        let mut run = t
+            .harness_run()
+            .args(["--workers", "2"])
             .args([
                 "--producers",
                 "2",

@@ -15,16 +15,8 @@ fn pids_with(needle: &str) -> Vec<u32> {
 }
 
 fn start_run(t: &TestBroker, out: &Path) -> Child {
-    Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "2",
-            "--processes",
-            "2",
-        ])
+    t.harness_run()
+        .args(["--processes", "2"])
         .args(["--rate", "500", "--duration", "60", "--window", "1"])
         // A failed job is restarted by default (tests/recovery.rs); here it must stop the run.
         .args(["--max-restarts", "0"])

@@ -241,14 +241,8 @@ fn a_seed_producer_needs_no_base_time_and_every_window_closes_when_it_stops() {
 fn harness_run_measures_producers_it_does_not_start() {
     let t = TestBroker::with_topics(4);
     let out = std::env::temp_dir().join(format!("adstream-external-{}", std::process::id()));
-    let mut run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "4",
-        ])
+    let mut run = t
+        .harness_run()
         .args(["--workers", "2", "--producers", "0", "--mode", "bounded"])
         .args(["--window", &WINDOW_S.to_string()])
         .args(["--idle-close-ms", &IDLE_CLOSE_MS.to_string()])

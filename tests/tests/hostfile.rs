@@ -27,15 +27,8 @@ fn run_dir(name: &str) -> PathBuf {
 }
 
 fn harness_run(t: &TestBroker, hostfile: &Path, out: &Path) -> Command {
-    let mut command = Command::new(bin("harness"));
+    let mut command = t.harness_run();
     command
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "2",
-        ])
         .args(["--processes", "2", "--workers", "1", "--producers", "2"])
         .args(["--rate", "1000", "--duration", "3", "--window", "1"])
         .arg("--hostfile")

@@ -5,9 +5,7 @@
 //! results and so decides the p90. Compared as a ratio to the 1 × 1 run of the same test, never as an
 //! absolute time. Without the fix, 5 of 6 such runs had a p90 above 100 ms.
 
-use std::process::Command;
-
-use adstream_tests::{TestBroker, bin, run_json};
+use adstream_tests::{TestBroker, run_json};
 
 /// The end-to-end p90 of an exact run of one partition with `workers` × `processes`.
 fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
@@ -15,14 +13,8 @@ fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
         "adstream-idle-{workers}x{processes}-{}",
         std::process::id()
     ));
-    let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "1",
-        ])
+    let run = t
+        .harness_run()
         .args(["--workers", workers, "--processes", processes])
         .args(["--producers", "2", "--rate", "2000", "--duration", "12"])
         .arg("--out")

@@ -18,14 +18,8 @@ fn exact_run(generator: &str) {
     let t = TestBroker::with_topics(4);
     let out =
         std::env::temp_dir().join(format!("adstream-exact-{generator}-{}", std::process::id()));
-    let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "4",
-        ])
+    let run = t
+        .harness_run()
         .args(["--processes", "2", "--workers", "2", "--producers", "2"])
         .args([
             "--generator",

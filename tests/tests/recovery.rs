@@ -3,25 +3,18 @@
 //! producers keep producing, and the results topic still holds one record per (window, campaign), each
 //! equal to the independent recount.
 
-use std::process::Command;
 use std::time::Duration;
 
 use adstream_tests::{
-    TestBroker, bin, read_event_records, recount, rules_of_run, run_json, verify_results,
+    TestBroker, read_event_records, recount, rules_of_run, run_json, verify_results,
 };
 
 #[test]
 fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_window() {
     let t = TestBroker::with_topics(4);
     let out = std::env::temp_dir().join(format!("adstream-recovery-{}", std::process::id()));
-    let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "4",
-        ])
+    let run = t
+        .harness_run()
         .args(["--processes", "2", "--workers", "2", "--producers", "2"])
         .args(["--generator", "mmpp", "--rate", "3000", "--duration", "40"])
         .args(["--kill", "job:1@12", "--kill", "job:0@27"])

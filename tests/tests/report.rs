@@ -2,9 +2,7 @@
 //! ends with exit 0, exact verification, every report field present, `windows.csv` and a readable
 //! `latency.svg`.
 
-use std::process::Command;
-
-use adstream_tests::{TestBroker, bin, run_json};
+use adstream_tests::{TestBroker, run_json};
 use serde_json::Value;
 
 fn number(v: &Value, path: &[&str]) -> f64 {
@@ -22,16 +20,9 @@ fn number(v: &Value, path: &[&str]) -> f64 {
 fn a_short_run_reports_everything_and_verifies_exact() {
     let t = TestBroker::with_topics(4);
     let out = std::env::temp_dir().join(format!("adstream-report-{}", std::process::id()));
-    let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "4",
-            "--processes",
-            "2",
-        ])
+    let run = t
+        .harness_run()
+        .args(["--processes", "2"])
         .args([
             "--workers",
             "2",

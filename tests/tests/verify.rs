@@ -13,16 +13,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
     let t = TestBroker::with_topics(2);
     let out = std::env::temp_dir().join(format!("adstream-verify-{}", std::process::id()));
-    let run = Command::new(bin("harness"))
-        .args([
-            "run",
-            "--bootstrap",
-            &t.kafka.bootstrap,
-            "--partitions",
-            "2",
-            "--rate",
-            "500",
-        ])
+    let run = t
+        .harness_run()
+        .args(["--rate", "500"])
         .args(["--duration", "3", "--window", "1", "--generator", "uniform"])
         .arg("--out")
         .arg(&out)
