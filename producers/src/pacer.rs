@@ -77,22 +77,23 @@ impl Pacer {
         }
     }
 
-    /// Whether an event due at `due_ns` is not due yet, so [`Pacer::wait_for`] will sleep.
-    pub fn must_wait(&self, due_ns: u64) -> bool {
-        self.clock.now_ns() < due_ns
-    }
-
-    /// Returns once an event due at `due_ns` may be sent (at once if it is due), with the time then.
-    pub fn wait_for(&mut self, due_ns: u64) -> u64 {
+    /// Returns once an event due at `due_ns` may be sent (at once if it is due), with the time then;
+    /// `before_sleep` runs first when it must sleep.
+    pub fn wait_for<E>(
+        &mut self,
+        due_ns: u64,
+        before_sleep: impl FnOnce() -> Result<(), E>,
+    ) -> Result<u64, E> {
         let now = self.clock.now_ns();
         if now >= due_ns {
-            return now;
+            return Ok(now);
         }
+        before_sleep()?;
         let woke = self
             .clock
             .sleep_until(wake_at(due_ns, self.last_wake_ns, self.tick_ns));
         self.last_wake_ns = woke;
-        woke
+        Ok(woke)
     }
 }
 
@@ -178,17 +179,25 @@ mod tests {
     fn a_pacer_never_sends_before_due_and_sends_what_is_due_at_once() {
         let clock = Clock::new();
         let mut pacer = Pacer::new(clock, Duration::from_millis(5));
+        let mut sleeps = 0;
+        let mut wait = |pacer: &mut Pacer, due| {
+            pacer
+                .wait_for(due, || {
+                    sleeps += 1;
+                    Ok::<(), ()>(())
+                })
+                .unwrap()
+        };
         let start = clock.now_ns();
-        assert!(!pacer.must_wait(start));
-        assert!(pacer.wait_for(start) >= start);
+        assert!(wait(&mut pacer, start) >= start);
         let first = start + 1_000_000;
-        assert!(pacer.must_wait(first));
-        let woke = pacer.wait_for(first);
+        let woke = wait(&mut pacer, first);
         assert!(woke >= first);
         // An event due just after a wake-up waits for the next tick's wake-up.
         let second = woke + 1_000;
-        let sent = pacer.wait_for(second);
+        let sent = wait(&mut pacer, second);
         assert!(sent >= second && sent >= woke + 5_000_000, "{sent} {woke}");
+        assert_eq!(sleeps, 2, "no sleep for what is due, one before each wait");
     }
 
     #[test]

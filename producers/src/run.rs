@@ -180,10 +180,7 @@ pub fn run(
             last_watermark = wall;
         }
         let sent_ns = if p.paced {
-            if pacer.must_wait(due_ns) {
-                sink.idle()?;
-            }
-            let now = pacer.wait_for(due_ns);
+            let now = pacer.wait_for(due_ns, || sink.idle())?;
             lag.record(due_ns, now);
             if let Some(metrics) = metrics {
                 metrics.behind(now.saturating_sub(due_ns));
