@@ -78,6 +78,41 @@ pub fn producer_linger_ms(partitions: u32) -> u64 {
     }
 }
 
+/// The largest batch an events producer makes, bytes, where its topic allows it: a turn's events of
+/// the fastest producer in one batch. Each producer's turn fills one batch only while the turn's
+/// events fit; with 1 MB batches (librdkafka's default) a turn of 160,000 events/s per producer
+/// (~3,200 events of ~320 bytes) split into a full batch and a small one, doubling the batches the
+/// local broker lists on each fetch: measured, 4 partitions at 320,000 events/s had end-to-end p90
+/// 98–560 ms with 1 MB batches and 21–22 ms with 8 MB (BENCHMARKS.md "Capacity and its parts").
+pub const EVENTS_BATCH_BYTES: u32 = 8_000_000;
+
+/// The batch limit an events producer uses when its topic does not say what it accepts: Kafka's
+/// default `max.message.bytes` (1,048,588) rounded down, librdkafka's own default.
+pub const DEFAULT_BATCH_BYTES: u32 = 1_000_000;
+
+/// The `max.message.bytes` of the events topics the harness creates: room for an
+/// [`EVENTS_BATCH_BYTES`] batch and its framing.
+pub const EVENTS_TOPIC_MAX_MESSAGE_BYTES: u32 = 8_388_608;
+
+/// What an events producer's settings depend on: the topic it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsTopic {
+    /// Its partition count (see [`producer_linger_ms`]).
+    pub partitions: u32,
+    /// The largest record batch it accepts (its `max.message.bytes`), when the broker says.
+    pub max_message_bytes: Option<u32>,
+}
+
+impl EventsTopic {
+    /// The largest batch to make for this topic, bytes: [`EVENTS_BATCH_BYTES`] where the topic takes
+    /// it, never more than it takes, and [`DEFAULT_BATCH_BYTES`] when it does not say (a batch the
+    /// broker refuses fails every record in it).
+    pub fn batch_bytes(&self) -> u32 {
+        self.max_message_bytes
+            .map_or(DEFAULT_BATCH_BYTES, |max| max.min(EVENTS_BATCH_BYTES))
+    }
+}
+
 /// Longest fetch wait of a patient consumer, ms (see [`patient_consumer_config`]).
 const PATIENT_FETCH_WAIT_MS: &str = "100";
 
@@ -100,10 +135,19 @@ pub fn producer_config(c: &Connection) -> ClientConfig {
     with_users(tuned_producer(c), c, Role::Producer)
 }
 
-/// Settings of an events producer writing `partitions` partitions (see [`producer_linger_ms`]).
-pub fn events_producer_config(c: &Connection, partitions: u32) -> ClientConfig {
+/// Settings of an events producer writing `topic` (see [`producer_linger_ms`] and
+/// [`EventsTopic::batch_bytes`]).
+pub fn events_producer_config(c: &Connection, topic: &EventsTopic) -> ClientConfig {
     let mut config = tuned_producer(c);
-    config.set("linger.ms", producer_linger_ms(partitions).to_string());
+    let batch_bytes = topic.batch_bytes().to_string();
+    config
+        .set(
+            "linger.ms",
+            producer_linger_ms(topic.partitions).to_string(),
+        )
+        // A batch is also limited by the request size: both at the topic's batch limit.
+        .set("batch.size", &batch_bytes)
+        .set("message.max.bytes", &batch_bytes);
     with_users(config, c, Role::Producer)
 }
 
@@ -116,10 +160,11 @@ fn tuned_producer(c: &Connection) -> ClientConfig {
         .set("acks", "all")
         // See PRODUCER_LINGER_MS.
         .set("linger.ms", PRODUCER_LINGER_MS.to_string())
-        // Room for a whole linger of the fastest producer (~750k events/s unpaced) in one batch, so the
-        // batch is closed by the linger, not by a size limit.
-        .set("batch.num.messages", "10000")
-        .set("batch.size", "1000000")
+        // Room for a whole linger of the fastest producer (~750k events/s unpaced, 23 ms: ~17,000
+        // events) in one batch, so the batch is closed by the linger or its size in bytes, not by a
+        // count. Events producers raise the size where their topic allows (EVENTS_BATCH_BYTES).
+        .set("batch.num.messages", "25000")
+        .set("batch.size", DEFAULT_BATCH_BYTES.to_string())
         // A local queue deep enough that a paced producer never waits on it; an unpaced one waits for
         // room (delivery::send_with_backpressure) instead of failing.
         .set("queue.buffering.max.messages", "1000000")
@@ -222,6 +267,48 @@ mod tests {
         assert_eq!(
             admin_config(&Connection::plain("h:1")).get("client.id"),
             None
+        );
+    }
+
+    #[test]
+    fn an_events_producer_batches_up_to_what_its_topic_takes() {
+        let c = Connection::plain("h:1");
+        let batch = |max_message_bytes| {
+            let topic = EventsTopic {
+                partitions: 4,
+                max_message_bytes,
+            };
+            let config = events_producer_config(&c, &topic);
+            assert_eq!(config.get("batch.size"), config.get("message.max.bytes"));
+            config.get("batch.size").map(str::to_owned)
+        };
+        assert_eq!(batch(Some(8_388_608)), Some("8000000".to_owned()));
+        assert_eq!(batch(Some(1_048_588)), Some("1048588".to_owned()));
+        assert_eq!(
+            batch(None),
+            Some("1000000".to_owned()),
+            "unknown: Kafka's default"
+        );
+        let one = EventsTopic {
+            partitions: 1,
+            max_message_bytes: None,
+        };
+        assert_eq!(
+            events_producer_config(&c, &one).get("linger.ms"),
+            Some(SINGLE_PARTITION_LINGER_MS.to_string().as_str())
+        );
+        let mut mine = c.clone();
+        mine.properties
+            .producer
+            .insert("batch.size".into(), "65536".into());
+        let topic = EventsTopic {
+            partitions: 4,
+            max_message_bytes: Some(8_388_608),
+        };
+        assert_eq!(
+            events_producer_config(&mine, &topic).get("batch.size"),
+            Some("65536"),
+            "the user's own setting wins"
         );
     }
 }

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use crate::sink::SinkError;
 use adstream_kafka::KafkaError;
+use adstream_kafka::admin::max_message_bytes;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::{Connection, events_producer_config, producer_config};
+use adstream_kafka::settings::{Connection, EventsTopic, admin_config, events_producer_config};
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -35,14 +38,19 @@ impl KafkaSink {
         topic: &str,
         producer_id: u32,
     ) -> Result<(Self, u32), KafkaError> {
-        // The linger depends on the partition count (settings::producer_linger_ms), so a first client
-        // asks for it, and the producer is made once it is known.
-        let asking: BaseProducer = producer_config(kafka)
+        // The linger depends on the partition count and the batch size on what the topic accepts
+        // (settings::EventsTopic), so a first client asks for both, and the producer is made once they
+        // are known.
+        let asking: AdminClient<DefaultClientContext> = admin_config(kafka)
             .create()
-            .map_err(KafkaError::client("create producer"))?;
-        let partitions = partition_count(asking.client(), &kafka.bootstrap, topic)?;
+            .map_err(KafkaError::client("create admin client"))?;
+        let shape = EventsTopic {
+            partitions: partition_count(asking.inner(), &kafka.bootstrap, topic)?,
+            max_message_bytes: max_message_bytes(&asking, topic),
+        };
         drop(asking);
-        let producer: BaseProducer<DeliveryCounter> = events_producer_config(kafka, partitions)
+        let partitions = shape.partitions;
+        let producer: BaseProducer<DeliveryCounter> = events_producer_config(kafka, &shape)
             .create_with_context(DeliveryCounter::default())
             .map_err(KafkaError::client("create producer"))?;
         let sink = Self {

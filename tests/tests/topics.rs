@@ -133,3 +133,37 @@ fn topics_are_created_listed_and_cleared() {
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn events_topics_say_how_large_a_batch_they_take() {
+    use adstream_kafka::admin::{create_topic, max_message_bytes};
+    use adstream_kafka::settings::{
+        Connection, EVENTS_BATCH_BYTES, EVENTS_TOPIC_MAX_MESSAGE_BYTES, EventsTopic, admin_config,
+    };
+    use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+
+    let t = TestBroker::with_topics(2);
+    let admin: AdminClient<DefaultClientContext> =
+        admin_config(&Connection::plain(&t.kafka.bootstrap))
+            .create()
+            .unwrap();
+    let plain = "made-elsewhere";
+    create_topic(&admin, &NewTopic::new(plain, 2, TopicReplication::Fixed(1))).unwrap();
+    let described = |topic: &str| max_message_bytes(&admin, topic);
+    assert_eq!(
+        described(&t.kafka.events_topic),
+        Some(EVENTS_TOPIC_MAX_MESSAGE_BYTES)
+    );
+    // The local broker reports only what a topic was created with; so does a producer's choice.
+    assert_eq!(described(plain), None);
+    let batch = |topic: &str| {
+        EventsTopic {
+            partitions: 2,
+            max_message_bytes: described(topic),
+        }
+        .batch_bytes()
+    };
+    assert_eq!(batch(&t.kafka.events_topic), EVENTS_BATCH_BYTES);
+    assert_eq!(batch(plain), 1_000_000);
+}

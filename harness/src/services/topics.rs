@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::{CONNECT_TIMEOUT, reach};
-use adstream_kafka::settings::admin_config;
+use adstream_kafka::settings::{EVENTS_TOPIC_MAX_MESSAGE_BYTES, admin_config};
 use adstream_profile::profile::KafkaSection;
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -84,14 +84,21 @@ impl Topics {
     /// exist are kept. Returns the names created.
     pub fn create(&self) -> Result<Vec<String>, KafkaError> {
         let names = self.names();
+        let max_message_bytes = EVENTS_TOPIC_MAX_MESSAGE_BYTES.to_string();
         let new: Vec<NewTopic<'_>> = names
             .iter()
             .map(|name| {
-                NewTopic::new(
+                let topic = NewTopic::new(
                     name,
                     self.kafka.partitions as i32,
                     TopicReplication::Fixed(i32::from(self.kafka.replication)),
-                )
+                );
+                if *name == self.kafka.events_topic {
+                    // Room for the producers' largest batches (settings::EVENTS_BATCH_BYTES).
+                    topic.set("max.message.bytes", &max_message_bytes)
+                } else {
+                    topic
+                }
             })
             .collect();
         let results = block_on(self.admin.create_topics(&new, &Self::options()))
