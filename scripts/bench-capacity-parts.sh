@@ -21,7 +21,8 @@ echo "== 1. the pipeline: harness capacity, 4 partitions (on a broker the harnes
 echo "   report has the broker's CPU too)"
 "$bin/harness" capacity --partitions 4 --duration "$duration" --steps "$steps" \
     --from 160000 --max-rate 1280000 --out "$out/capacity" 2> >(grep -E "^(capacity|  [0-9])" >&2)
-echo "   CPU of each run in s, per event, and the rate $(nproc) cores would allow at that cost:"
+echo "   CPU of each run in s (during the run, then the verification's recount apart), per event, the"
+echo "   rate $(nproc) cores would allow at that cost, and the cores the run kept busy:"
 python3 - "$out/capacity" "$(nproc)" <<'EOF'
 import glob, json, sys
 rows = []
@@ -29,13 +30,16 @@ for path in glob.glob(f"{sys.argv[1]}/**/report.json", recursive=True):
     r = json.load(open(path))
     cpu, events = r["cpu_s"], r["events"]["processed"]
     total = cpu["job"] + cpu["producers"] + cpu["harness"] + (cpu["broker"] or 0)
+    v = cpu["verification"]
     p = r["configuration"]["producers"]
-    rows.append((p["rate"] * p["count"], cpu, total, events))
-for rate, cpu, total, events in sorted(rows, key=lambda row: row[0]):
+    rows.append((p["rate"] * p["count"], cpu, total, events, v["harness"] + (v["broker"] or 0),
+                 r["elapsed_s"]))
+for rate, cpu, total, events, verifying, elapsed in sorted(rows, key=lambda row: row[0]):
     per_event = total / events
     print(f"   {rate:>9,} events/s: job {cpu['job']:.1f}  producers {cpu['producers']:.1f}  "
           f"harness {cpu['harness']:.1f}  broker {cpu['broker'] or 0:.1f}  = {total:.1f} s, "
-          f"{per_event * 1e6:.2f} µs per event -> {int(sys.argv[2]) / per_event:,.0f} events/s")
+          f"{per_event * 1e6:.2f} µs per event -> {int(sys.argv[2]) / per_event:,.0f} events/s; "
+          f"{total / elapsed:.2f} cores over {elapsed:.1f} s; verification {verifying:.1f} s")
 EOF
 
 echo "== 2. the producers and the broker alone: 2 unpaced producers, 4 partitions"

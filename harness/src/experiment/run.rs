@@ -20,7 +20,7 @@ use crate::experiment::ledger::Ledger;
 use crate::experiment::metrics::{HarnessMetrics, Phase, place_children, scrape_targets};
 use crate::experiment::supervisor::sibling_binary;
 use crate::measure::collectors::{BrokerProbe, ResultsCollector};
-use crate::measure::cpu_meter::CpuMeter;
+use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
 use crate::report::model::{EventCounts, Measured, ProducerFigures, Report, RunSummary};
@@ -179,7 +179,7 @@ impl Experiment<'_> {
         faults: Vec<FaultRecord>,
         collectors: Collectors,
         driven: Driven,
-        cpu: CpuMeter,
+        mut cpu: CpuMeter,
     ) -> Result<Outcome, RunError> {
         let (producers, job) = ledger.summaries();
         let mut summary = RunSummary::of(producers, job, driven.remote_processes);
@@ -233,7 +233,10 @@ impl Experiment<'_> {
                 .expect("a run has a base time or infers it"),
             timeout: VERIFY_TIMEOUT,
         };
+        // The run is over (every result collected): what follows is its checking.
+        let during = cpu.lap();
         let verification = verify(&plan, Some(results))?;
+        let verifying = cpu.lap();
         let mut report = Report::new(Measured {
             configuration: profile.clone(),
             events: EventCounts {
@@ -254,7 +257,7 @@ impl Experiment<'_> {
         });
         report.add_job_share(&observations, &summary.closed_at_ms);
         report.add_faults(faults, driven.started_unix_ms, &observations);
-        report.cpu_s = cpu.finish(&summary);
+        report.cpu_s = cpu_use(&summary, during, verifying);
         report
             .write(self.out)
             .map_err(RunError::io("write report.json and windows.csv"))?;

@@ -1,16 +1,17 @@
 //! What a run cost in CPU: the job's and producers' own figures from their summaries, the broker's and
-//! the harness's read from `/proc` at the start and end of the run.
+//! the harness's read from `/proc` at the start and end of the run, and again after the verification's
+//! recount, so that the run's cost and its checking are told apart.
 
 use adstream_protocol::cpu;
 
-use crate::report::model::{CpuUse, RunSummary};
+use crate::report::model::{CpuUse, RunSummary, Spent};
 
-/// Takes the broker's and the harness's CPU time at the start of a run.
+/// Takes the broker's and the harness's CPU time from the start of a run, lap by lap.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuMeter {
     broker_pid: Option<u32>,
-    broker_at_start: Option<f64>,
-    harness_at_start: f64,
+    broker_at_lap: Option<f64>,
+    harness_at_lap: f64,
 }
 
 impl CpuMeter {
@@ -18,26 +19,36 @@ impl CpuMeter {
     pub fn start(broker_pid: Option<u32>) -> Self {
         Self {
             broker_pid,
-            broker_at_start: broker_pid.and_then(cpu::of_process),
-            harness_at_start: cpu::of_this_process().unwrap_or(0.0),
+            broker_at_lap: broker_pid.and_then(cpu::of_process),
+            harness_at_lap: cpu::of_this_process().unwrap_or(0.0),
         }
     }
 
-    /// The run's CPU use: the children's from their summaries, the broker's and the harness's since
-    /// [`CpuMeter::start`].
-    pub fn finish(&self, summary: &RunSummary) -> CpuUse {
-        let broker = match (
-            self.broker_pid.and_then(cpu::of_process),
-            self.broker_at_start,
-        ) {
-            (Some(now), Some(start)) => Some(now - start),
-            _ => None,
+    /// What the harness and the broker used since the start or the previous lap; the next lap counts
+    /// from now.
+    pub fn lap(&mut self) -> Spent {
+        let broker_now = self.broker_pid.and_then(cpu::of_process);
+        let harness_now = cpu::of_this_process().unwrap_or(0.0);
+        let spent = Spent {
+            broker: broker_now
+                .zip(self.broker_at_lap)
+                .map(|(now, then)| now - then),
+            harness: harness_now - self.harness_at_lap,
         };
-        CpuUse {
-            broker,
-            harness: cpu::of_this_process().unwrap_or(0.0) - self.harness_at_start,
-            ..summary.cpu_of_children()
-        }
+        self.broker_at_lap = broker_now;
+        self.harness_at_lap = harness_now;
+        spent
+    }
+}
+
+/// The CPU use of a run: the children's from `summary`, the harness's and the broker's `during` the run
+/// and while `verifying` it.
+pub fn cpu_use(summary: &RunSummary, during: Spent, verifying: Spent) -> CpuUse {
+    CpuUse {
+        broker: during.broker,
+        harness: during.harness,
+        verification: verifying,
+        ..summary.cpu_of_children()
     }
 }
 
@@ -80,17 +91,27 @@ mod tests {
         assert_eq!(use_.broker, None);
     }
 
+    fn spin() {
+        let spun: u64 = (0..20_000_000u64).map(|i| i.rotate_left(7) ^ i).sum();
+        assert!(spun > 0);
+    }
+
     #[test]
-    fn a_broker_process_is_measured_from_the_start() {
-        let meter = CpuMeter::start(Some(std::process::id()));
-        let spin: u64 = (0..20_000_000u64).map(|i| i.rotate_left(7) ^ i).sum();
-        assert!(spin > 0);
-        let used = meter.finish(&RunSummary::default());
-        assert!(used.broker.is_some_and(|b| b >= 0.0));
-        assert!(used.harness >= 0.0);
-        assert_eq!(
-            CpuMeter::start(None).finish(&RunSummary::default()).broker,
-            None
+    fn a_broker_process_is_measured_lap_by_lap() {
+        let mut meter = CpuMeter::start(Some(std::process::id()));
+        spin();
+        let during = meter.lap();
+        let verifying = meter.lap();
+        assert!(during.broker.is_some_and(|b| b > 0.0), "{during:?}");
+        assert!(during.harness > 0.0);
+        // The second lap counts from the first: it cannot hold the spin.
+        assert!(
+            verifying.harness < during.harness,
+            "{verifying:?} {during:?}"
         );
+        let used = cpu_use(&RunSummary::default(), during.clone(), verifying.clone());
+        assert_eq!((used.harness, used.broker), (during.harness, during.broker));
+        assert_eq!(used.verification, verifying);
+        assert_eq!(CpuMeter::start(None).lap().broker, None);
     }
 }

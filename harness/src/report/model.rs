@@ -78,8 +78,20 @@ pub struct CpuUse {
     pub producers: f64,
     /// The broker, when the harness started it (an external broker's CPU is not visible to it).
     pub broker: Option<f64>,
-    /// The harness itself: its collectors, the probe and the verification recount.
+    /// The harness itself during the run: its collectors, the probe and the progress it reads.
     pub harness: f64,
+    /// After the run: the harness's verification recount and the broker serving it, apart from the
+    /// run's own cost above.
+    pub verification: Spent,
+}
+
+/// CPU seconds the harness and the broker used over a stretch of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Spent {
+    /// The harness.
+    pub harness: f64,
+    /// The broker, when the harness started it.
+    pub broker: Option<f64>,
 }
 
 /// What the children of a completed run said in their summaries, as written to `summary.json`.

@@ -34,14 +34,14 @@ impl Report {
         let c = &self.cpu_s;
         let _ = writeln!(
             t,
-            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1}",
+            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1}  \
+             (then verification: harness {:.1}  broker {})",
             c.job,
             c.producers,
-            c.broker.map_or_else(
-                || "not measured (external)".to_owned(),
-                |b| format!("{b:.1}")
-            ),
-            c.harness
+            broker_cpu(c.broker),
+            c.harness,
+            c.verification.harness,
+            broker_cpu(c.verification.broker),
         );
         for p in &self.producers {
             let _ = writeln!(
@@ -98,4 +98,12 @@ impl Report {
         }
         t
     }
+}
+
+/// A broker's CPU as the table shows it.
+fn broker_cpu(seconds: Option<f64>) -> String {
+    seconds.map_or_else(
+        || "not measured (external)".to_owned(),
+        |b| format!("{b:.1}"),
+    )
 }
