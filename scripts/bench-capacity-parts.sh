@@ -32,8 +32,9 @@ for path in glob.glob(f"{sys.argv[1]}/**/report.json", recursive=True):
     total = cpu["job"] + cpu["producers"] + cpu["harness"] + (cpu["broker"] or 0)
     v = cpu["verification"]
     p = r["configuration"]["producers"]
+    elapsed = events / r["throughput"]
     rows.append((p["rate"] * p["count"], cpu, total, events, v["harness"] + (v["broker"] or 0),
-                 r["elapsed_s"]))
+                 elapsed))
 for rate, cpu, total, events, verifying, elapsed in sorted(rows, key=lambda row: row[0]):
     per_event = total / events
     print(f"   {rate:>9,} events/s: job {cpu['job']:.1f}  producers {cpu['producers']:.1f}  "
