@@ -8,7 +8,7 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::admin::max_message_bytes;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::{Connection, EventsTopic, admin_config, events_producer_config};
+use adstream_kafka::settings::{Connection, EventsTopic, events_producer_config, producer_config};
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
@@ -41,7 +41,9 @@ impl KafkaSink {
         // The linger depends on the partition count and the batch size on what the topic accepts
         // (settings::EventsTopic), so a first client asks for both, and the producer is made once they
         // are known.
-        let asking: AdminClient<DefaultClientContext> = admin_config(kafka)
+        // An admin client (librdkafka makes it a producer) with the producer's own settings and the
+        // user's producer properties, so it reaches the broker exactly as the producer will.
+        let asking: AdminClient<DefaultClientContext> = producer_config(kafka)
             .create()
             .map_err(KafkaError::client("create admin client"))?;
         let shape = EventsTopic {
