@@ -1,6 +1,6 @@
 //! adstream's Kafka client utilities, shared by the producers, the job and the harness.
 //!
-//! - [`admin`]: creating a topic a binary needs;
+//! - [`admin`]: creating a topic a binary needs, and the largest batch a topic takes;
 //! - [`settings`]: every client setting, each with the reason it has its value (SPEC §8), and the
 //!   [`settings::Connection`] every client is made from;
 //! - [`properties`]: the user's own client properties, and which are refused (SPEC §10);

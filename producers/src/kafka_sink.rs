@@ -40,9 +40,9 @@ impl KafkaSink {
     ) -> Result<(Self, u32), KafkaError> {
         // The linger depends on the partition count and the batch size on what the topic accepts
         // (settings::EventsTopic), so a first client asks for both, and the producer is made once they
-        // are known.
-        // An admin client (librdkafka makes it a producer) with the producer's own settings and the
-        // user's producer properties, so it reaches the broker exactly as the producer will.
+        // are known. That client is an admin client (librdkafka makes it a producer) with the
+        // producer's own settings and the user's producer properties: it reaches the broker exactly as
+        // the producer will.
         let asking: AdminClient<DefaultClientContext> = producer_config(kafka)
             .create()
             .map_err(KafkaError::client("create admin client"))?;

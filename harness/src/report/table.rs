@@ -34,14 +34,16 @@ impl Report {
         let c = &self.cpu_s;
         let _ = writeln!(
             t,
-            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1}  \
-             (then verification: harness {:.1}  broker {})",
+            "CPU (s)     job {:.1}  producers {:.1}  broker {}  harness {:.1};  verification after \
+             the run: harness {:.1}{}",
             c.job,
             c.producers,
             broker_cpu(c.broker),
             c.harness,
             c.verification.harness,
-            broker_cpu(c.verification.broker),
+            c.verification
+                .broker
+                .map_or_else(String::new, |b| format!("  broker {b:.1}")),
         );
         for p in &self.producers {
             let _ = writeln!(
