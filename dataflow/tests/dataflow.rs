@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use adstream_dataflow::assignment::partitions_of;
-use adstream_dataflow::job::{Edges, run_worker};
-use adstream_dataflow::memory::{MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord};
-use adstream_dataflow::metrics::WorkerBoard;
-use adstream_dataflow::watermark::{BoundedProgress, ExactProgress, IdleClose};
-use adstream_dataflow::window_state::{Progress, WindowState};
+use adstream_dataflow::core::assignment::partitions_of;
+use adstream_dataflow::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
+use adstream_dataflow::core::window_state::{Progress, WindowState};
+use adstream_dataflow::edges::memory::{
+    MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord,
+};
+use adstream_dataflow::operators::board::WorkerBoard;
+use adstream_dataflow::operators::job::{Edges, run_worker};
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::messages::JobCounts;
 use adstream_protocol::validity::EventRules;
@@ -263,7 +265,7 @@ fn a_producer_that_never_ends_keeps_the_stream_open() {
     // Producer 2 is expected but silent: the job must not close its windows (and would not exit). Here we
     // check the state logic that decides it, since the dataflow would (correctly) wait for ever.
     let mut state = WindowState::new(rules(), Progress::Exact(ExactProgress::new(&[0], &[0, 2])));
-    let end = adstream_dataflow::input::Input::End(EndMarker {
+    let end = adstream_dataflow::core::input::Input::End(EndMarker {
         producer: 0,
         events: 0,
     });

@@ -7,7 +7,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::error::KafkaError;
-use crate::metadata::CONNECT_TIMEOUT;
+use crate::settings::CONNECT_TIMEOUT;
 
 /// Creates `new`; a topic that exists already is fine.
 pub fn create_topic(

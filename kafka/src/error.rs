@@ -1,7 +1,7 @@
 //! A problem talking to Kafka, worded for the person running the command: typed data the binaries
 //! turn into one line and an exit code.
 
-use crate::metadata::CONNECT_TIMEOUT;
+use crate::settings::CONNECT_TIMEOUT;
 
 /// A problem talking to Kafka, worded for the person running the command.
 #[derive(Debug, thiserror::Error)]

@@ -10,10 +10,7 @@ use rdkafka::error::KafkaError as ClientError;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 
 use crate::error::KafkaError;
-use crate::settings::{Connection, admin_config};
-
-/// How long a binary waits for the broker's first answer before it gives up with a clear error.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::settings::{CONNECT_TIMEOUT, Connection, admin_config};
 
 /// Asks the broker for its metadata, turning silence into [`KafkaError::Unreachable`] within
 /// [`CONNECT_TIMEOUT`].

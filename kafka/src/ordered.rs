@@ -24,8 +24,9 @@ use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::error::KafkaError;
-use crate::metadata::{CONNECT_TIMEOUT, partition_count};
+use crate::metadata::partition_count;
 use crate::offset_order::{Accept, OffsetOrder};
+use crate::settings::CONNECT_TIMEOUT;
 
 /// Assigned partitions of one topic, read in offset order.
 pub struct OrderedConsumer {

@@ -4,10 +4,15 @@
 //! role's: a cluster's TLS, SASL or `client.id` reach every client of every binary.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
 use crate::properties::ClientProperties;
+
+/// How long a binary waits for the broker's first answer before it gives up with a clear error: long
+/// enough for a broker that is starting, short enough that a wrong address is told at once.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What every client is made from: where the broker is, and the user's properties.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
 use crate::metrics::ProducerMetrics;
-use crate::pacer::{Clock, Pacer, ScheduleLag};
+use crate::pacer::{Clock, Pacer, ScheduleLag, WallClock};
 use crate::sink::{Sink, SinkError};
 use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
 
@@ -138,7 +138,7 @@ pub fn run(
     let mut factory = EventFactory::new(AdCatalog::from_seed(p.seed), windows, plan.content_rng());
     let watermark_interval = Duration::from_millis(p.watermark_interval_ms);
 
-    let clock = Clock::new();
+    let clock = WallClock::new();
     let mut pacer = Pacer::new(clock, Duration::from_micros(p.pacing_tick_us));
     // The achieved rate counts from the first send, not from start-up or the wait for a future base.
     let mut first_send: Option<Instant> = None;

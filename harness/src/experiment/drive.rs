@@ -22,7 +22,8 @@ use crate::experiment::launch::{RemoteCommand, SshLaunch, job_processes, over_ss
 use crate::experiment::ledger::Ledger;
 use crate::experiment::metrics::{HarnessMetrics, Phase};
 use crate::experiment::progress::{Progress, Snapshot};
-use crate::experiment::supervisor::{Line, Role, Supervisor};
+use crate::experiment::role::Role;
+use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::{Next, TopicReader};
 

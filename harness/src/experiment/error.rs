@@ -8,7 +8,7 @@ use adstream_kafka::KafkaError;
 use adstream_profile::hostfile::HostfileError;
 use adstream_protocol::messages::MessageError;
 
-use crate::experiment::supervisor::Role;
+use crate::experiment::role::Role;
 use crate::services::broker::BrokerError;
 
 /// Why a run did not complete.

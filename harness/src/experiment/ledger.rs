@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, VecDeque};
 use adstream_protocol::messages::{ChildMessage, JobSummary, ProducerSummary};
 
 use crate::experiment::error::RunError;
-use crate::experiment::supervisor::{Line, Role};
+use crate::experiment::role::Role;
+use crate::experiment::supervisor::Line;
 
 /// Stderr lines kept per child to explain a failure.
 const KEEP_LINES: usize = 5;

@@ -12,6 +12,7 @@ pub mod launch;
 pub mod ledger;
 pub mod metrics;
 pub mod progress;
+pub mod role;
 pub mod run;
 pub mod search;
 pub mod supervisor;

@@ -2,7 +2,6 @@
 //! harness), each named by its role, every line they write delivered to the harness as it comes, and a
 //! guard that never leaves a child behind.
 
-use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
@@ -10,6 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use crate::experiment::error::RunError;
+use crate::experiment::role::Role;
 use crate::services::ownership::owned_command;
 
 /// The path of `name`, an adstream binary built next to the running one.
@@ -23,24 +23,6 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf, RunError> {
         });
     }
     Ok(path)
-}
-
-/// What a child is in the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Job process `I`.
-    Job(u32),
-    /// Producer `I`.
-    Producer(u32),
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Role::Job(i) => write!(f, "job {i}"),
-            Role::Producer(i) => write!(f, "producer {i}"),
-        }
-    }
 }
 
 /// Which stream of which child a line came from.

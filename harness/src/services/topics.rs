@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::metadata::{CONNECT_TIMEOUT, reach};
+use adstream_kafka::metadata::reach;
+use adstream_kafka::settings::CONNECT_TIMEOUT;
 use adstream_kafka::settings::{EVENTS_TOPIC_MAX_MESSAGE_BYTES, admin_config};
 use adstream_profile::profile::KafkaSection;
 use futures_executor::block_on;

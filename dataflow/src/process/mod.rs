@@ -1,39 +1,44 @@
-//! One process of the stream job: its configuration completed, the Kafka edges of its workers made
-//! before timely starts (so a broker problem is one error, not a worker that fails while the others
-//! wait for it), the workers run, and their counts summed and sent to the harness.
+//! One process of the stream job: its configuration completed, its timely [`cluster`], the Kafka edges
+//! of its workers made before timely starts (so a broker problem is one error, not a worker that fails
+//! while the others wait for it), its [`metrics`] endpoint, the workers run, and their counts summed
+//! and sent to the harness.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::admin::create_topic;
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::{admin_config, consumer_config};
+use adstream_kafka::settings::consumer_config;
 use adstream_metrics::Endpoint;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_profile::ConfigError;
-use adstream_profile::profile::{KafkaSection, Profile, Served, WindowMode};
+use adstream_profile::profile::{Profile, Served, WindowMode};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
 };
 use adstream_protocol::outbox::Outbox;
-use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use crate::assignment::partitions_of;
-use crate::checkpoint::PartitionCheckpoint;
-use crate::checkpoint_store::{CheckpointStore, Checkpointer, DirStore, Loaded, TopicStore};
-use crate::cluster::{ClusterError, timely_config};
-use crate::io::RecordReader as _;
-use crate::job::{Edges, run_worker};
-use crate::kafka_reader::KafkaReader;
-use crate::kafka_writers::{KafkaDeadLetters, KafkaResults};
-use crate::metrics::{JobMetrics, WorkerBoard};
-use crate::readback::written_results;
-use crate::watermark::{BoundedProgress, ExactProgress, IdleClose};
-use crate::window_state::{Progress, WindowState};
+use crate::core::assignment::partitions_of;
+use crate::core::checkpoint::{Loaded, PartitionCheckpoint};
+use crate::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
+use crate::core::window_state::{Progress, WindowState};
+use crate::edges::RecordReader as _;
+use crate::edges::{CheckpointStore, checkpoint_dir::DirStore};
+use crate::kafka::checkpoint_topic::TopicStore;
+use crate::kafka::readback::written_results;
+use crate::kafka::reader::KafkaReader;
+use crate::kafka::topics::create_dead_letter_topic;
+use crate::kafka::writers::{KafkaDeadLetters, KafkaResults};
+use crate::operators::board::WorkerBoard;
+use crate::operators::checkpointing::Checkpointer;
+use crate::operators::job::{Edges, run_worker};
+use cluster::{ClusterError, timely_config};
+use metrics::JobMetrics;
+
+pub mod cluster;
+pub mod metrics;
 
 /// Why a job process failed.
 #[derive(Debug, thiserror::Error)]
@@ -259,22 +264,6 @@ fn starts_of_this_process(
         .collect()
 }
 
-/// Creates the dead-letter topic, with the events topic's partitions, as `harness topics create` would.
-fn create_dead_letter_topic(k: &KafkaSection, partitions: u32) -> Result<(), ProcessError> {
-    let topic = k.dlq_topic();
-    let admin: AdminClient<DefaultClientContext> = admin_config(&k.connection())
-        .create()
-        .map_err(KafkaError::client("create admin client"))?;
-    let new = NewTopic::new(
-        &topic,
-        partitions as i32,
-        TopicReplication::Fixed(i32::from(k.replication)),
-    );
-    create_topic(&admin, &new)?;
-    eprintln!("dataflow: created the dead-letter topic `{topic}` ({partitions} partitions)");
-    Ok(())
-}
-
 /// Runs this process's workers to the end of the input, sending the harness their readiness, progress
 /// and the process's summary; fails when some delivery failed.
 pub fn run(
@@ -292,7 +281,7 @@ pub fn run(
     partition_count(probe.client(), &k.bootstrap, &k.results_topic)?;
     match partition_count(probe.client(), &k.bootstrap, &k.dlq_topic()) {
         Err(KafkaError::MissingTopic { .. }) if k.create_dlq => {
-            create_dead_letter_topic(&k, partitions)?;
+            create_dead_letter_topic(&k.connection(), &k.dlq_topic(), partitions, k.replication)?;
         }
         other => {
             other?;

@@ -1,9 +1,17 @@
 //! The job's edges, as traits so the dataflow runs the same over Kafka and over memory (tests): where
-//! records come from, where rejected ones go, and where results go.
+//! records come from, where rejected ones go, where results go and where checkpoints are kept. The
+//! Kafka versions are in [`crate::kafka`]; here are the in-memory ones ([`memory`]) and the checkpoint
+//! directory ([`checkpoint_dir`]).
+
+pub mod checkpoint_dir;
+pub mod memory;
 
 use adstream_protocol::wire::WindowResult;
 
-use crate::input::Headers;
+use crate::core::checkpoint::Checkpoint;
+
+use crate::core::input::Headers;
+use crate::core::window_state::DeadLetter;
 
 /// One raw record of the events topic, borrowed from the reader.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +40,8 @@ pub trait RecordReader: 'static {
 
 /// Where rejected and late records go, unchanged, with their reason.
 pub trait DeadLetters: 'static {
-    /// Sends `record` with `reason`.
-    fn send(&mut self, record: &RawRecord<'_>, reason: &str);
+    /// Sends `record` with `reason`, rendered as its `reason` header.
+    fn send(&mut self, record: &RawRecord<'_>, reason: &DeadLetter);
     /// Whether every dead letter sent so far is delivered (serving delivery reports).
     fn settled(&mut self) -> bool;
     /// Waits until everything sent is delivered; returns how many deliveries failed.
@@ -48,4 +56,10 @@ pub trait ResultWriter: 'static {
     fn delivered(&mut self, window: u64) -> bool;
     /// Waits until everything sent is delivered; returns how many deliveries failed.
     fn flush(&mut self) -> u64;
+}
+
+/// A place checkpoints are written to.
+pub trait CheckpointStore: Send {
+    /// Stores `checkpoint` atomically and prunes older ones of the same worker.
+    fn save(&mut self, checkpoint: &Checkpoint) -> std::io::Result<()>;
 }

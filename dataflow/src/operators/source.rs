@@ -18,12 +18,12 @@ use adstream_protocol::messages::JobCounts;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
-use crate::aggregate::Aggregate;
-use crate::checkpoint_store::Checkpointer;
-use crate::input::decode;
-use crate::io::{DeadLetters, RecordReader};
-use crate::metrics::{PartitionSnapshot, WorkerBoard, WorkerSnapshot};
-use crate::window_state::{Verdict, WindowState};
+use crate::core::aggregate::Aggregate;
+use crate::core::input::decode;
+use crate::core::window_state::{Verdict, WindowState};
+use crate::edges::{DeadLetters, RecordReader};
+use crate::operators::board::{PartitionSnapshot, WorkerBoard, WorkerSnapshot};
+use crate::operators::checkpointing::Checkpointer;
 
 /// Records read per activation before the operator yields to the rest of the worker.
 const READ_BUDGET: usize = 4096;
@@ -91,18 +91,18 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             let mut m = counts.borrow_mut();
             let mut dead_letters = dead_letters.borrow_mut();
             let read = reader.borrow_mut().read(READ_BUDGET, &mut |record| {
-                let decoded = decode(record.headers, record.value).map_err(|r| r.reason());
+                let decoded = decode(record.headers, record.value);
                 match state.take(record.partition, record.offset, decoded, now) {
                     Verdict::Replayed => m.replayed += 1,
                     Verdict::Counted => m.processed += 1,
                     Verdict::Control => m.control += 1,
-                    Verdict::Late(reason) => {
+                    Verdict::Late(late) => {
                         m.late += 1;
-                        dead_letters.send(&record, &reason);
+                        dead_letters.send(&record, &late.into());
                     }
-                    Verdict::Rejected(reason) => {
+                    Verdict::Rejected(rejection) => {
                         m.rejected += 1;
-                        dead_letters.send(&record, &reason);
+                        dead_letters.send(&record, &rejection.into());
                     }
                 }
             });

@@ -17,15 +17,17 @@
 //!   load, and closed-but-undelivered windows need nothing extra: they are open again until their
 //!   results are confirmed. The cost is re-reading at most the undelivered windows' records.
 //! - **Exactly once with the results sink.** Results already in the topic are skipped on restart
-//!   ([`crate::readback`]), and the delivered frontier only passes a window once every result of it is
-//!   confirmed ([`crate::sink`]), so a window is either complete in the topic or recomputed.
+//!   ([`crate::kafka::readback`]), and the delivered frontier only passes a window once every result of it is
+//!   confirmed ([`crate::operators::sink`]), so a window is either complete in the topic or recomputed.
 //! - **Detected corruption.** Each stored checkpoint carries a CRC-32 of its body; one that does not
 //!   match, or does not parse, is skipped with a warning and the previous one is used.
+
+use std::collections::BTreeMap;
 
 use adstream_protocol::window::BaseRange;
 use serde::{Deserialize, Serialize};
 
-use crate::watermark::Bound;
+use crate::core::watermark::Bound;
 
 /// Counters of one partition, as the summary reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +142,40 @@ impl Checkpoint {
         }
         serde_json::from_str(body).map_err(|e| Corrupt::Body(e.to_string()))
     }
+}
+
+/// Newest entries per partition, collected from checkpoints in any order.
+#[derive(Debug, Default)]
+pub(crate) struct Newest(BTreeMap<i32, (u64, u64, PartitionCheckpoint)>);
+
+impl Newest {
+    pub(crate) fn offer(&mut self, checkpoint: Checkpoint) {
+        for entry in checkpoint.partitions {
+            let order = (checkpoint.taken_at_ms, checkpoint.seq);
+            let newer = self
+                .0
+                .get(&entry.partition)
+                .is_none_or(|(at, seq, _)| order > (*at, *seq));
+            if newer {
+                self.0.insert(entry.partition, (order.0, order.1, entry));
+            }
+        }
+    }
+
+    pub(crate) fn into_partitions(self) -> BTreeMap<i32, PartitionCheckpoint> {
+        self.0.into_iter().map(|(p, (_, _, e))| (p, e)).collect()
+    }
+}
+
+/// What loading found: each partition's newest valid entry, and the files that could not be used.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Per partition, its newest entry.
+    pub partitions: BTreeMap<i32, PartitionCheckpoint>,
+    /// Files skipped, each with why.
+    pub corrupt: Vec<String>,
+    /// Valid checkpoints read.
+    pub valid: usize,
 }
 
 #[cfg(test)]

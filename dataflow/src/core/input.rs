@@ -2,7 +2,7 @@
 //! one without them), a control record, or a rejection with the reason the dead-letter topic records.
 //!
 //! Decoding applies the validity rules that need no run context (size, schema); the rest (campaign,
-//! window) are applied with the run's windows by [`crate::window_state`]. Both come from
+//! window) are applied with the run's windows by [`crate::core::window_state`]. Both come from
 //! [`adstream_protocol::validity`], the rules every recount applies too.
 
 use adstream_protocol::validity::{Invalid, check_size};
@@ -10,7 +10,8 @@ use adstream_protocol::wire::{
     ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 
-use crate::canonical_event;
+use crate::core::canonical_event;
+use crate::core::watermark::ProgressError;
 
 /// Who sent an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub enum Rejection {
     /// A header of ours is malformed, or a control record's value is.
     #[error("bad control data: {0}")]
     BadControl(String),
+    /// An event of ours that event-time progress cannot take (a producer it does not expect).
+    #[error(transparent)]
+    Progress(#[from] ProgressError),
 }
 
 impl Rejection {

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use adstream_protocol::wire::WindowResult;
 
-use crate::io::{DeadLetters, RawRecord, RecordReader, ResultWriter};
+use crate::core::window_state::DeadLetter;
+use crate::edges::{DeadLetters, RawRecord, RecordReader, ResultWriter};
 
 /// An owned record: partition, headers, value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +93,7 @@ impl RecordReader for MemoryReader {
 pub struct MemoryDeadLetters(pub Arc<Mutex<Vec<(OwnedRecord, String)>>>);
 
 impl DeadLetters for MemoryDeadLetters {
-    fn send(&mut self, record: &RawRecord<'_>, reason: &str) {
+    fn send(&mut self, record: &RawRecord<'_>, reason: &DeadLetter) {
         let owned = OwnedRecord {
             partition: record.partition,
             headers: record
@@ -105,7 +106,7 @@ impl DeadLetters for MemoryDeadLetters {
         self.0
             .lock()
             .expect("dead letters lock")
-            .push((owned, reason.to_owned()));
+            .push((owned, reason.to_string()));
     }
 
     fn settled(&mut self) -> bool {

@@ -11,7 +11,7 @@ use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::{Connection, consumer_config};
 use rdkafka::message::{Headers, Message};
 
-use crate::io::{RawRecord, RecordReader};
+use crate::edges::{RawRecord, RecordReader};
 
 /// Headers kept per record; ours use at most three.
 const MAX_HEADERS: usize = 8;

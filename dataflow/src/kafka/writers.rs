@@ -18,7 +18,8 @@ use rdkafka::client::ClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
-use crate::io::{DeadLetters, RawRecord, ResultWriter};
+use crate::core::window_state::DeadLetter;
+use crate::edges::{DeadLetters, RawRecord, ResultWriter};
 
 /// How long a final flush waits.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -215,14 +216,15 @@ impl KafkaDeadLetters {
 }
 
 impl DeadLetters for KafkaDeadLetters {
-    fn send(&mut self, record: &RawRecord<'_>, reason: &str) {
+    fn send(&mut self, record: &RawRecord<'_>, reason: &DeadLetter) {
+        let reason = reason.to_string();
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 3);
         for (key, value) in record.headers {
             headers = headers.insert(Header { key, value: *value });
         }
         let (partition, offset) = (record.partition.to_string(), record.offset.to_string());
         for (key, value) in [
-            (HEADER_REASON, reason),
+            (HEADER_REASON, reason.as_str()),
             // Where it came from, so a recount can account for every event (and a user find it).
             (HEADER_SOURCE_PARTITION, partition.as_str()),
             (HEADER_SOURCE_OFFSET, offset.as_str()),

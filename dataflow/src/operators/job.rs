@@ -22,12 +22,12 @@ use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe as _;
 use timely::worker::Worker;
 
-use crate::checkpoint_store::Checkpointer;
-use crate::io::{DeadLetters, RecordReader, ResultWriter};
-use crate::metrics::WorkerBoard;
-use crate::sink::deliver_results;
-use crate::source::{SourceCheckpoints, events_source};
-use crate::window_state::WindowState;
+use crate::core::window_state::WindowState;
+use crate::edges::{DeadLetters, RecordReader, ResultWriter};
+use crate::operators::board::WorkerBoard;
+use crate::operators::checkpointing::Checkpointer;
+use crate::operators::sink::deliver_results;
+use crate::operators::source::{SourceCheckpoints, events_source};
 
 /// How long a parked worker sleeps at most when nothing wakes it.
 const PARK: Duration = Duration::from_millis(100);

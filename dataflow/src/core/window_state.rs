@@ -9,9 +9,11 @@ use adstream_protocol::validity::{EventRules, PartitionRules};
 use adstream_protocol::window::BaseRange;
 use adstream_protocol::wire::{Event, LATE_REASON_PREFIX};
 
-use crate::aggregate::Aggregate;
-use crate::input::{Input, Origin};
-use crate::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError, Quiet};
+use crate::core::aggregate::Aggregate;
+use crate::core::book::Book;
+use crate::core::checkpoint::{PartitionCheckpoint, PartitionCounts, PartitionProgress};
+use crate::core::input::{Input, Origin, Rejection};
+use crate::core::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError, Quiet};
 
 /// Partial aggregates of one window, indexed by campaign − 1.
 pub type CampaignAggregates = [Aggregate; CAMPAIGNS as usize];
@@ -30,6 +32,85 @@ pub enum Progress {
     },
 }
 
+impl Progress {
+    /// What a checkpoint keeps of `partition`'s progress; `base` is the base range its events allowed.
+    fn row(&self, partition: i32, base: BaseRange) -> PartitionProgress {
+        match self {
+            Progress::Exact(p) => PartitionProgress::Exact(p.row(partition)),
+            Progress::Bounded { watermark, ends } => PartitionProgress::Bounded {
+                max_event_ns: watermark.max_seen(partition),
+                ends: ends.row(partition),
+                base,
+            },
+        }
+    }
+
+    /// Restores `partition`'s progress from a checkpoint's `row`; the base range it restores, in
+    /// bounded mode. A row of the other mode says nothing this mode can use.
+    fn restore(&mut self, partition: i32, row: &PartitionProgress) -> Option<BaseRange> {
+        match (self, row) {
+            (Progress::Exact(progress), PartitionProgress::Exact(row)) => {
+                progress.restore_row(partition, row);
+                None
+            }
+            (
+                Progress::Bounded { watermark, ends },
+                PartitionProgress::Bounded {
+                    max_event_ns,
+                    ends: row,
+                    base,
+                },
+            ) => {
+                watermark.restore_max_seen(partition, *max_event_ns);
+                ends.restore_row(partition, row);
+                Some(*base)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why an event came too late to be counted; its text is the dead letter's `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Late {
+    /// Exact mode: a producer sent an event time below what it had promised on the partition.
+    #[error(
+        "{} producer {producer} sent event time {event_ns} after promising {promised_ns}",
+        LATE_REASON_PREFIX
+    )]
+    Regressed {
+        /// The producer.
+        producer: u32,
+        /// The event's time, ns.
+        event_ns: u64,
+        /// What the producer had promised, ns.
+        promised_ns: u64,
+    },
+    /// The event's window had already closed here.
+    #[error(
+        "{} window {window} already closed (open from {open_from})",
+        LATE_REASON_PREFIX
+    )]
+    WindowClosed {
+        /// The event's window.
+        window: u64,
+        /// The lowest window still open here.
+        open_from: u64,
+    },
+}
+
+/// Why a record goes to the dead-letter topic: typed until the writer renders it as the record's
+/// `reason` header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeadLetter {
+    /// The record cannot be used.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The event came too late.
+    #[error(transparent)]
+    Late(#[from] Late),
+}
+
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -38,11 +119,11 @@ pub enum Verdict {
     /// A control record, applied.
     Control,
     /// An event for a window already closed here: sent to the dead letters, counted as late.
-    Late(String),
+    Late(Late),
     /// A record that cannot be used: sent to the dead letters, counted as rejected.
-    Rejected(String),
+    Rejected(Rejection),
     /// A record processed before a restart, read again to rebuild open windows: nothing else is
-    /// done with it (see [`crate::checkpoint`]).
+    /// done with it (see [`crate::core::checkpoint`]).
     Replayed,
 }
 
@@ -58,14 +139,14 @@ pub struct Advance {
 /// One worker's open windows and progress.
 #[derive(Debug, Clone)]
 pub struct WindowState {
-    pub(crate) rules: EventRules,
+    rules: EventRules,
     /// Per partition: the rules as far as it has been read (what its events say of the base time).
-    pub(crate) partition_rules: BTreeMap<i32, PartitionRules>,
-    pub(crate) progress: Progress,
-    pub(crate) open_from: u64,
-    pub(crate) pending: BTreeMap<u64, CampaignAggregates>,
-    /// Per partition: offsets, counters and where each open window starts (see [`crate::resume`]).
-    pub(crate) books: BTreeMap<i32, crate::resume::Book>,
+    partition_rules: BTreeMap<i32, PartitionRules>,
+    progress: Progress,
+    open_from: u64,
+    pending: BTreeMap<u64, CampaignAggregates>,
+    /// Per partition: offsets, counters and where each open window starts.
+    books: BTreeMap<i32, Book>,
 }
 
 impl WindowState {
@@ -88,7 +169,7 @@ impl WindowState {
     }
 
     /// The rules of `partition`, as far as it has been read.
-    pub(crate) fn rules_of(&mut self, partition: i32) -> &mut PartitionRules {
+    fn rules_of(&mut self, partition: i32) -> &mut PartitionRules {
         let rules = self.rules;
         self.partition_rules
             .entry(partition)
@@ -145,7 +226,7 @@ impl WindowState {
         let rules = self.rules_of(partition);
         let window = match rules.check(event) {
             Ok(window) => window,
-            Err(invalid) => return Verdict::Rejected(invalid.to_string()),
+            Err(invalid) => return Verdict::Rejected(invalid.into()),
         };
         let base = rules.known();
         match (&mut self.progress, origin) {
@@ -153,21 +234,23 @@ impl WindowState {
                 match p.event(partition, producer, t) {
                     Ok(()) => {}
                     Err(ProgressError::Regressed { promised_ns, .. }) => {
-                        return Verdict::Late(format!(
-                            "{LATE_REASON_PREFIX} producer {producer} sent event time {t} after promising {promised_ns}"
-                        ));
+                        return Verdict::Late(Late::Regressed {
+                            producer,
+                            event_ns: t,
+                            promised_ns,
+                        });
                     }
-                    Err(other) => return Verdict::Rejected(other.to_string()),
+                    Err(other) => return Verdict::Rejected(Rejection::Progress(other)),
                 }
             }
             (Progress::Exact(_), Origin::Foreign) => {}
             (Progress::Bounded { watermark, .. }, _) => watermark.record(partition, t, now_ms),
         }
         if window < self.open_from {
-            return Verdict::Late(format!(
-                "{LATE_REASON_PREFIX} window {window} already closed (open from {})",
-                self.open_from
-            ));
+            return Verdict::Late(Late::WindowClosed {
+                window,
+                open_from: self.open_from,
+            });
         }
         self.count_in(window, event, base);
         Verdict::Counted
@@ -175,7 +258,7 @@ impl WindowState {
 
     /// Adds `event` to the partial aggregates of `window`, which it belongs to; its partition allowed
     /// the base times `base`.
-    pub(crate) fn count_in(&mut self, window: u64, event: &Event, base: BaseRange) {
+    fn count_in(&mut self, window: u64, event: &Event, base: BaseRange) {
         let slot = self.pending.entry(window).or_default();
         slot[(event.campaign_id - 1) as usize] += Aggregate::of(event).within(base);
     }
@@ -249,12 +332,132 @@ impl WindowState {
         }
         Advance { closed, open_from }
     }
+
+    /// Takes the record at `offset` of `partition`, decoded (or the reason it was rejected), read at
+    /// `now_ms`. Records below a restored next offset are replayed: only their events in windows not
+    /// yet delivered are counted again, into the windows' aggregates.
+    pub fn take(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        decoded: Result<Input, Rejection>,
+        now_ms: u64,
+    ) -> Verdict {
+        if self.books.entry(partition).or_default().read(offset) {
+            if let Ok(Input::Event(_, event)) = &decoded {
+                self.replay(partition, offset, event);
+            }
+            return Verdict::Replayed;
+        }
+        // An event counted is in the window it states (the rules checked that).
+        let window = match &decoded {
+            Ok(Input::Event(_, event)) => Some(event.window_id),
+            _ => None,
+        };
+        let verdict = match decoded {
+            Ok(input) => self.offer(partition, input, now_ms),
+            Err(rejection) => Verdict::Rejected(rejection),
+        };
+        let book = self.books.entry(partition).or_default();
+        match &verdict {
+            Verdict::Counted => book.taken(offset, window),
+            Verdict::Control => {
+                book.taken(offset, None);
+                book.counts_mut().control += 1;
+            }
+            Verdict::Late(_) => {
+                book.taken(offset, None);
+                book.counts_mut().late += 1;
+            }
+            Verdict::Rejected(_) => {
+                book.taken(offset, None);
+                book.counts_mut().rejected += 1;
+            }
+            Verdict::Replayed => {}
+        }
+        verdict
+    }
+
+    /// Counts a replayed `event` again if its window is not yet delivered, judged against the base
+    /// range the partition had reached (restored with it).
+    fn replay(&mut self, partition: i32, offset: i64, event: &Event) {
+        let rules = self.rules_of(partition);
+        let Ok(window) = rules.recheck(event) else {
+            return;
+        };
+        let base = rules.known();
+        if self
+            .books
+            .entry(partition)
+            .or_default()
+            .replayed_in(window, offset)
+        {
+            self.count_in(window, event, base);
+        }
+    }
+
+    /// Per partition read, the offset after the last record taken.
+    pub fn read_to(&self) -> BTreeMap<i32, i64> {
+        self.books
+            .iter()
+            .map(|(&partition, book)| (partition, book.cursor()))
+            .collect()
+    }
+
+    /// Per partition read: the next offset to take and its counters.
+    pub fn positions(&self) -> impl Iterator<Item = (i32, i64, PartitionCounts)> + '_ {
+        self.books
+            .iter()
+            .map(|(&partition, book)| (partition, book.next_offset(), book.counts()))
+    }
+
+    /// Whether records a failed incarnation processed are still being read again: a checkpoint taken
+    /// now would not yet know where every open window starts.
+    pub fn replaying(&self) -> bool {
+        self.books.values().any(Book::replaying)
+    }
+
+    /// The state of every partition read so far, given that every window below `delivered_below`
+    /// has all its results in the results topic; forgets where those windows started.
+    pub fn checkpoint(&mut self, delivered_below: u64) -> Vec<PartitionCheckpoint> {
+        let mut entries = Vec::with_capacity(self.books.len());
+        for (&partition, book) in &mut self.books {
+            let base = self
+                .partition_rules
+                .get(&partition)
+                .map_or(BaseRange::ANY, PartitionRules::known);
+            let progress = self.progress.row(partition, base);
+            entries.push(book.checkpoint(partition, delivered_below, progress));
+        }
+        entries
+    }
+
+    /// Restores partitions from their checkpoints; returns their counters, summed. The reader must
+    /// then start each partition at its entry's `replay_from`. `mine` are all the worker's partitions:
+    /// one without an entry starts from nothing.
+    pub fn restore(&mut self, mine: &[i32], entries: &[PartitionCheckpoint]) -> PartitionCounts {
+        let mut total = PartitionCounts::default();
+        for entry in entries {
+            let p = entry.partition;
+            if let Some(base) = self.progress.restore(p, &entry.progress) {
+                self.rules_of(p).restore(base);
+            }
+            self.books.insert(p, Book::restored(entry));
+            total += entry.counts;
+        }
+        self.open_from = mine
+            .iter()
+            .map(|p| self.books.get(p).map_or(0, Book::delivered_below))
+            .min()
+            .unwrap_or(0);
+        total
+    }
 }
 
 fn control(applied: Result<(), ProgressError>) -> Verdict {
     match applied {
         Ok(()) => Verdict::Control,
-        Err(error) => Verdict::Rejected(format!("bad control data: {error}")),
+        Err(error) => Verdict::Rejected(Rejection::BadControl(error.to_string())),
     }
 }
 
@@ -403,7 +606,7 @@ mod tests {
         let mut wrong_window = event(3_000, 1, 1);
         wrong_window.window_id = 9;
         assert!(
-            matches!(s.offer(0, Input::Event(ours(0), wrong_window), 0), Verdict::Rejected(r) if r.contains("window_id 9"))
+            matches!(s.offer(0, Input::Event(ours(0), wrong_window), 0), Verdict::Rejected(r) if r.to_string().contains("window_id 9"))
         );
         assert!(matches!(
             s.offer(
@@ -456,5 +659,90 @@ mod tests {
         let end = s.advance(4);
         assert_eq!(end.open_from, None);
         assert_eq!(end.closed.iter().map(|(w, _)| *w).collect::<Vec<_>>(), [2]);
+    }
+
+    mod resume {
+        use super::*;
+
+        const S: u64 = 1_000;
+
+        fn event(t: u64, campaign: u32) -> Input {
+            Input::Event(
+                Origin::Ours {
+                    producer: 0,
+                    seq: 0,
+                },
+                Event {
+                    user_id: Uuid::nil(),
+                    page_id: Uuid::nil(),
+                    ad_id: Uuid::nil(),
+                    ad_type: AdType::Image,
+                    event_type: EventType::View,
+                    event_time_ns: t,
+                    window_id: t / S,
+                    ip_address: Ipv4Addr::LOCALHOST,
+                    campaign_id: campaign,
+                    produce_time: t,
+                },
+            )
+        }
+
+        fn state() -> WindowState {
+            WindowState::new(
+                EventRules::new(Windows::new(0, S)),
+                Progress::Exact(ExactProgress::new(&[0], &[0])),
+            )
+        }
+
+        /// One partition: events every 10 ns over 3 windows, a watermark at each window's start.
+        fn records() -> Vec<Input> {
+            let mut records = Vec::new();
+            for t in (0..3 * S).step_by(10) {
+                if t % S == 0 {
+                    records.push(Input::Watermark(Watermark {
+                        producer: 0,
+                        watermark_ns: t,
+                    }));
+                }
+                records.push(event(t, (t / 10 % 10) as u32 + 1));
+            }
+            records
+        }
+
+        /// Every window's aggregates, closing everything at the end.
+        fn run(
+            state: &mut WindowState,
+            from: i64,
+            records: &[Input],
+        ) -> Vec<(u64, CampaignAggregates)> {
+            let mut closed = Vec::new();
+            for (offset, record) in records.iter().enumerate().skip(from as usize) {
+                state.take(0, offset as i64, Ok(record.clone()), 0);
+                closed.extend(state.advance(0).closed);
+            }
+            closed
+        }
+
+        #[test]
+        fn a_worker_restored_from_a_checkpoint_rebuilds_its_open_windows_exactly() {
+            let records = records();
+            let mut whole = state();
+            let expected = run(&mut whole, 0, &records);
+            for crash_at in [5, 120, 150, 210, 250] {
+                // The first incarnation reads up to `crash_at` and checkpoints (window 0 delivered).
+                let mut first = state();
+                let closed = run(&mut first, 0, &records[..crash_at]);
+                let delivered_below = closed.last().map_or(0, |(w, _)| w + 1);
+                let entries = first.checkpoint(delivered_below);
+                // The second restores, reads from the replay offset, and closes the rest.
+                let mut second = state();
+                second.restore(&[0], &entries);
+                let rebuilt = run(&mut second, entries[0].replay_from, &records);
+                let mut all = closed;
+                all.retain(|(w, _)| *w < delivered_below);
+                all.extend(rebuilt);
+                assert_eq!(all, expected, "crash at {crash_at}");
+            }
+        }
     }
 }

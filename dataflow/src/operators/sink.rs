@@ -18,9 +18,9 @@ use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 
-use crate::aggregate::Aggregate;
-use crate::io::ResultWriter;
-use crate::metrics::WorkerBoard;
+use crate::core::aggregate::Aggregate;
+use crate::edges::ResultWriter;
+use crate::operators::board::WorkerBoard;
 
 /// How soon a sink with results in flight looks at its delivery reports again.
 const DELIVERY_RECHECK: Duration = Duration::from_millis(1);

@@ -1,0 +1,18 @@
+//! The job's pure core, free of I/O and of timely, with the clock passed in: everything here is tested
+//! directly.
+//!
+//! Bottom to top: [`input`] decodes a record (with [`canonical_event`], the fast path for our
+//! producers' layout); [`watermark`] tracks event-time progress; [`aggregate`] is the aggregate as a
+//! differential monoid; [`book`] keeps what a worker remembers of each partition for its checkpoints;
+//! [`window_state`] is one worker's open windows, taking records and closing windows; [`checkpoint`] is
+//! what a restarted worker needs and its stored format; [`assignment`] says which partitions a worker
+//! reads.
+
+pub mod aggregate;
+pub mod assignment;
+pub mod book;
+pub mod canonical_event;
+pub mod checkpoint;
+pub mod input;
+pub mod watermark;
+pub mod window_state;

@@ -1,0 +1,22 @@
+//! What a child process is in a run: a job process or a producer, by index. Errors, the supervisor and
+//! the ledger all name children by it.
+
+use std::fmt;
+
+/// What a child is in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Job process `I`.
+    Job(u32),
+    /// Producer `I`.
+    Producer(u32),
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Job(i) => write!(f, "job {i}"),
+            Role::Producer(i) => write!(f, "producer {i}"),
+        }
+    }
+}
