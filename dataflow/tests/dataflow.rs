@@ -6,8 +6,9 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use adstream_dataflow::core::assignment::partitions_of;
+use adstream_dataflow::core::progress::Progress;
 use adstream_dataflow::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
-use adstream_dataflow::core::window_state::{Progress, WindowState};
+use adstream_dataflow::core::window_state::WindowState;
 use adstream_dataflow::edges::memory::{
     MemoryDeadLetters, MemoryReader, MemoryResults, OwnedRecord,
 };

@@ -17,16 +17,42 @@
 //! from 0 to there is then taken as real after [`crate::offset_order::GAP_PATIENCE`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::error::KafkaError;
 use crate::metadata::partition_count;
 use crate::offset_order::{Accept, OffsetOrder};
 use crate::settings::CONNECT_TIMEOUT;
+
+/// What a reader's callback wants after a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep reading.
+    More,
+    /// Everything wanted has been read.
+    Done,
+}
+
+/// Header `key` of `message`, if it has one: its value, `None` for a null value.
+pub fn header<'a>(message: &'a BorrowedMessage<'_>, key: &str) -> Option<Option<&'a [u8]>> {
+    message
+        .headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .map(|h| h.value)
+}
+
+/// Header `key` of `message` as text, when it is present, not null and UTF-8.
+pub fn header_text<'a>(message: &'a BorrowedMessage<'_>, key: &str) -> Option<&'a str> {
+    header(message, key)
+        .flatten()
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
 
 /// Assigned partitions of one topic, read in offset order.
 pub struct OrderedConsumer {
@@ -200,6 +226,37 @@ impl OrderedConsumer {
                     left.remove(&partition);
                 }
                 each(&message);
+            }
+        }
+    }
+
+    /// Hands records to `each` until it says [`Next::Done`], `stop` is set and nothing arrived for
+    /// `quiet` (a quiet stream after the stop signal is over), or `deadline` passes. Returns whether
+    /// `each` finished. A second call goes on where the first ended.
+    pub fn read_until(
+        &mut self,
+        stop: &AtomicBool,
+        quiet: Duration,
+        deadline: Option<Instant>,
+        mut each: impl FnMut(&BorrowedMessage<'_>) -> Next,
+    ) -> bool {
+        /// How long one poll waits before the stop signal and the deadline are looked at again.
+        const POLL: Duration = Duration::from_millis(50);
+        let mut last = Instant::now();
+        loop {
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return false;
+            }
+            match self.poll(POLL) {
+                Some(Ok(message)) => {
+                    last = Instant::now();
+                    if each(&message) == Next::Done {
+                        return true;
+                    }
+                }
+                Some(Err(_)) => {}
+                None if stop.load(Ordering::Relaxed) && last.elapsed() >= quiet => return false,
+                None => {}
             }
         }
     }

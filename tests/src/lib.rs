@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 pub mod python;
@@ -16,7 +17,7 @@ pub mod wire_tap;
 
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
-use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::ordered::{Next, OrderedConsumer};
 use adstream_kafka::settings::{Connection, consumer_config};
 use adstream_profile::profile::{KafkaSection, Profile};
 use adstream_protocol::exactness::{Recount, Verification, declared_late_at};
@@ -140,29 +141,38 @@ pub fn read_topic_over(
         OrderedConsumer::assign(&consumer_config(kafka), topic, &all, &BTreeMap::new())
             .expect("consumer");
     let mut records = Vec::new();
-    let until = Instant::now() + deadline;
-    while !done(&records) {
-        assert!(
-            Instant::now() < until,
-            "`{topic}` not complete within {deadline:?}: {} records",
-            records.len()
-        );
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let message = message.expect("consume");
-        let headers = message.headers().map_or_else(Vec::new, |hs| {
-            hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                .collect()
-        });
-        records.push(ReadRecord {
-            partition: message.partition(),
-            offset: message.offset(),
-            headers,
-            value: message.payload().unwrap_or_default().to_vec(),
-        });
+    if done(&records) {
+        return records;
     }
+    let never = AtomicBool::new(false);
+    let finished = consumer.read_until(
+        &never,
+        Duration::ZERO,
+        Some(Instant::now() + deadline),
+        |message| {
+            let headers = message.headers().map_or_else(Vec::new, |hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            });
+            records.push(ReadRecord {
+                partition: message.partition(),
+                offset: message.offset(),
+                headers,
+                value: message.payload().unwrap_or_default().to_vec(),
+            });
+            if done(&records) {
+                Next::Done
+            } else {
+                Next::More
+            }
+        },
+    );
+    assert!(
+        finished,
+        "`{topic}` not complete within {deadline:?}: {} records",
+        records.len()
+    );
     records
 }
 

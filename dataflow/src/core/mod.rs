@@ -2,9 +2,11 @@
 //! directly.
 //!
 //! Bottom to top: [`input`] decodes a record (with [`canonical_event`], the fast path for our
-//! producers' layout); [`watermark`] tracks event-time progress; [`aggregate`] is the aggregate as a
+//! producers' layout); [`watermark`] tracks event-time progress per partition and [`progress`] over a worker's
+//! partitions; [`aggregate`] is the aggregate as a
 //! differential monoid; [`book`] keeps what a worker remembers of each partition for its checkpoints;
-//! [`window_state`] is one worker's open windows, taking records and closing windows; [`checkpoint`] is
+//! [`window_state`] is one worker's open windows, taking records and closing windows, and
+//! [`verdict`] what became of each record; [`checkpoint`] is
 //! what a restarted worker needs and its stored format; [`assignment`] says which partitions a worker
 //! reads.
 
@@ -14,5 +16,7 @@ pub mod book;
 pub mod canonical_event;
 pub mod checkpoint;
 pub mod input;
+pub mod progress;
+pub mod verdict;
 pub mod watermark;
 pub mod window_state;

@@ -7,125 +7,18 @@ use std::collections::BTreeMap;
 use adstream_protocol::catalog::CAMPAIGNS;
 use adstream_protocol::validity::{EventRules, PartitionRules};
 use adstream_protocol::window::BaseRange;
-use adstream_protocol::wire::{Event, LATE_REASON_PREFIX};
+use adstream_protocol::wire::Event;
 
 use crate::core::aggregate::Aggregate;
 use crate::core::book::Book;
-use crate::core::checkpoint::{PartitionCheckpoint, PartitionCounts, PartitionProgress};
+use crate::core::checkpoint::{PartitionCheckpoint, PartitionCounts};
 use crate::core::input::{Input, Origin, Rejection};
-use crate::core::watermark::{Bound, BoundedProgress, ExactProgress, ProgressError, Quiet};
+use crate::core::progress::Progress;
+use crate::core::verdict::{Late, Verdict};
+use crate::core::watermark::{Bound, ProgressError, Quiet};
 
 /// Partial aggregates of one window, indexed by campaign − 1.
 pub type CampaignAggregates = [Aggregate; CAMPAIGNS as usize];
-
-/// How this worker tracks event-time progress.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// Exact mode: the expected producers' promises.
-    Exact(ExactProgress),
-    /// Bounded mode: max seen − out-of-orderness; the end markers still end the stream.
-    Bounded {
-        /// The watermark.
-        watermark: BoundedProgress,
-        /// End markers, to know when the stream is over.
-        ends: ExactProgress,
-    },
-}
-
-impl Progress {
-    /// What a checkpoint keeps of `partition`'s progress; `base` is the base range its events allowed.
-    fn row(&self, partition: i32, base: BaseRange) -> PartitionProgress {
-        match self {
-            Progress::Exact(p) => PartitionProgress::Exact(p.row(partition)),
-            Progress::Bounded { watermark, ends } => PartitionProgress::Bounded {
-                max_event_ns: watermark.max_seen(partition),
-                ends: ends.row(partition),
-                base,
-            },
-        }
-    }
-
-    /// Restores `partition`'s progress from a checkpoint's `row`; the base range it restores, in
-    /// bounded mode. A row of the other mode says nothing this mode can use.
-    fn restore(&mut self, partition: i32, row: &PartitionProgress) -> Option<BaseRange> {
-        match (self, row) {
-            (Progress::Exact(progress), PartitionProgress::Exact(row)) => {
-                progress.restore_row(partition, row);
-                None
-            }
-            (
-                Progress::Bounded { watermark, ends },
-                PartitionProgress::Bounded {
-                    max_event_ns,
-                    ends: row,
-                    base,
-                },
-            ) => {
-                watermark.restore_max_seen(partition, *max_event_ns);
-                ends.restore_row(partition, row);
-                Some(*base)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Why an event came too late to be counted; its text is the dead letter's `reason`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Late {
-    /// Exact mode: a producer sent an event time below what it had promised on the partition.
-    #[error(
-        "{} producer {producer} sent event time {event_ns} after promising {promised_ns}",
-        LATE_REASON_PREFIX
-    )]
-    Regressed {
-        /// The producer.
-        producer: u32,
-        /// The event's time, ns.
-        event_ns: u64,
-        /// What the producer had promised, ns.
-        promised_ns: u64,
-    },
-    /// The event's window had already closed here.
-    #[error(
-        "{} window {window} already closed (open from {open_from})",
-        LATE_REASON_PREFIX
-    )]
-    WindowClosed {
-        /// The event's window.
-        window: u64,
-        /// The lowest window still open here.
-        open_from: u64,
-    },
-}
-
-/// Why a record goes to the dead-letter topic: typed until the writer renders it as the record's
-/// `reason` header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeadLetter {
-    /// The record cannot be used.
-    #[error(transparent)]
-    Rejected(#[from] Rejection),
-    /// The event came too late.
-    #[error(transparent)]
-    Late(#[from] Late),
-}
-
-/// What became of one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// An event, counted in its window.
-    Counted,
-    /// A control record, applied.
-    Control,
-    /// An event for a window already closed here: sent to the dead letters, counted as late.
-    Late(Late),
-    /// A record that cannot be used: sent to the dead letters, counted as rejected.
-    Rejected(Rejection),
-    /// A record processed before a restart, read again to rebuild open windows: nothing else is
-    /// done with it (see [`crate::core::checkpoint`]).
-    Replayed,
-}
 
 /// Windows that closed on one call to [`WindowState::advance`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,6 +363,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::core::watermark::{BoundedProgress, ExactProgress};
 
     const S: u64 = 1_000; // window size in ns for the tests
 

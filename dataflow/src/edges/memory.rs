@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use adstream_protocol::wire::WindowResult;
 
-use crate::core::window_state::DeadLetter;
+use crate::core::verdict::DeadLetter;
 use crate::edges::{DeadLetters, RawRecord, RecordReader, ResultWriter};
 
 /// An owned record: partition, headers, value.

@@ -11,7 +11,7 @@ use adstream_protocol::wire::WindowResult;
 use crate::core::checkpoint::Checkpoint;
 
 use crate::core::input::Headers;
-use crate::core::window_state::DeadLetter;
+use crate::core::verdict::DeadLetter;
 
 /// One raw record of the events topic, borrowed from the reader.
 #[derive(Debug, Clone, Copy)]

@@ -18,7 +18,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
-use crate::core::window_state::DeadLetter;
+use crate::core::verdict::DeadLetter;
 use crate::edges::{DeadLetters, RawRecord, ResultWriter};
 
 /// How long a final flush waits.

@@ -20,7 +20,8 @@ use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use crate::core::aggregate::Aggregate;
 use crate::core::input::decode;
-use crate::core::window_state::{Verdict, WindowState};
+use crate::core::verdict::Verdict;
+use crate::core::window_state::WindowState;
 use crate::edges::{DeadLetters, RecordReader};
 use crate::operators::board::{PartitionSnapshot, WorkerBoard, WorkerSnapshot};
 use crate::operators::checkpointing::Checkpointer;

@@ -22,8 +22,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::core::assignment::partitions_of;
 use crate::core::checkpoint::{Loaded, PartitionCheckpoint};
+use crate::core::progress::Progress;
 use crate::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
-use crate::core::window_state::{Progress, WindowState};
+use crate::core::window_state::WindowState;
 use crate::edges::RecordReader as _;
 use crate::edges::{CheckpointStore, checkpoint_dir::DirStore};
 use crate::kafka::checkpoint_topic::TopicStore;

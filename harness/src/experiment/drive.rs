@@ -21,8 +21,8 @@ use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{RemoteCommand, SshLaunch, job_processes, over_ssh};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::metrics::{HarnessMetrics, Phase};
-use crate::experiment::progress::{Progress, Snapshot};
 use crate::experiment::role::Role;
+use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::{Next, TopicReader};
@@ -43,7 +43,7 @@ const LAST_LINES_QUIET: Duration = Duration::from_millis(200);
 pub struct Follow<'a> {
     supervisor: Supervisor,
     ledger: Ledger,
-    display: Progress,
+    display: StatusLine,
     echo: bool,
     interrupt: &'a Interrupt,
     faults: Faults,
@@ -67,7 +67,7 @@ impl<'a> Follow<'a> {
         Self {
             supervisor: Supervisor::default(),
             ledger: Ledger::default(),
-            display: Progress::new(),
+            display: StatusLine::new(),
             echo,
             interrupt,
             faults,

@@ -9,11 +9,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
+use adstream_kafka::ordered::header;
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::clock::unix_us;
 use adstream_protocol::wire::{HEADER_KIND, WindowResult};
 use rdkafka::Message;
-use rdkafka::message::Headers;
 
 use crate::measure::topic_reader::{Next, Partitions, TopicReader, Wait};
 use crate::report::latency::{BrokerDelay, Observation};
@@ -200,11 +200,7 @@ impl BrokerProbe {
             let mut delay = BrokerDelay::default();
             let mut events = 0u64;
             reader.read_until(&s, Duration::ZERO, None, |message| {
-                let kind = message.headers().and_then(|hs| {
-                    hs.iter()
-                        .find(|h| h.key == HEADER_KIND)
-                        .and_then(|h| h.value)
-                });
+                let kind = header(message, HEADER_KIND).flatten();
                 match kind {
                     Some(b"end") => ends_missing = ends_missing.saturating_sub(1),
                     Some(_) => {}

@@ -5,11 +5,10 @@
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::ordered::OrderedConsumer;
+use adstream_kafka::ordered::{OrderedConsumer, header};
 use adstream_kafka::settings::consumer_config;
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::wire::HEADER_KIND;
-use rdkafka::message::{Headers, Message};
 use serde::Serialize;
 
 /// What a drain read.
@@ -43,11 +42,7 @@ pub fn drain(kafka_section: &KafkaSection, producers: u32) -> Result<DrainRate, 
         let message = message.map_err(KafkaError::client("consume"))?;
         first.get_or_insert_with(Instant::now);
         records += 1;
-        let kind = message.headers().and_then(|hs| {
-            hs.iter()
-                .find(|h| h.key == HEADER_KIND)
-                .and_then(|h| h.value)
-        });
+        let kind = header(&message, HEADER_KIND).flatten();
         match kind {
             None => events += 1,
             Some(b"end") => ends_missing -= 1,

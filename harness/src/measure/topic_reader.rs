@@ -2,23 +2,15 @@
 //! one) from where its log starts, in offset order ([`OrderedConsumer`]), handing each record to a
 //! callback until the callback, a stop signal or a deadline ends it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
+pub use adstream_kafka::ordered::Next;
 use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::{consumer_config, patient_consumer_config};
 use adstream_profile::profile::KafkaSection;
 use rdkafka::message::BorrowedMessage;
-
-/// What the callback wants after a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// Keep reading.
-    More,
-    /// Everything wanted has been read.
-    Done,
-}
 
 /// Which partitions a reader takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +29,6 @@ pub enum Wait {
     /// Longer per fetch, sparing the broker: for readers whose timing does not matter.
     Patient,
 }
-
-/// How long one poll waits before the reader looks at its stop signal and deadline again.
-const POLL: Duration = Duration::from_millis(50);
 
 /// A reader of one topic.
 pub struct TopicReader {
@@ -90,32 +79,15 @@ impl TopicReader {
         self.consumer.partitions().len() as u32
     }
 
-    /// Reads until `each` says [`Next::Done`], `stop` is set and nothing arrived for `quiet` (a quiet
-    /// stream after the stop signal is over), or `deadline` passes. Returns whether `each` finished.
-    /// A second call goes on where the first ended.
+    /// Reads until `each` says [`Next::Done`], `stop` is set and nothing arrived for `quiet`, or
+    /// `deadline` passes (see [`OrderedConsumer::read_until`]). Returns whether `each` finished.
     pub fn read_until(
         &mut self,
         stop: &AtomicBool,
         quiet: Duration,
         deadline: Option<Instant>,
-        mut each: impl FnMut(&BorrowedMessage<'_>) -> Next,
+        each: impl FnMut(&BorrowedMessage<'_>) -> Next,
     ) -> bool {
-        let mut last = Instant::now();
-        loop {
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                return false;
-            }
-            match self.consumer.poll(POLL) {
-                Some(Ok(message)) => {
-                    last = Instant::now();
-                    if each(&message) == Next::Done {
-                        return true;
-                    }
-                }
-                Some(Err(_)) => {}
-                None if stop.load(Ordering::Relaxed) && last.elapsed() >= quiet => return false,
-                None => {}
-            }
-        }
+        self.consumer.read_until(stop, quiet, deadline, each)
     }
 }

@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
+use adstream_kafka::ordered::{header, header_text};
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::exactness::{Recount, Verification, declared_late_at};
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{ControlKind, HEADER_KIND, WindowResult};
 use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 
 use crate::measure::topic_reader::{Next, TopicReader};
 
@@ -90,15 +91,7 @@ fn declared_late(
     };
     let mut late = BTreeSet::new();
     reader.read_all_now(QUIET, deadline, |message| {
-        let header = |key: &str| {
-            message.headers().and_then(|hs| {
-                hs.iter()
-                    .find(|h| h.key == key)
-                    .and_then(|h| h.value)
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .map(str::to_owned)
-            })
-        };
+        let header = |key: &str| header_text(message, key).map(str::to_owned);
         late.extend(declared_late_at(header));
     })?;
     Ok(late)
@@ -110,11 +103,7 @@ fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, 
     let mut reader = TopicReader::all(plan.kafka, &plan.kafka.events_topic)?;
     let mut recount = Recount::new(plan.rules).with_declared_late(late);
     let mut offer = |message: &BorrowedMessage<'_>| {
-        let kind = message.headers().and_then(|hs| {
-            hs.iter()
-                .find(|h| h.key == HEADER_KIND)
-                .map(|h| h.value.unwrap_or_default())
-        });
+        let kind = header(message, HEADER_KIND).map(Option::unwrap_or_default);
         let value = message.payload().unwrap_or_default();
         recount.offer(message.partition(), message.offset(), kind.is_some(), value);
         kind.and_then(ControlKind::parse)

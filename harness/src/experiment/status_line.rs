@@ -28,7 +28,7 @@ pub struct Snapshot {
 }
 
 /// The display.
-pub struct Progress {
+pub struct StatusLine {
     bar: Option<ProgressBar>,
     started: Instant,
     last: (Instant, Snapshot),
@@ -36,7 +36,7 @@ pub struct Progress {
     printed: Instant,
 }
 
-impl Progress {
+impl StatusLine {
     /// A display on stderr: a live line on a terminal, plain lines otherwise.
     pub fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
@@ -116,7 +116,7 @@ impl Progress {
     }
 }
 
-impl Default for Progress {
+impl Default for StatusLine {
     fn default() -> Self {
         Self::new()
     }
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_line_shows_counts_and_restarts_once_there_are_any() {
-        let progress = Progress::new();
+        let progress = StatusLine::new();
         let mut s = Snapshot {
             sent: Some(10),
             processed: 9,
