@@ -8,17 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use adstream_profile::address::is_loopback;
-use adstream_profile::profile::Profile;
 use adstream_protocol::clock::unix_ms;
 
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::{RemoteCommand, SshLaunch, job_processes, over_ssh};
+use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::metrics::{HarnessMetrics, Phase};
 use crate::experiment::role::Role;
@@ -41,6 +40,10 @@ const LAST_LINES_QUIET: Duration = Duration::from_millis(200);
 
 /// The children of a run, what they said, its faults, and the live display.
 pub struct Follow<'a> {
+    /// What the run starts.
+    programs: &'a Programs<'a>,
+    /// The job's processes, planned once.
+    jobs: Vec<JobLaunch>,
     supervisor: Supervisor,
     ledger: Ledger,
     display: StatusLine,
@@ -59,12 +62,16 @@ impl<'a> Follow<'a> {
     /// Nothing started yet; `echo` shows the children's stderr as it comes; `faults` holds the kills
     /// to inject and the restart budget; `metrics` follow the run's phase and progress.
     pub fn new(
+        programs: &'a Programs<'a>,
         echo: bool,
         interrupt: &'a Interrupt,
         faults: Faults,
         metrics: HarnessMetrics,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, RunError> {
+        let jobs = plan_job(programs.profile, programs.profile_path, programs.dataflow)?;
+        Ok(Self {
+            programs,
+            jobs,
             supervisor: Supervisor::default(),
             ledger: Ledger::default(),
             display: StatusLine::new(),
@@ -74,7 +81,7 @@ impl<'a> Follow<'a> {
             started: None,
             hosts: BTreeMap::new(),
             metrics,
-        }
+        })
     }
 
     fn since_start(&self) -> Duration {
@@ -95,7 +102,7 @@ impl<'a> Follow<'a> {
     /// Takes the lines of up to `wait`, injects the kills that are due, and restarts a failed job;
     /// fails if another child exited unsuccessfully, the job failed once too often, or the run was
     /// interrupted.
-    fn pump(&mut self, wait: Duration, launch: &Launch<'_>) -> Result<(), RunError> {
+    fn pump(&mut self, wait: Duration) -> Result<(), RunError> {
         if self.interrupt.is_set() {
             return Err(RunError::Interrupted(String::new()));
         }
@@ -113,9 +120,7 @@ impl<'a> Follow<'a> {
                 let _ = self.take(line);
             }
             match child {
-                Role::Job(process) if self.faults.can_restart() => {
-                    self.restart(launch, process, status)?
-                }
+                Role::Job(process) if self.faults.can_restart() => self.restart(process, status)?,
                 _ => {
                     return Err(RunError::ChildFailed {
                         child,
@@ -133,12 +138,7 @@ impl<'a> Follow<'a> {
 
     /// Stops every job process and starts them all again, after job process `process` ended with
     /// `status`.
-    fn restart(
-        &mut self,
-        launch: &Launch<'_>,
-        process: u32,
-        status: std::process::ExitStatus,
-    ) -> Result<(), RunError> {
+    fn restart(&mut self, process: u32, status: std::process::ExitStatus) -> Result<(), RunError> {
         let failed_at_s = self.since_start().as_secs_f64();
         let injected = self.faults.take_injected(process);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
@@ -147,9 +147,9 @@ impl<'a> Follow<'a> {
             "job {process} exited with {status}{}: restarting the job ({} of at most {})",
             if injected { " (injected)" } else { "" },
             self.faults.count() + 1,
-            launch.profile.job.max_restarts
+            self.programs.profile.job.max_restarts
         ));
-        start_job(launch, self)?;
+        self.start_job()?;
         let record = FaultRecord {
             target: Role::Job(process).to_string(),
             cause: status.to_string(),
@@ -196,19 +196,6 @@ impl<'a> Follow<'a> {
     }
 }
 
-/// What a run starts: the binaries, and the profile they read.
-#[derive(Debug, Clone)]
-pub struct Launch<'a> {
-    /// The effective profile.
-    pub profile: &'a Profile,
-    /// Its file, as the children read it (absolute).
-    pub profile_path: &'a Path,
-    /// The `dataflow` binary.
-    pub dataflow: &'a Path,
-    /// The `producer` binary.
-    pub producer: &'a Path,
-}
-
 /// What following a run to the job's exit found.
 #[derive(Debug, Clone, Copy)]
 pub struct Driven {
@@ -220,34 +207,31 @@ pub struct Driven {
     pub started_unix_ms: u64,
 }
 
-/// Starts the job and the producers of `launch` and follows them to the job's exit. A run without
+/// Starts the job and the producers and follows them to the job's exit. A run without
 /// producers of ours waits for the first event of someone else's, starts the job, and follows it until
 /// it exits on its own once the input has gone quiet.
-pub fn drive(
-    launch: &Launch<'_>,
-    results: &ResultsCollector,
-    follow: &mut Follow<'_>,
-) -> Result<Driven, RunError> {
-    let external = launch.profile.producers.count == 0;
+pub fn drive(follow: &mut Follow<'_>, results: &ResultsCollector) -> Result<Driven, RunError> {
+    let programs = follow.programs;
+    let external = programs.profile.producers.count == 0;
     if external {
         follow.metrics.phase(Phase::WaitingForEvents);
-        wait_for_events(launch.profile, follow)?;
+        follow.wait_for_events()?;
     }
     follow.metrics.phase(Phase::Starting);
-    let remote = start_job(launch, follow)?;
-    wait_ready(launch, remote, follow)?;
+    let remote = follow.start_job()?;
+    follow.wait_ready(remote)?;
     let started = Instant::now();
     let started_unix_ms = unix_ms();
     follow.started = Some(started);
     follow.metrics.phase(Phase::Producing);
-    for id in 0..launch.profile.producers.count {
+    for id in 0..programs.profile.producers.count {
         let id_text = id.to_string();
         follow.supervisor.spawn(
             Role::Producer(id),
-            launch.producer,
+            programs.producer,
             &[
                 OsStr::new("--config"),
-                launch.profile_path.as_os_str(),
+                programs.profile_path.as_os_str(),
                 OsStr::new("--id"),
                 OsStr::new(&id_text),
             ],
@@ -257,17 +241,17 @@ pub fn drive(
         .supervisor
         .all_exited(|r| matches!(r, Role::Producer(_)))?
     {
-        follow.pump(PUMP, launch)?;
+        follow.pump(PUMP)?;
         follow.show(results, !external);
     }
     // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
     // as long as they like; the job ends once their input is quiet.
     follow.metrics.phase(Phase::Draining);
-    let patience = DRAIN_TIMEOUT + Duration::from_secs(launch.profile.window.size);
+    let patience = DRAIN_TIMEOUT + Duration::from_secs(programs.profile.window.size);
     let deadline = (!external).then(|| Instant::now() + patience);
     // The job's work ends with its summaries; a process may then keep serving its metrics for a while
     // (metrics.linger_ms), which the run's figures do not count.
-    let followed = (launch.profile.job.processes - remote) as usize;
+    let followed = (programs.profile.job.processes - remote) as usize;
     while !follow
         .supervisor
         .all_exited(|r| matches!(r, Role::Job(_)))?
@@ -276,10 +260,10 @@ pub fn drive(
         if !finished && deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
-        follow.pump(PUMP, launch)?;
+        follow.pump(PUMP)?;
         follow.show(results, !external);
     }
-    follow.pump(Duration::ZERO, launch)?;
+    follow.pump(Duration::ZERO)?;
     let elapsed_s = follow
         .ledger
         .job_finished_at(followed)
@@ -293,132 +277,114 @@ pub fn drive(
     })
 }
 
-/// Waits, until interrupted, for the first record in the events topic, written by producers the harness
-/// does not start (the job is started after it, so its idle clock starts with the input).
-fn wait_for_events(profile: &Profile, follow: &mut Follow<'_>) -> Result<(), RunError> {
-    let k = &profile.kafka;
-    follow.display.println(&format!(
+impl Follow<'_> {
+    /// Waits, until interrupted, for the first record in the events topic, written by producers the harness
+    /// does not start (the job is started after it, so its idle clock starts with the input).
+    fn wait_for_events(&mut self) -> Result<(), RunError> {
+        let profile = self.programs.profile;
+        let k = &profile.kafka;
+        self.display.println(&format!(
         "waiting for events in `{}` at {}: start the producers now; the run ends {} ms after their \
          input goes quiet (job.idle_close_ms)",
         k.events_topic, k.bootstrap, profile.job.idle_close_ms
     ));
-    let mut reader = TopicReader::all(k, &k.events_topic)?;
-    let arrived = reader.read_until(follow.interrupt.flag(), Duration::ZERO, None, |_| {
-        Next::Done
-    });
-    if !arrived {
-        return Err(RunError::Interrupted(String::new()));
+        let mut reader = TopicReader::all(k, &k.events_topic)?;
+        let arrived =
+            reader.read_until(self.interrupt.flag(), Duration::ZERO, None, |_| Next::Done);
+        if !arrived {
+            return Err(RunError::Interrupted(String::new()));
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Starts the job's processes — here, or on their hosts over ssh — and prints the commands of those
-/// the user starts by hand; how many those are.
-fn start_job(launch: &Launch<'_>, follow: &mut Follow<'_>) -> Result<u32, RunError> {
-    let profile = launch.profile;
-    let job = &profile.job;
-    let lines = job_processes(job)?;
-    let mut remote = 0;
-    for line in &lines {
-        let process = line.process.to_string();
-        let role = Role::Job(line.process);
-        if over_ssh(job, &profile.ssh, line) {
-            let hostfile = absolute_hostfile(job.hostfile.as_deref())?;
-            let dir =
-                profile.ssh.dir.clone().unwrap_or_else(|| {
-                    format!("/tmp/adstream-{}", job.id.as_deref().unwrap_or("run"))
-                });
-            let ssh = SshLaunch {
-                ssh: &profile.ssh,
-                line,
-                profile: launch.profile_path,
-                hostfile: &hostfile,
-                dataflow: profile.ssh.dataflow.as_deref().unwrap_or(launch.dataflow),
-                dir: &dir,
-            };
-            ssh.copy()?;
-            let args = ssh.command();
-            let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
-            follow
-                .supervisor
-                .spawn_holding_stdin(role, Path::new("ssh"), &args)?;
-            follow.hosts.insert(role, line.address.host.clone());
-            follow.display.println(&format!(
-                "job process {} started on {} over ssh",
-                line.process, line.address.host
+    /// Starts the job's processes — here, or on their hosts over ssh — and prints the commands of those
+    /// the user starts by hand; how many those are.
+    fn start_job(&mut self) -> Result<u32, RunError> {
+        let profile = self.programs.profile;
+        let mut remote = 0;
+        for launch in &self.jobs {
+            let role = Role::Job(launch.line.process);
+            match &launch.start {
+                Start::Here => {
+                    let args = launch.command.args();
+                    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+                    self.supervisor
+                        .spawn(role, &launch.command.dataflow, &args)?;
+                }
+                Start::OverSsh { dir } => {
+                    let ssh = SshLaunch {
+                        ssh: &profile.ssh,
+                        launch,
+                        dataflow: profile
+                            .ssh
+                            .dataflow
+                            .as_deref()
+                            .unwrap_or(self.programs.dataflow),
+                        dir,
+                    };
+                    ssh.copy()?;
+                    let args = ssh.command();
+                    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+                    self.supervisor
+                        .spawn_holding_stdin(role, Path::new("ssh"), &args)?;
+                    let host = &launch.line.address.host;
+                    self.hosts.insert(role, host.clone());
+                    self.display.println(&format!(
+                        "job process {} started on {host} over ssh",
+                        launch.line.process
+                    ));
+                }
+                Start::ByHand => {
+                    remote += 1;
+                    self.display.println(&launch.instructions());
+                }
+            }
+        }
+        Ok(remote)
+    }
+
+    /// Waits until every local worker said it reads its partitions. Timely connects every process before
+    /// any worker starts, so the local workers' readiness means the remote processes have joined too.
+    fn wait_ready(&mut self, remote: u32) -> Result<(), RunError> {
+        let profile = self.programs.profile;
+        let timeout = if remote > 0 {
+            let host = profile
+                .kafka
+                .bootstrap
+                .rsplit_once(':')
+                .map_or("", |(h, _)| h);
+            if is_loopback(host) {
+                self.display.println(&format!(
+                    "note: the remote processes must reach the broker at {}, a loopback address",
+                    profile.kafka.bootstrap
+                ));
+            }
+            self.display.println(&format!(
+                "waiting up to {}s for {remote} remote job process(es) to join",
+                REMOTE_READY_TIMEOUT.as_secs()
             ));
-        } else if line.is_local() {
-            follow.supervisor.spawn(
-                role,
-                launch.dataflow,
-                &[
-                    OsStr::new("--config"),
-                    launch.profile_path.as_os_str(),
-                    OsStr::new("--process"),
-                    OsStr::new(&process),
-                ],
-            )?;
+            REMOTE_READY_TIMEOUT
         } else {
-            remote += 1;
-            let hostfile = absolute_hostfile(job.hostfile.as_deref())?;
-            let command = RemoteCommand {
-                line,
-                profile: launch.profile_path,
-                hostfile: &hostfile,
-            };
-            follow.display.println(&command.to_string());
+            READY_TIMEOUT
+        };
+        let job = &profile.job;
+        let workers = ((job.processes - remote) * job.workers) as usize;
+        let deadline = Instant::now() + timeout;
+        while self.ledger.ready_workers() < workers {
+            if Instant::now() >= deadline {
+                return Err(RunError::NotReady {
+                    ready: self.ledger.ready_workers(),
+                    workers,
+                    timeout_s: timeout.as_secs(),
+                    hint: if remote > 0 {
+                        " (are the remote processes started?)"
+                    } else {
+                        ""
+                    },
+                });
+            }
+            self.pump(PUMP)?;
         }
+        Ok(())
     }
-    Ok(remote)
-}
-
-/// The hostfile's absolute path (a job with remote lines has one).
-fn absolute_hostfile(hostfile: Option<&Path>) -> Result<PathBuf, RunError> {
-    let hostfile = hostfile.unwrap_or(Path::new("hostfile"));
-    std::path::absolute(hostfile).map_err(RunError::io("resolve the hostfile"))
-}
-
-/// Waits until every local worker said it reads its partitions. Timely connects every process before
-/// any worker starts, so the local workers' readiness means the remote processes have joined too.
-fn wait_ready(launch: &Launch<'_>, remote: u32, follow: &mut Follow<'_>) -> Result<(), RunError> {
-    let profile = launch.profile;
-    let timeout = if remote > 0 {
-        let host = profile
-            .kafka
-            .bootstrap
-            .rsplit_once(':')
-            .map_or("", |(h, _)| h);
-        if is_loopback(host) {
-            follow.display.println(&format!(
-                "note: the remote processes must reach the broker at {}, a loopback address",
-                profile.kafka.bootstrap
-            ));
-        }
-        follow.display.println(&format!(
-            "waiting up to {}s for {remote} remote job process(es) to join",
-            REMOTE_READY_TIMEOUT.as_secs()
-        ));
-        REMOTE_READY_TIMEOUT
-    } else {
-        READY_TIMEOUT
-    };
-    let job = &profile.job;
-    let workers = ((job.processes - remote) * job.workers) as usize;
-    let deadline = Instant::now() + timeout;
-    while follow.ledger.ready_workers() < workers {
-        if Instant::now() >= deadline {
-            return Err(RunError::NotReady {
-                ready: follow.ledger.ready_workers(),
-                workers,
-                timeout_s: timeout.as_secs(),
-                hint: if remote > 0 {
-                    " (are the remote processes started?)"
-                } else {
-                    ""
-                },
-            });
-        }
-        follow.pump(PUMP, launch)?;
-    }
-    Ok(())
 }

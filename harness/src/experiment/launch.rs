@@ -11,10 +11,23 @@ use std::process::{Command, Stdio};
 
 use adstream_profile::address::HostPort;
 use adstream_profile::hostfile::{HostLine, Hostfile};
-use adstream_profile::profile::{JobSection, Launch, SshSection};
+use adstream_profile::profile::{JobSection, Launch, Profile, SshSection};
 
 use crate::experiment::error::RunError;
 use crate::services::broker::free_port;
+
+/// What a run starts: the binaries, and the profile they read.
+#[derive(Debug, Clone)]
+pub struct Programs<'a> {
+    /// The effective profile.
+    pub profile: &'a Profile,
+    /// Its file, as the children read it (absolute).
+    pub profile_path: &'a Path,
+    /// The `dataflow` binary.
+    pub dataflow: &'a Path,
+    /// The `producer` binary.
+    pub producer: &'a Path,
+}
 
 /// Writes a hostfile of `processes` free loopback ports into `dir`.
 pub fn local_hostfile(dir: &Path, processes: u32) -> Result<PathBuf, RunError> {
@@ -47,31 +60,161 @@ pub fn job_processes(job: &JobSection) -> Result<Vec<HostLine>, RunError> {
     Ok(hostfile.lines().to_vec())
 }
 
-/// What to run on a remote host for one job process: the same profile and hostfile, copied there.
+/// The command line of one job process: the contract between the harness and `dataflow`, written once
+/// and rendered for each way a process starts — as arguments here ([`JobCommand::args`]), as a shell
+/// command on its host ([`JobCommand::shell`]), and for a person to type ([`fmt::Display`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteCommand<'a> {
-    /// The process.
-    pub line: &'a HostLine,
+pub struct JobCommand {
+    /// The `dataflow` binary.
+    pub dataflow: PathBuf,
     /// The run's profile (as written for the run).
-    pub profile: &'a Path,
-    /// The hostfile.
-    pub hostfile: &'a Path,
+    pub config: PathBuf,
+    /// The hostfile, when the process is told it apart from the profile.
+    pub hostfile: Option<PathBuf>,
+    /// The process's index in the hostfile.
+    pub process: u32,
 }
 
-impl fmt::Display for RemoteCommand<'_> {
+impl JobCommand {
+    /// The flags and their values, in order.
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let mut flags = vec![("--config", self.config.display().to_string())];
+        if let Some(hostfile) = &self.hostfile {
+            flags.push(("--hostfile", hostfile.display().to_string()));
+        }
+        flags.push(("--process", self.process.to_string()));
+        flags
+    }
+
+    /// The arguments of the binary.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut args = Vec::new();
+        for (flag, value) in self.flags() {
+            args.extend([OsString::from(flag), OsString::from(value)]);
+        }
+        args
+    }
+
+    /// The whole command for a POSIX shell, every path quoted.
+    pub fn shell(&self) -> String {
+        let mut words = vec![quote(&self.dataflow.display().to_string())];
+        for (flag, value) in self.flags() {
+            words.extend([flag.to_owned(), quote(&value)]);
+        }
+        words.join(" ")
+    }
+
+    /// The same process on a host where the profile and the hostfile were copied into `dir` and the
+    /// binary is `dataflow`.
+    pub fn on_host(&self, dir: &Path, dataflow: &Path) -> Self {
+        Self {
+            dataflow: dataflow.to_owned(),
+            config: dir.join(file_name(&self.config)),
+            hostfile: self.hostfile.as_ref().map(|h| dir.join(file_name(h))),
+            process: self.process,
+        }
+    }
+}
+
+impl fmt::Display for JobCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "job process {} runs on {}: copy {} and {} there, then run\n  dataflow --config {} --hostfile {} --process {}",
+        write!(f, "{}", self.dataflow.display())?;
+        for (flag, value) in self.flags() {
+            write!(f, " {flag} {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How a job process is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// By the harness, on this machine.
+    Here,
+    /// By the harness on its host, over the system's `ssh`, with the files copied into `dir` there.
+    OverSsh {
+        /// The directory on the host for the profile and the hostfile.
+        dir: String,
+    },
+    /// By the user on its host, with the command the harness prints.
+    ByHand,
+}
+
+/// One job process of a run: where it runs, what it runs, and who starts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLaunch {
+    /// The process and its host.
+    pub line: HostLine,
+    /// What it runs, with this machine's files.
+    pub command: JobCommand,
+    /// Who starts it.
+    pub start: Start,
+}
+
+impl JobLaunch {
+    /// What to tell the user who starts it by hand.
+    pub fn instructions(&self) -> String {
+        let hostfile = self
+            .command
+            .hostfile
+            .as_deref()
+            .unwrap_or(Path::new("hostfile"));
+        format!(
+            "job process {} runs on {}: copy {} and {} there, then run\n  {}",
             self.line.process,
             self.line.address.host,
-            self.profile.display(),
-            self.hostfile.display(),
-            file_name(self.profile),
-            file_name(self.hostfile),
-            self.line.process
+            self.command.config.display(),
+            hostfile.display(),
+            self.command.on_host(Path::new(""), Path::new("dataflow"))
         )
     }
+}
+
+/// Every job process of a run of `profile` (written to `config`), with the `dataflow` binary here.
+pub fn plan_job(
+    profile: &Profile,
+    config: &Path,
+    dataflow: &Path,
+) -> Result<Vec<JobLaunch>, RunError> {
+    let job = &profile.job;
+    let mut launches = Vec::new();
+    for line in job_processes(job)? {
+        let ssh = over_ssh(job, &profile.ssh, &line);
+        let start = if ssh {
+            let dir =
+                profile.ssh.dir.clone().unwrap_or_else(|| {
+                    format!("/tmp/adstream-{}", job.id.as_deref().unwrap_or("run"))
+                });
+            Start::OverSsh { dir }
+        } else if line.is_local() {
+            Start::Here
+        } else {
+            Start::ByHand
+        };
+        // A process here reads the hostfile its profile names; one elsewhere is given the copy.
+        let hostfile = match start {
+            Start::Here => None,
+            _ => Some(absolute_hostfile(job.hostfile.as_deref())?),
+        };
+        let command = JobCommand {
+            dataflow: dataflow.to_owned(),
+            config: config.to_owned(),
+            hostfile,
+            process: line.process,
+        };
+        launches.push(JobLaunch {
+            line,
+            command,
+            start,
+        });
+    }
+    Ok(launches)
+}
+
+/// The hostfile's absolute path (a job with remote lines has one).
+fn absolute_hostfile(hostfile: Option<&Path>) -> Result<PathBuf, RunError> {
+    let hostfile = hostfile.unwrap_or(Path::new("hostfile"));
+    std::path::absolute(hostfile).map_err(RunError::io("resolve the hostfile"))
 }
 
 /// Whether `line` is started by the harness over ssh rather than here or by hand: a line on another
@@ -89,12 +232,8 @@ pub fn over_ssh(job: &JobSection, ssh: &SshSection, line: &HostLine) -> bool {
 pub struct SshLaunch<'a> {
     /// How to reach the host.
     pub ssh: &'a SshSection,
-    /// The process and its host.
-    pub line: &'a HostLine,
-    /// The run's profile.
-    pub profile: &'a Path,
-    /// The run's hostfile.
-    pub hostfile: &'a Path,
+    /// The process: its host, and its command with this machine's files.
+    pub launch: &'a JobLaunch,
     /// The `dataflow` binary on the host.
     pub dataflow: &'a Path,
     /// The directory on the host for the two files.
@@ -104,9 +243,10 @@ pub struct SshLaunch<'a> {
 impl SshLaunch<'_> {
     /// `[user@]host`.
     fn destination(&self) -> String {
+        let host = &self.launch.line.address.host;
         match &self.ssh.user {
-            Some(user) => format!("{user}@{}", self.line.address.host),
-            None => self.line.address.host.clone(),
+            Some(user) => format!("{user}@{host}"),
+            None => host.clone(),
         }
     }
 
@@ -128,7 +268,8 @@ impl SshLaunch<'_> {
 
     /// Copies the profile and the hostfile into the directory on the host.
     pub fn copy(&self) -> Result<(), RunError> {
-        let host = &self.line.address.host;
+        let host = &self.launch.line.address.host;
+        let local = &self.launch.command;
         let mut mkdir = Command::new("ssh");
         mkdir
             .args(self.options("-p"))
@@ -137,21 +278,19 @@ impl SshLaunch<'_> {
         run(&mut mkdir, host, "ssh")?;
         let mut scp = Command::new("scp");
         scp.args(self.options("-P"))
-            .arg(self.profile)
-            .arg(self.hostfile)
+            .arg(&local.config)
+            .args(&local.hostfile)
             .arg(format!("{}:{}/", self.destination(), self.dir));
         run(&mut scp, host, "scp")
     }
 
     /// The `ssh` arguments that run the job process on its host.
     pub fn command(&self) -> Vec<OsString> {
-        let dataflow = format!(
-            "{} --config {} --hostfile {} --process {}",
-            quote(&self.dataflow.display().to_string()),
-            quote(&format!("{}/{}", self.dir, file_name(self.profile))),
-            quote(&format!("{}/{}", self.dir, file_name(self.hostfile))),
-            self.line.process
-        );
+        let dataflow = self
+            .launch
+            .command
+            .on_host(Path::new(self.dir), self.dataflow)
+            .shell();
         // dataflow runs in the background; a watcher, also in the background, reads the session's
         // input — kept on fd 3, because a background command's stdin is /dev/null in a
         // non-interactive shell (POSIX) — and kills dataflow when that input ends. The watcher keeps
@@ -213,12 +352,17 @@ mod tests {
             process: 1,
             address: HostPort::parse("10.1.2.3:7001").unwrap(),
         };
-        let text = RemoteCommand {
-            line: &line,
-            profile: Path::new("/runs/r1/profile.toml"),
-            hostfile: Path::new("/etc/adstream/hosts"),
+        let text = JobLaunch {
+            line,
+            command: JobCommand {
+                dataflow: "/opt/adstream/dataflow".into(),
+                config: "/runs/r1/profile.toml".into(),
+                hostfile: Some("/etc/adstream/hosts".into()),
+                process: 1,
+            },
+            start: Start::ByHand,
         }
-        .to_string();
+        .instructions();
         assert_eq!(
             text,
             "job process 1 runs on 10.1.2.3: copy /runs/r1/profile.toml and /etc/adstream/hosts there, then run\n  dataflow --config profile.toml --hostfile hosts --process 1"
@@ -238,11 +382,21 @@ mod tests {
             options: vec!["StrictHostKeyChecking=no".into()],
             ..SshSection::default()
         };
+        let job = JobLaunch {
+            line,
+            command: JobCommand {
+                dataflow: "/opt/adstream/dataflow".into(),
+                config: "/runs/r1/profile.toml".into(),
+                hostfile: Some("/runs/r1/hostfile".into()),
+                process: 1,
+            },
+            start: Start::OverSsh {
+                dir: "/tmp/adstream-r1".into(),
+            },
+        };
         let launch = SshLaunch {
             ssh: &ssh,
-            line: &line,
-            profile: Path::new("/runs/r1/profile.toml"),
-            hostfile: Path::new("/runs/r1/hostfile"),
+            launch: &job,
             dataflow: Path::new("/opt/it's/dataflow"),
             dir: "/tmp/adstream-r1",
         };

@@ -11,11 +11,11 @@ use adstream_profile::profile::Profile;
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::exactness::Verification;
 
-use crate::experiment::drive::{Driven, Follow, Launch, drive};
+use crate::experiment::drive::{Driven, Follow, drive};
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults, KillPlan};
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::{job_processes, local_hostfile};
+use crate::experiment::launch::{Programs, job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::metrics::{HarnessMetrics, Phase, place_children, scrape_targets};
 use crate::experiment::supervisor::sibling_binary;
@@ -91,15 +91,21 @@ impl Experiment<'_> {
             results: ResultsCollector::start(&profile.kafka)?,
             probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
         };
-        let launch = Launch {
+        let programs = Programs {
             profile: &profile,
             profile_path: &profile_path,
             dataflow: &dataflow,
             producer: &producer,
         };
         let faults = Faults::new(self.kills, profile.job.max_restarts);
-        let mut follow = Follow::new(self.echo, self.interrupt, faults, metrics.clone());
-        let outcome = match drive(&launch, &collectors.results, &mut follow) {
+        let mut follow = Follow::new(
+            &programs,
+            self.echo,
+            self.interrupt,
+            faults,
+            metrics.clone(),
+        )?;
+        let outcome = match drive(&mut follow, &collectors.results) {
             Ok(driven) => {
                 let (ledger, faults) = follow.conclude()?;
                 metrics.phase(Phase::Verifying);
