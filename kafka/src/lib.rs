@@ -3,7 +3,6 @@
 //! - [`admin`]: creating a topic a binary needs, and the largest batch a topic takes;
 //! - [`settings`]: every client setting, each with the reason it has its value (SPEC §8), and the
 //!   [`settings::Connection`] every client is made from;
-//! - [`properties`]: the user's own client properties, and which are refused (SPEC §10);
 //! - [`error`] and [`metadata`]: problems worded for the person running the command, and the
 //!   reachability check every binary runs before it relies on the broker;
 //! - [`delivery`]: delivery reports counted, and sends that wait for room instead of failing;
@@ -16,7 +15,6 @@ pub mod error;
 pub mod metadata;
 pub mod offset_order;
 pub mod ordered;
-pub mod properties;
 pub mod settings;
 
 pub use error::KafkaError;

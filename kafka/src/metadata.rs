@@ -10,7 +10,8 @@ use rdkafka::error::KafkaError as ClientError;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 
 use crate::error::KafkaError;
-use crate::settings::{CONNECT_TIMEOUT, Connection, admin_config};
+use crate::settings::{CONNECT_TIMEOUT, admin_config};
+use adstream_profile::client::Connection;
 
 /// Asks the broker for its metadata, turning silence into [`KafkaError::Unreachable`] within
 /// [`CONNECT_TIMEOUT`].

@@ -8,30 +8,11 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
-use crate::properties::ClientProperties;
+use adstream_profile::client::Connection;
 
 /// How long a binary waits for the broker's first answer before it gives up with a clear error: long
 /// enough for a broker that is starting, short enough that a wrong address is told at once.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What every client is made from: where the broker is, and the user's properties.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Connection {
-    /// The bootstrap servers, `HOST:PORT[,HOST:PORT…]`.
-    pub bootstrap: String,
-    /// The user's properties (checked: see [`ClientProperties::check`]).
-    pub properties: ClientProperties,
-}
-
-impl Connection {
-    /// A connection to `bootstrap` with no properties of the user's.
-    pub fn plain(bootstrap: &str) -> Self {
-        Self {
-            bootstrap: bootstrap.to_owned(),
-            properties: ClientProperties::default(),
-        }
-    }
-}
 
 /// Which kind of client a configuration is for: which of the user's tables apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

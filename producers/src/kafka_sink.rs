@@ -8,7 +8,8 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::admin::max_message_bytes;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
 use adstream_kafka::metadata::partition_count;
-use adstream_kafka::settings::{Connection, EventsTopic, events_producer_config, producer_config};
+use adstream_kafka::settings::{EventsTopic, events_producer_config, producer_config};
+use adstream_profile::client::Connection;
 use adstream_protocol::wire::{
     ControlKind, EndMarker, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };

@@ -3,8 +3,8 @@
 pub mod event_factory;
 pub mod generator;
 pub mod kafka_sink;
-pub mod metrics;
 pub mod pacer;
-pub mod run;
+pub mod produce;
+pub mod producer_metrics;
 pub mod sink;
 pub mod stdout_sink;

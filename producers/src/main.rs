@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use adstream_metrics::Endpoint;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_producers::kafka_sink::KafkaSink;
-use adstream_producers::metrics::ProducerMetrics;
-use adstream_producers::run::{self, Plan};
+use adstream_producers::produce::{self, Plan};
+use adstream_producers::producer_metrics::ProducerMetrics;
 use adstream_producers::sink::Sink;
 use adstream_producers::stdout_sink::StdoutSink;
 use adstream_profile::ConfigError;
@@ -143,7 +143,7 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         None => None,
     };
     let metrics = served.as_ref().map(|(_, m)| m);
-    let summary = run::run(&plan, sink.as_mut(), &mut progress, metrics)
+    let summary = produce::run(&plan, sink.as_mut(), &mut progress, metrics)
         .with_context(|| format!("producer {id}"))?;
     eprintln!("{summary}");
     if let Some(outbox) = &outbox {

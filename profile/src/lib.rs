@@ -9,6 +9,7 @@
 //! - [`properties`]: the `[kafka.*properties]` tables and `--kafka-property`, read as librdkafka names.
 
 pub mod address;
+pub mod client;
 pub mod error;
 pub mod flags;
 pub mod hostfile;

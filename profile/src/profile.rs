@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use adstream_kafka::properties::ClientProperties;
-use adstream_kafka::settings::Connection;
+use crate::client::ClientProperties;
+use crate::client::Connection;
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
@@ -237,7 +237,7 @@ impl KafkaSection {
             &mut k.consumer_properties,
         ] {
             for (key, value) in table.iter_mut() {
-                if adstream_kafka::properties::is_secret(key) {
+                if crate::client::is_secret(key) {
                     *value = "<redacted>".to_owned();
                 }
             }

@@ -1,7 +1,7 @@
 //! Validation of a loaded profile: every value that has the right type but may still be out of range,
 //! reported as one line naming the key and its flag.
 
-use adstream_kafka::properties::Table;
+use crate::client::Table;
 
 use crate::address::{HostPort, ListenPorts};
 use crate::error::ConfigError;

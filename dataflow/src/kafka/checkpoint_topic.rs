@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::admin::create_topic;
-use adstream_kafka::settings::{CONNECT_TIMEOUT, Connection, admin_config, producer_config};
+use adstream_kafka::settings::{CONNECT_TIMEOUT, admin_config, producer_config};
+use adstream_profile::client::Connection;
 use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord};

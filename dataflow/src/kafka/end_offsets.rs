@@ -5,7 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::settings::{Connection, consumer_config};
+use adstream_kafka::settings::consumer_config;
+use adstream_profile::client::Connection;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 
 /// How long a scrape waits for the broker to state one partition's end offset.

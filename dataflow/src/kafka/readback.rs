@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::OrderedConsumer;
-use adstream_kafka::settings::{Connection, consumer_config};
+use adstream_kafka::settings::consumer_config;
+use adstream_profile::client::Connection;
 use adstream_protocol::wire::WindowResult;
 use rdkafka::message::Message as _;
 

@@ -2,7 +2,8 @@
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::admin::create_topic;
-use adstream_kafka::settings::{Connection, admin_config};
+use adstream_kafka::settings::admin_config;
+use adstream_profile::client::Connection;
 use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 

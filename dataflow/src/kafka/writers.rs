@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::delivery::{COUNTED, DeliveryCounter, send_with_backpressure};
-use adstream_kafka::settings::{Connection, dead_letter_producer_config, results_producer_config};
+use adstream_kafka::settings::{dead_letter_producer_config, results_producer_config};
+use adstream_profile::client::Connection;
 use adstream_protocol::wire::{
     HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, WindowResult,
 };

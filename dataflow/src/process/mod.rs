@@ -1,6 +1,6 @@
 //! One process of the stream job: its configuration completed, its timely [`cluster`], the Kafka edges
 //! of its workers made before timely starts (so a broker problem is one error, not a worker that fails
-//! while the others wait for it), its [`metrics`] endpoint, the workers run, and their counts summed
+//! while the others wait for it), its [`job_metrics`] endpoint, the workers run, and their counts summed
 //! and sent to the harness.
 
 use std::collections::BTreeMap;
@@ -36,10 +36,10 @@ use crate::operators::board::WorkerBoard;
 use crate::operators::checkpointing::Checkpointer;
 use crate::operators::job::{Edges, run_worker};
 use cluster::{ClusterError, timely_config};
-use metrics::JobMetrics;
+use job_metrics::JobMetrics;
 
 pub mod cluster;
-pub mod metrics;
+pub mod job_metrics;
 
 /// Why a job process failed.
 #[derive(Debug, thiserror::Error)]

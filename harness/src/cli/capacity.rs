@@ -2,8 +2,8 @@
 
 use adstream_harness::experiment::capacity::{CapacityError, CapacitySearch};
 use adstream_harness::experiment::interrupt::Interrupt;
-use adstream_harness::experiment::run::Experiment;
 use adstream_harness::experiment::search::Criteria;
+use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
 use adstream_profile::ConfigError;
 use clap::Args;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use adstream_harness::experiment::faults::KillPlan;
 use adstream_harness::experiment::interrupt::Interrupt;
-use adstream_harness::experiment::run::Experiment;
+use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use adstream_harness::experiment::interrupt::Interrupt;
-use adstream_harness::experiment::run::Experiment;
+use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::experiment::sweep::Sweep;
-use adstream_harness::report::sweep::{Grid, table};
+use adstream_harness::report::grid::{Grid, table};
 use adstream_harness::services::broker::LocalBroker;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, Override, WindowArgs};

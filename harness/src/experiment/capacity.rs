@@ -4,8 +4,8 @@
 use adstream_profile::profile::Profile;
 
 use crate::experiment::error::RunError;
-use crate::experiment::run::Experiment;
 use crate::experiment::search::{Capacity, Criteria, Evidence, search};
+use crate::experiment::single_run::Experiment;
 
 /// A capacity search of a configuration.
 #[derive(Debug, Clone)]

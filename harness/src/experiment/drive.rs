@@ -16,10 +16,10 @@ use adstream_protocol::clock::unix_ms;
 
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
+use crate::experiment::harness_metrics::{HarnessMetrics, Phase};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job};
 use crate::experiment::ledger::Ledger;
-use crate::experiment::metrics::{HarnessMetrics, Phase};
 use crate::experiment::role::Role;
 use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};

@@ -6,9 +6,9 @@ use std::path::Path;
 use adstream_profile::profile::Profile;
 
 use crate::experiment::error::RunError;
-use crate::experiment::run::Experiment;
+use crate::experiment::single_run::Experiment;
+use crate::report::grid::{Cell, Grid, Row, Sample, csv};
 use crate::report::plot;
-use crate::report::sweep::{Cell, Grid, Row, Sample, csv};
 
 /// A sweep: the grid over a base profile, how often each cell runs, and where.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 //! Kafka; the layers above fill it.
 
 pub mod files;
+pub mod grid;
 pub mod latency;
 pub mod model;
 pub mod plot;
-pub mod sweep;
 pub mod table;

@@ -28,7 +28,7 @@ type PlotResult = Result<(), Box<dyn std::error::Error>>;
 type WindowValue = fn(&WindowFigures) -> f64;
 
 /// One figure of a sweep's row.
-type RowValue = fn(&crate::report::sweep::Row) -> f64;
+type RowValue = fn(&crate::report::grid::Row) -> f64;
 
 /// Draws the report's latency plot into `path`.
 pub fn latency_svg(report: &Report, distribution: &LatencyHistogram, path: &Path) -> PlotResult {
@@ -154,7 +154,7 @@ fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
 
 /// Draws `sweep.svg`: throughput and end-to-end p90 (medians over repeats) against partitions, one
 /// line per series of the sweep (workers × processes, rate and shape).
-pub fn sweep_svg(rows: &[crate::report::sweep::Row], path: &Path) -> PlotResult {
+pub fn sweep_svg(rows: &[crate::report::grid::Row], path: &Path) -> PlotResult {
     register_font();
     let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
     root.fill(&WHITE)?;

@@ -12,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 use crate::services::ownership::owned_command;
 use std::time::{Duration, Instant};
 
-use adstream_kafka::settings::{Connection, admin_config};
+use adstream_kafka::settings::admin_config;
+use adstream_profile::client::Connection;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 

@@ -311,7 +311,7 @@ fn read_topic_now(bootstrap: &str, topic: &str) -> Vec<String> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     let consumer: BaseConsumer = adstream_kafka::settings::consumer_config(
-        &adstream_kafka::settings::Connection::plain(bootstrap),
+        &adstream_profile::client::Connection::plain(bootstrap),
     )
     .create()
     .unwrap();

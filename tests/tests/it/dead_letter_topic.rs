@@ -17,7 +17,7 @@ use rdkafka::client::DefaultClientContext;
 /// Creates `names` with two partitions each on `bootstrap`.
 fn create(bootstrap: &str, names: &[&str]) {
     let admin: AdminClient<DefaultClientContext> =
-        admin_config(&adstream_kafka::settings::Connection::plain(bootstrap))
+        admin_config(&adstream_profile::client::Connection::plain(bootstrap))
             .create()
             .unwrap();
     for name in names {

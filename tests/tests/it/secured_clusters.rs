@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adstream_harness::services::broker::{LocalBroker, Setup, Storage, free_port};
-use adstream_kafka::settings::Connection;
+use adstream_profile::client::Connection;
 use adstream_profile::profile::KafkaSection;
 use adstream_tests::tls::{Certificates, Stunnel};
 use adstream_tests::{TestBroker, bin};
@@ -187,7 +187,7 @@ fn a_run_with_sasl_scram_credentials_is_exact_and_a_wrong_password_fails_with_on
         authentication: true,
         client: Connection {
             bootstrap: listen.clone(),
-            properties: adstream_kafka::properties::ClientProperties {
+            properties: adstream_profile::client::ClientProperties {
                 all: credentials.clone(),
                 ..Default::default()
             },

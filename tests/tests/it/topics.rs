@@ -138,8 +138,9 @@ fn topics_are_created_listed_and_cleared() {
 fn events_topics_say_how_large_a_batch_they_take() {
     use adstream_kafka::admin::{create_topic, max_message_bytes};
     use adstream_kafka::settings::{
-        Connection, EVENTS_BATCH_BYTES, EVENTS_TOPIC_MAX_MESSAGE_BYTES, EventsTopic, admin_config,
+        EVENTS_BATCH_BYTES, EVENTS_TOPIC_MAX_MESSAGE_BYTES, EventsTopic, admin_config,
     };
+    use adstream_profile::client::Connection;
     use rdkafka::admin::{AdminClient, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
 

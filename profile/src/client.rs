@@ -1,10 +1,30 @@
-//! The user's own librdkafka properties (SPEC §10): what a cluster needs of its clients — TLS, SASL, a
+//! What every Kafka client is made from — the broker's address and the user's own librdkafka
+//! properties — and which properties are refused. The user's properties: what a cluster needs of its clients — TLS, SASL, a
 //! `client.id`, compression — given for every client, for producers only or for consumers only, and
 //! applied over adstream's tuned settings ([`crate::settings`]). A property that would break a
 //! guarantee the results rest on is refused, with the reason; this module is the one place that says
 //! which.
 
 use std::collections::BTreeMap;
+
+/// What every client is made from: where the broker is, and the user's properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// The bootstrap servers, `HOST:PORT[,HOST:PORT…]`.
+    pub bootstrap: String,
+    /// The user's properties (checked: see [`ClientProperties::check`]).
+    pub properties: ClientProperties,
+}
+
+impl Connection {
+    /// A connection to `bootstrap` with no properties of the user's.
+    pub fn plain(bootstrap: &str) -> Self {
+        Self {
+            bootstrap: bootstrap.to_owned(),
+            properties: ClientProperties::default(),
+        }
+    }
+}
 
 /// librdkafka properties given by the user, by the clients they are for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

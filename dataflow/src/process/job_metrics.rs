@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::settings::Connection;
 use adstream_metrics::families::{Families, Labels};
 use adstream_metrics::prometheus_client::collector::Collector;
 use adstream_metrics::prometheus_client::encoding::DescriptorEncoder;
+use adstream_profile::client::Connection;
 use adstream_protocol::clock::unix_ms;
 
 use crate::core::checkpoint::PartitionCounts;

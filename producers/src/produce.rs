@@ -13,8 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::event_factory::EventFactory;
 use crate::generator::Arrivals;
-use crate::metrics::ProducerMetrics;
 use crate::pacer::{Clock, Pacer, ScheduleLag, WallClock};
+use crate::producer_metrics::ProducerMetrics;
 use crate::sink::{Sink, SinkError};
 use adstream_protocol::messages::{ProducerProgress, ProducerSummary};
 
