@@ -13,7 +13,7 @@ use adstream_dataflow::process::{self, ProcessError, RunOptions};
 use adstream_profile::flags::{
     self, ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, WindowArgs,
 };
-use adstream_profile::profile::{Profile, Served};
+use adstream_profile::profile::{Profile, Served, keys};
 use clap::{Args, Parser};
 
 /// Aggregate ad events per campaign over event-time windows, from the events topic to the results topic.
@@ -37,21 +37,19 @@ struct Cli {
 /// This process's place in the run.
 #[derive(Debug, Args)]
 struct ProcessArgs {
-    /// This process's index in the hostfile, 0-based [key: job.process]
-    #[arg(long, value_name = "I")]
+    #[arg(long = keys::job::process.long(), help = keys::job::process.help, value_name = "I")]
     process: Option<u32>,
-    /// Producers the run has (ids 0..N): exact mode waits for each of them [key: producers.count]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::producers::count.long(), value_name = "N",
+          help = keys::producers::count.help_as("Producers the run has (ids 0..N): exact mode waits for each of them"))]
     producers: Option<u32>,
-    /// The run's base time in Unix ms, as given to the producers [key: producers.base_time_ms]
-    #[arg(long, value_name = "UNIX_MS")]
+    #[arg(long = keys::producers::base_time_ms.long(), value_name = "UNIX_MS",
+          help = keys::producers::base_time_ms.help_as("The run's base time in Unix ms, as given to the producers"))]
     base_time_ms: Option<u64>,
     /// Start from the beginning, ignoring the job's checkpoints (results already written are still
     /// not written again)
     #[arg(long)]
     fresh: bool,
-    /// Fail when the dead-letter topic does not exist instead of creating it [key: kafka.create_dlq]
-    #[arg(long)]
+    #[arg(long = keys::kafka::create_dlq.long(), help = keys::kafka::create_dlq.help)]
     no_create_dlq: bool,
     /// Fault injection for tests and experiments: abort once N results are written and delivered,
     /// right before the next one

@@ -13,14 +13,14 @@ use adstream_producers::sink::Sink;
 use adstream_producers::stdout_sink::StdoutSink;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{
-    self, ConfigArg, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
+    self, ConfigArg, KafkaArgs, MetricsArgs, ProducerArgs, TrafficArgs, WindowArgs,
 };
 use adstream_profile::profile::{Profile, Served};
 use adstream_protocol::clock::unix_ns;
 use adstream_protocol::messages::{ChildMessage, ProducerProgress};
 use adstream_protocol::outbox::Outbox;
 use anyhow::Context as _;
-use clap::{Args, Parser};
+use clap::Parser;
 
 /// Generate ad events of one traffic shape and send them to Kafka (or stdout with --dry-run).
 #[derive(Debug, Parser)]
@@ -38,33 +38,6 @@ struct Cli {
     window: WindowArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
-}
-
-/// Flags of this producer process.
-#[derive(Debug, Args)]
-struct ProducerArgs {
-    /// This producer's id [key: producers.id]
-    #[arg(long)]
-    id: Option<u32>,
-    /// The run's base time in Unix ms, shared by all producers; default now [key: producers.base_time_ms]
-    #[arg(long, value_name = "UNIX_MS")]
-    base_time_ms: Option<u64>,
-    /// Write the events as JSON lines to stdout instead of Kafka [key: producers.dry_run]
-    #[arg(long)]
-    dry_run: bool,
-}
-
-impl Override for ProducerArgs {
-    fn apply(&self, profile: &mut Profile) {
-        let p = &mut profile.producers;
-        if self.id.is_some() {
-            p.id = self.id.unwrap_or_default();
-        }
-        if self.base_time_ms.is_some() {
-            p.base_time_ms = self.base_time_ms;
-        }
-        p.dry_run |= self.dry_run;
-    }
 }
 
 fn main() -> ExitCode {

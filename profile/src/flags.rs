@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 
 use crate::error::ConfigError;
-use crate::profile::{Generator, Profile, Served, WindowMode};
+use crate::profile::{Generator, Profile, Served, WindowMode, keys};
 
 /// A command line that cannot be run: a request for help or the version (printed, exit 0), or a
 /// mistake (one line on stderr, exit 2).
@@ -90,26 +90,21 @@ fn set<T: Clone>(target: &mut T, flag: &Option<T>) {
 }
 
 /// Flags for `[kafka]`.
+// Each flag's doc is its key's help, declared with the key in the profile table.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Args, Default)]
 pub struct KafkaArgs {
-    /// Broker address HOST:PORT [key: kafka.bootstrap]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long = keys::kafka::bootstrap.long(), help = keys::kafka::bootstrap.help, value_name = "HOST:PORT")]
     pub bootstrap: Option<String>,
-    /// Events topic [key: kafka.events_topic]
-    #[arg(long = "events-topic", visible_alias = "topic", value_name = "TOPIC")]
+    #[arg(long = keys::kafka::events_topic.long(), help = keys::kafka::events_topic.help, visible_alias = "topic", value_name = "TOPIC")]
     pub events_topic: Option<String>,
-    /// Results topic [key: kafka.results_topic]
-    #[arg(long = "results-topic", value_name = "TOPIC")]
+    #[arg(long = keys::kafka::results_topic.long(), help = keys::kafka::results_topic.help, value_name = "TOPIC")]
     pub results_topic: Option<String>,
-    /// Partitions of the events topic [key: kafka.partitions]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::kafka::partitions.long(), help = keys::kafka::partitions.help, value_name = "N")]
     pub partitions: Option<u32>,
-    /// Replication factor of created topics [key: kafka.replication]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::kafka::replication.long(), help = keys::kafka::replication.help, value_name = "N")]
     pub replication: Option<u16>,
-    /// A librdkafka property for every Kafka client, e.g. security.protocol=SSL (repeatable; over the
-    /// profile's) [key: kafka.properties]
-    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = crate::properties::key_value)]
+    #[arg(long = keys::kafka::properties.long(), help = keys::kafka::properties.help, value_name = "KEY=VALUE", value_parser = crate::properties::key_value)]
     pub kafka_properties: Vec<(String, String)>,
 }
 
@@ -126,38 +121,29 @@ impl Override for KafkaArgs {
 }
 
 /// Flags for the traffic of each producer (`[producers]` and `[mmpp]`).
+// Each flag's doc is its key's help, declared with the key in the profile table.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Args, Default)]
 pub struct TrafficArgs {
-    /// Events per second of each producer [key: producers.rate]
-    #[arg(long, value_name = "EVENTS_PER_S")]
+    #[arg(long = keys::producers::rate.long(), help = keys::producers::rate.help, value_name = "EVENTS_PER_S")]
     pub rate: Option<u64>,
-    /// Seconds of event time to generate [key: producers.duration]
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long = keys::producers::duration.long(), help = keys::producers::duration.help, value_name = "SECONDS")]
     pub duration: Option<u64>,
-    /// Traffic shape [key: producers.generator]
-    #[arg(long, value_enum)]
+    #[arg(long = keys::producers::generator.long(), help = keys::producers::generator.help, value_enum)]
     pub generator: Option<Generator>,
-    /// Seed of the ad catalogue and the events [key: producers.seed]
-    #[arg(long)]
+    #[arg(long = keys::producers::seed.long(), help = keys::producers::seed.help)]
     pub seed: Option<u64>,
-    /// Send as fast as possible instead of on the real-time schedule [key: producers.paced = false]
-    #[arg(long)]
+    #[arg(long = keys::producers::paced.long(), help = keys::producers::paced.help)]
     pub unpaced: bool,
-    /// Wall-clock ms between watermark records [key: producers.watermark_interval_ms]
-    #[arg(long, value_name = "MS")]
+    #[arg(long = keys::producers::watermark_interval_ms.long(), help = keys::producers::watermark_interval_ms.help, value_name = "MS")]
     pub watermark_interval_ms: Option<u64>,
-    /// A paced producer wakes at most once per tick, trading schedule lag for CPU; 0 wakes for every
-    /// event [key: producers.pacing_tick_us]
-    #[arg(long, value_name = "US")]
+    #[arg(long = keys::producers::pacing_tick_us.long(), help = keys::producers::pacing_tick_us.help, value_name = "US")]
     pub pacing_tick_us: Option<u64>,
-    /// MMPP λ_high/λ_low [key: mmpp.ratio]
-    #[arg(long, value_name = "RATIO")]
+    #[arg(long = keys::mmpp::ratio.long(), help = keys::mmpp::ratio.help, value_name = "RATIO")]
     pub mmpp_ratio: Option<f64>,
-    /// MMPP high→low switching rate per second [key: mmpp.q12]
-    #[arg(long, value_name = "PER_S")]
+    #[arg(long = keys::mmpp::q12.long(), help = keys::mmpp::q12.help, value_name = "PER_S")]
     pub mmpp_q12: Option<f64>,
-    /// MMPP low→high switching rate per second [key: mmpp.q21]
-    #[arg(long, value_name = "PER_S")]
+    #[arg(long = keys::mmpp::q21.long(), help = keys::mmpp::q21.help, value_name = "PER_S")]
     pub mmpp_q21: Option<f64>,
 }
 
@@ -180,11 +166,36 @@ impl Override for TrafficArgs {
     }
 }
 
+/// Flags of one producer process (`[producers]`).
+// Each flag's doc is its key's help, declared with the key in the profile table.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Args, Default)]
+pub struct ProducerArgs {
+    #[arg(long = keys::producers::id.long(), help = keys::producers::id.help)]
+    pub id: Option<u32>,
+    #[arg(long = keys::producers::base_time_ms.long(), help = keys::producers::base_time_ms.help, value_name = "UNIX_MS")]
+    pub base_time_ms: Option<u64>,
+    #[arg(long = keys::producers::dry_run.long(), help = keys::producers::dry_run.help)]
+    pub dry_run: bool,
+}
+
+impl Override for ProducerArgs {
+    fn apply(&self, profile: &mut Profile) {
+        let p = &mut profile.producers;
+        set(&mut p.id, &self.id);
+        if self.base_time_ms.is_some() {
+            p.base_time_ms = self.base_time_ms;
+        }
+        p.dry_run |= self.dry_run;
+    }
+}
+
 /// Flags for `[window]`.
+// Each flag's doc is its key's help, declared with the key in the profile table.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Args, Default)]
 pub struct WindowArgs {
-    /// Window size in seconds [key: window.size]
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long = keys::window::size.long(), help = keys::window::size.help, value_name = "SECONDS")]
     pub window: Option<u64>,
 }
 
@@ -202,10 +213,10 @@ pub struct MetricsArgs {
     /// HOST:FIRST-LAST; harness run serves its own there and, unless the profile places them, the
     /// job's processes at PORT+1… and the producers after them [key: metrics.job, metrics.producers or
     /// metrics.harness, by binary]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long = keys::metrics::job.long(), value_name = "HOST:PORT")]
     pub metrics_listen: Option<String>,
-    /// Keep serving the final metrics this long after the work is done [key: metrics.linger_ms]
-    #[arg(long, value_name = "MS")]
+    /// See its key.
+    #[arg(long = keys::metrics::linger_ms.long(), help = keys::metrics::linger_ms.help, value_name = "MS")]
     pub metrics_linger_ms: Option<u64>,
 }
 
@@ -234,41 +245,31 @@ impl Override for MetricsOf<'_> {
 }
 
 /// Flags for `[job]`.
+// Each flag's doc is its key's help, declared with the key in the profile table.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Args, Default)]
 pub struct JobArgs {
-    /// Timely worker threads per job process [key: job.workers]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::job::workers.long(), help = keys::job::workers.help, value_name = "N")]
     pub workers: Option<u32>,
-    /// Job processes [key: job.processes]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::job::processes.long(), help = keys::job::processes.help, value_name = "N")]
     pub processes: Option<u32>,
-    /// Timely hostfile, one host:port per process [key: job.hostfile]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = keys::job::hostfile.long(), help = keys::job::hostfile.help, value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
-    /// How windows close [key: job.mode]
-    #[arg(long, value_enum)]
+    #[arg(long = keys::job::mode.long(), help = keys::job::mode.help, value_enum)]
     pub mode: Option<WindowMode>,
-    /// Bounded mode: watermark lag behind the largest event time [key: job.max_out_of_orderness_ms]
-    #[arg(long, value_name = "MS")]
+    #[arg(long = keys::job::max_out_of_orderness_ms.long(), help = keys::job::max_out_of_orderness_ms.help, value_name = "MS")]
     pub max_out_of_orderness_ms: Option<u64>,
-    /// Bounded mode: silence after which a partition stops holding the watermark [key: job.idle_timeout_ms]
-    #[arg(long, value_name = "MS")]
+    #[arg(long = keys::job::idle_timeout_ms.long(), help = keys::job::idle_timeout_ms.help, value_name = "MS")]
     pub idle_timeout_ms: Option<u64>,
-    /// Bounded mode: silence after which every open window closes [key: job.idle_close_ms]
-    #[arg(long, value_name = "MS")]
+    #[arg(long = keys::job::idle_close_ms.long(), help = keys::job::idle_close_ms.help, value_name = "MS")]
     pub idle_close_ms: Option<u64>,
-    /// Bounded mode: exit 0 once the input has gone quiet and every window is written
-    /// [key: job.exit_when_idle]
-    #[arg(long)]
+    #[arg(long = keys::job::exit_when_idle.long(), help = keys::job::exit_when_idle.help)]
     pub exit_when_idle: bool,
-    /// The job's identity, under which its checkpoints are kept [key: job.id]
-    #[arg(long, value_name = "ID")]
+    #[arg(long = keys::job::id.long(), help = keys::job::id.help, value_name = "ID")]
     pub job_id: Option<String>,
-    /// Directory for checkpoints, shared by every process of the job [key: job.checkpoint_dir]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long = keys::job::checkpoint_dir.long(), help = keys::job::checkpoint_dir.help, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Milliseconds between two checkpoints; 0 takes none [key: job.checkpoint_interval_ms]
-    #[arg(long, value_name = "MS")]
+    #[arg(long = keys::job::checkpoint_interval_ms.long(), help = keys::job::checkpoint_interval_ms.help, value_name = "MS")]
     pub checkpoint_interval_ms: Option<u64>,
 }
 

@@ -1,81 +1,226 @@
-//! Configuration profiles: the TOML files in `configs/`, their types and defaults (the seed's), and
-//! loading them. A profile is one experiment's settings; every option has a key here, and the
-//! command-line flags of [`crate::flags`] override the keys.
-
-use std::fmt;
-use std::path::{Path, PathBuf};
+//! Configuration profiles: the TOML files in `configs/`. Every key is declared once, in the table
+//! below — its type, default and doc, the flag that sets it and the rule its value must keep (see
+//! [`crate::keys`]) — and the command-line flags of [`crate::flags`] override the keys.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use crate::client::ClientProperties;
-use crate::client::Connection;
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
 
+pub use crate::choices::{Generator, Launch, WindowMode};
+use crate::client::{ClientProperties, Connection};
 use crate::error::{ConfigError, key_error, syntax_error};
+use crate::keys::{AtLeast, AtMost, HostPorts, NumberAtLeast, Positive, TopicName, profile_table};
 
 /// The local broker's address, used when neither a profile nor `--bootstrap` names another.
 pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
 
-/// The traffic shape of a producer (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Generator {
-    /// Exactly `rate` events each second, evenly spaced.
-    Uniform,
-    /// A Poisson process of the given rate: exponential inter-arrival gaps.
-    Poisson,
-    /// A two-state Markov-modulated Poisson process: bursts and lulls lasting seconds.
-    Mmpp,
-}
+/// The longest pacing tick taken: a second, beyond which a tick is more likely a unit mistake (ms for
+/// µs) than a wish to send events that late.
+const MAX_PACING_TICK_US: u64 = 1_000_000;
 
-impl fmt::Display for Generator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Generator::Uniform => "uniform",
-            Generator::Poisson => "poisson",
-            Generator::Mmpp => "mmpp",
-        })
+profile_table! {
+    /// A whole configuration profile: one experiment's settings.
+    pub struct Profile {
+        /// `[kafka]`: where the topics are.
+        kafka: KafkaSection {
+            /// Broker address `HOST:PORT`.
+            bootstrap: String = DEFAULT_BOOTSTRAP.to_owned(),
+                flag "--bootstrap" help "Broker address HOST:PORT", rule HostPorts;
+            /// Topic the producers write events to. Its dead-letter topic is `<events_topic>-dlq`.
+            events_topic: String = "events".to_owned(),
+                flag "--events-topic" help "Events topic", rule TopicName;
+            /// Topic the job writes results to.
+            results_topic: String = "results".to_owned(),
+                flag "--results-topic" help "Results topic", rule TopicName;
+            /// Partitions of the events topic.
+            partitions: u32 = 2,
+                flag "--partitions" help "Partitions of the events topic", rule AtLeast(1);
+            /// Replication factor of created topics.
+            replication: u16 = 1,
+                flag "--replication" help "Replication factor of created topics", rule AtLeast(1);
+            /// Whether the job creates its dead-letter topic when it does not exist.
+            create_dlq: bool = true,
+                flag "--no-create-dlq"
+                help "Fail when the dead-letter topic does not exist instead of creating it";
+            /// librdkafka properties for every client, over adstream's own settings;
+            /// `security.protocol = "SSL"` and `"security.protocol" = "SSL"` both work.
+            #[serde(
+                skip_serializing_if = "BTreeMap::is_empty",
+                deserialize_with = "crate::properties::flat"
+            )]
+            properties: BTreeMap<String, String> = BTreeMap::new(),
+                flag "--kafka-property"
+                help "A librdkafka property for every Kafka client, e.g. security.protocol=SSL \
+                      (repeatable; over the profile's)";
+            /// …for producers only.
+            #[serde(
+                skip_serializing_if = "BTreeMap::is_empty",
+                deserialize_with = "crate::properties::flat"
+            )]
+            producer_properties: BTreeMap<String, String> = BTreeMap::new();
+            /// …for consumers only.
+            #[serde(
+                skip_serializing_if = "BTreeMap::is_empty",
+                deserialize_with = "crate::properties::flat"
+            )]
+            consumer_properties: BTreeMap<String, String> = BTreeMap::new();
+        }
+        /// `[producers]`: the load.
+        producers: ProducersSection {
+            /// Number of producer processes in a run.
+            count: u32 = 2, flag "--producers" help "Number of producer processes";
+            /// Events per second of each producer.
+            rate: u64 = 20_000,
+                flag "--rate" help "Events per second of each producer", rule AtLeast(1);
+            /// Seconds of event time each producer generates.
+            duration: u64 = 60,
+                flag "--duration" help "Seconds of event time to generate", rule AtLeast(1);
+            /// Traffic shape.
+            generator: Generator = Generator::Poisson, flag "--generator" help "Traffic shape";
+            /// Seed of the ad catalogue and of every producer's events.
+            seed: u64 = 42, flag "--seed" help "Seed of the ad catalogue and the events";
+            /// Send on a real-time schedule (`true`) or as fast as possible (`false`).
+            paced: bool = true,
+                flag "--unpaced"
+                help "Send as fast as possible instead of on the real-time schedule (sets false)";
+            /// The run's base time in Unix milliseconds, shared by all producers; unset means "now"
+            /// when the producer starts.
+            base_time_ms: Option<u64> = None,
+                flag "--base-time-ms"
+                help "The run's base time in Unix ms, shared by all producers; default now";
+            /// This producer's id; the harness numbers its producers `0..count`.
+            id: u32 = 0, flag "--id" help "This producer's id";
+            /// Write events as JSON lines to stdout instead of Kafka.
+            dry_run: bool = false,
+                flag "--dry-run" help "Write the events as JSON lines to stdout instead of Kafka";
+            /// Wall-clock milliseconds between watermark records on every partition.
+            watermark_interval_ms: u64 = 100,
+                flag "--watermark-interval-ms" help "Wall-clock ms between watermark records",
+                rule AtLeast(1);
+            /// A paced producer wakes at most once per this many microseconds and then sends every
+            /// event due: each wake-up costs CPU, so a tick trades schedule lag (at most about one
+            /// tick) for CPU. 0 wakes for every event.
+            pacing_tick_us: u64 = 2_000,
+                flag "--pacing-tick-us"
+                help "A paced producer wakes at most once per tick, trading schedule lag for CPU; \
+                      0 wakes for every event",
+                rule AtMost { max: MAX_PACING_TICK_US, why: "a second" };
+        }
+        /// `[mmpp]`: parameters of the bursty traffic shape, a two-state Markov-modulated Poisson
+        /// process.
+        mmpp: MmppSection {
+            /// λ_high / λ_low.
+            ratio: f64 = 5.0, flag "--mmpp-ratio" help "MMPP λ_high/λ_low", rule NumberAtLeast(1.0);
+            /// Rate of switching from the high to the low state, per second.
+            q12: f64 = 0.5,
+                flag "--mmpp-q12" help "MMPP high→low switching rate per second", rule Positive;
+            /// Rate of switching from the low to the high state, per second.
+            q21: f64 = 0.5,
+                flag "--mmpp-q21" help "MMPP low→high switching rate per second", rule Positive;
+        }
+        /// `[window]`: the aggregation windows.
+        window: WindowSection {
+            /// Tumbling window size in seconds.
+            size: u64 = 10, flag "--window" help "Window size in seconds", rule AtLeast(1);
+        }
+        /// `[job]`: the stream job's workers and processes.
+        job: JobSection {
+            /// Timely worker threads per process.
+            workers: u32 = 1,
+                flag "--workers" help "Timely worker threads per job process", rule AtLeast(1);
+            /// Job processes.
+            processes: u32 = 1, flag "--processes" help "Job processes", rule AtLeast(1);
+            /// This job process's index, `0..processes`.
+            process: u32 = 0, flag "--process" help "This process's index in the hostfile, 0-based";
+            /// Timely hostfile, one `host:port` per process.
+            hostfile: Option<PathBuf> = None,
+                flag "--hostfile" help "Timely hostfile, one host:port per process";
+            /// How windows close.
+            mode: WindowMode = WindowMode::Exact, flag "--mode" help "How windows close";
+            /// Bounded mode: how far behind the largest event time seen the watermark stays.
+            max_out_of_orderness_ms: u64 = 1_000,
+                flag "--max-out-of-orderness-ms"
+                help "Bounded mode: watermark lag behind the largest event time";
+            /// Bounded mode: a partition silent this long no longer holds the watermark back.
+            idle_timeout_ms: u64 = 5_000,
+                flag "--idle-timeout-ms"
+                help "Bounded mode: silence after which a partition stops holding the watermark",
+                rule AtLeast(1);
+            /// Bounded mode: when every partition has been silent this long, every open window
+            /// closes and its results are written.
+            idle_close_ms: u64 = 10_000,
+                flag "--idle-close-ms"
+                help "Bounded mode: silence after which every open window closes",
+                rule AtLeast(1);
+            /// Bounded mode: exit 0 once the input has gone quiet and every window is written.
+            exit_when_idle: bool = false,
+                flag "--exit-when-idle"
+                help "Bounded mode: exit 0 once the input has gone quiet and every window is \
+                      written";
+            /// How often `harness run` restarts a job that failed before it gives up.
+            max_restarts: u32 = 3,
+                flag "--max-restarts" help "Restarts of a failed job before the run fails";
+            /// The job's identity: the name its checkpoints are kept under; `harness run` sets its
+            /// run's. Without one the job takes no checkpoints.
+            id: Option<String> = None,
+                flag "--job-id" help "The job's identity, under which its checkpoints are kept";
+            /// Directory for checkpoints, shared by every process of the job.
+            checkpoint_dir: Option<PathBuf> = None,
+                flag "--checkpoint-dir"
+                help "Directory for checkpoints, shared by every process of the job";
+            /// Milliseconds between two checkpoints of a worker; 0 takes none.
+            checkpoint_interval_ms: u64 = 1_000,
+                flag "--checkpoint-interval-ms"
+                help "Milliseconds between two checkpoints; 0 takes none";
+            /// How `harness run` starts job processes on other hosts.
+            launch: Launch = Launch::Print,
+                flag "--launch"
+                help "How job processes on other hosts start: print the command to run there, or \
+                      start them over the system's ssh (see [ssh] in the profile)";
+        }
+        /// `[ssh]`: how `harness run --launch ssh` reaches other hosts with the system's `ssh` and
+        /// `scp`.
+        ssh: SshSection {
+            /// The user to log in as (default: ssh's own default).
+            user: Option<String> = None;
+            /// The ssh port (default: ssh's own, 22).
+            port: Option<u16> = None;
+            /// The private key to log in with (`ssh -i`).
+            identity: Option<PathBuf> = None;
+            /// The `dataflow` binary on the remote hosts (default: the same path as here).
+            dataflow: Option<PathBuf> = None;
+            /// The directory on the remote hosts for the run's profile and hostfile (default:
+            /// `/tmp/adstream-<job id>`).
+            dir: Option<String> = None;
+            /// Extra `ssh -o` options, e.g. `["StrictHostKeyChecking=accept-new"]`.
+            options: Vec<String> = Vec::new();
+            /// Launch loopback lines after the first over ssh too, as if they were remote (for
+            /// testing ssh launch on one machine).
+            loopback: bool = false;
+        }
+        /// `[metrics]`: where each kind of process serves its metrics in the Prometheus text format.
+        /// Each is `HOST:PORT` — process or producer `i` at `PORT + i` — or `HOST:FIRST-LAST`;
+        /// unset, that kind serves none.
+        metrics: MetricsSection {
+            /// The job's processes (`dataflow --metrics-listen`).
+            job: Option<String> = None, flag "--metrics-listen" help "Where the job's processes serve metrics";
+            /// The producers (`producer --metrics-listen`).
+            producers: Option<String> = None,
+                flag "--metrics-listen" help "Where the producers serve metrics";
+            /// The harness during `harness run` (`harness run --metrics-listen`, which also sets the
+            /// other two when they are unset).
+            harness: Option<String> = None,
+                flag "--metrics-listen" help "Where the harness serves metrics";
+            /// How long a process keeps serving its final values after its work is done, so a
+            /// scrape sees them (at least the scrape interval when that matters).
+            linger_ms: u64 = 0,
+                flag "--metrics-linger-ms"
+                help "Keep serving the final metrics this long after the work is done";
+        }
     }
-}
-
-/// A whole configuration profile: one experiment's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct Profile {
-    /// `[kafka]`: where the topics are.
-    pub kafka: KafkaSection,
-    /// `[producers]`: the load.
-    pub producers: ProducersSection,
-    /// `[mmpp]`: parameters of the bursty traffic shape.
-    pub mmpp: MmppSection,
-    /// `[window]`: the aggregation windows.
-    pub window: WindowSection,
-    /// `[job]`: the stream job's workers and processes.
-    pub job: JobSection,
-    /// `[ssh]`: how `harness run --launch ssh` reaches other hosts.
-    pub ssh: SshSection,
-    /// `[metrics]`: where the processes serve metrics for Prometheus.
-    pub metrics: MetricsSection,
-}
-
-/// `[metrics]` keys: where each kind of process serves its metrics in the Prometheus text format
-/// (SPEC §11). Each is `HOST:PORT` — process or producer `i` at `PORT + i` — or `HOST:FIRST-LAST`;
-/// unset, that kind serves none.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MetricsSection {
-    /// The job's processes (`dataflow --metrics-listen`).
-    pub job: Option<String>,
-    /// The producers (`producer --metrics-listen`).
-    pub producers: Option<String>,
-    /// The harness during `harness run` (`harness run --metrics-listen`, which also sets the other two
-    /// when they are unset).
-    pub harness: Option<String>,
-    /// How long a process keeps serving its final values after its work is done, so a scrape sees
-    /// them (`--metrics-linger-ms`; at least the scrape interval when that matters).
-    pub linger_ms: u64,
 }
 
 /// The kinds of process that serve metrics, each under its own `[metrics]` key.
@@ -91,11 +236,11 @@ pub enum Served {
 
 impl Served {
     /// The profile key.
-    pub fn key(self) -> &'static str {
+    pub fn key(self) -> crate::keys::Key {
         match self {
-            Served::Job => "metrics.job",
-            Served::Producers => "metrics.producers",
-            Served::Harness => "metrics.harness",
+            Served::Job => keys::metrics::job,
+            Served::Producers => keys::metrics::producers,
+            Served::Harness => keys::metrics::harness,
         }
     }
 }
@@ -135,93 +280,6 @@ impl MetricsSection {
     }
 }
 
-/// How `harness run` starts job processes on other hosts (`job.launch`, `--launch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Launch {
-    /// Print the command for each remote hostfile line and wait for the user to run it.
-    #[default]
-    Print,
-    /// Copy the profile and hostfile there and start `dataflow` over the system's `ssh`.
-    Ssh,
-}
-
-/// `[ssh]` keys: how the harness reaches other hosts with the system's `ssh` and `scp`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SshSection {
-    /// The user to log in as (default: ssh's own default).
-    pub user: Option<String>,
-    /// The ssh port (default: ssh's own, 22).
-    pub port: Option<u16>,
-    /// The private key to log in with (`ssh -i`).
-    pub identity: Option<PathBuf>,
-    /// The `dataflow` binary on the remote hosts (default: the same path as here).
-    pub dataflow: Option<PathBuf>,
-    /// The directory on the remote hosts for the run's profile and hostfile (default:
-    /// `/tmp/adstream-<job id>`).
-    pub dir: Option<String>,
-    /// Extra `ssh -o` options, e.g. `["StrictHostKeyChecking=accept-new"]`.
-    pub options: Vec<String>,
-    /// Launch loopback lines after the first over ssh too, as if they were remote (for testing ssh
-    /// launch on one machine).
-    pub loopback: bool,
-}
-/// `[kafka]` keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct KafkaSection {
-    /// Broker address `HOST:PORT` (`--bootstrap`).
-    pub bootstrap: String,
-    /// Topic the producers write events to (`--events-topic`, `--topic`). Its dead-letter topic is
-    /// `<events_topic>-dlq`.
-    pub events_topic: String,
-    /// Topic the job writes results to (`--results-topic`).
-    pub results_topic: String,
-    /// Partitions of the events topic (`--partitions`).
-    pub partitions: u32,
-    /// Replication factor of created topics (`--replication`).
-    pub replication: u16,
-    /// Whether the job creates its dead-letter topic when it does not exist (`dataflow
-    /// --no-create-dlq` says no).
-    pub create_dlq: bool,
-    /// librdkafka properties for every client (`--kafka-property KEY=VALUE`), over adstream's own
-    /// settings; `security.protocol = "SSL"` and `"security.protocol" = "SSL"` both work.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::properties::flat"
-    )]
-    pub properties: BTreeMap<String, String>,
-    /// …for producers only.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::properties::flat"
-    )]
-    pub producer_properties: BTreeMap<String, String>,
-    /// …for consumers only.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::properties::flat"
-    )]
-    pub consumer_properties: BTreeMap<String, String>,
-}
-
-impl Default for KafkaSection {
-    fn default() -> Self {
-        Self {
-            bootstrap: DEFAULT_BOOTSTRAP.to_owned(),
-            events_topic: "events".to_owned(),
-            results_topic: "results".to_owned(),
-            partitions: 2,
-            replication: 1,
-            create_dlq: true,
-            properties: BTreeMap::new(),
-            producer_properties: BTreeMap::new(),
-            consumer_properties: BTreeMap::new(),
-        }
-    }
-}
-
 impl KafkaSection {
     /// The dead-letter topic of the events topic.
     pub fn dlq_topic(&self) -> String {
@@ -258,167 +316,10 @@ impl KafkaSection {
     }
 }
 
-/// `[producers]` keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ProducersSection {
-    /// Number of producer processes in a run (`--producers`).
-    pub count: u32,
-    /// Events per second of each producer (`--rate`).
-    pub rate: u64,
-    /// Seconds of event time each producer generates (`--duration`).
-    pub duration: u64,
-    /// Traffic shape (`--generator`).
-    pub generator: Generator,
-    /// Seed of the ad catalogue and of every producer's events (`--seed`).
-    pub seed: u64,
-    /// Send on a real-time schedule (`true`) or as fast as possible (`false`, `--unpaced`).
-    pub paced: bool,
-    /// The run's base time in Unix milliseconds, shared by all producers (`--base-time-ms`); unset means
-    /// "now" when the producer starts.
-    pub base_time_ms: Option<u64>,
-    /// This producer's id (`--id`); the harness numbers its producers `0..count`.
-    pub id: u32,
-    /// Write events as JSON lines to stdout instead of Kafka (`--dry-run`).
-    pub dry_run: bool,
-    /// Wall-clock milliseconds between watermark records on every partition (`--watermark-interval-ms`).
-    pub watermark_interval_ms: u64,
-    /// A paced producer wakes at most once per this many microseconds and then sends every event due
-    /// (`--pacing-tick-us`): each wake-up costs CPU, so a tick trades schedule lag (at most about one
-    /// tick) for CPU. 0 wakes for every event.
-    pub pacing_tick_us: u64,
-}
-
-impl Default for ProducersSection {
-    fn default() -> Self {
-        Self {
-            count: 2,
-            rate: 20_000,
-            duration: 60,
-            generator: Generator::Poisson,
-            seed: 42,
-            paced: true,
-            base_time_ms: None,
-            id: 0,
-            dry_run: false,
-            watermark_interval_ms: 100,
-            pacing_tick_us: 2_000,
-        }
-    }
-}
-
-/// `[mmpp]` keys: the two-state Markov-modulated Poisson process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MmppSection {
-    /// λ_high / λ_low (`--mmpp-ratio`).
-    pub ratio: f64,
-    /// Rate of switching from the high to the low state, per second (`--mmpp-q12`).
-    pub q12: f64,
-    /// Rate of switching from the low to the high state, per second (`--mmpp-q21`).
-    pub q21: f64,
-}
-
-impl Default for MmppSection {
-    fn default() -> Self {
-        Self {
-            ratio: 5.0,
-            q12: 0.5,
-            q21: 0.5,
-        }
-    }
-}
-
-/// `[window]` keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WindowSection {
-    /// Tumbling window size in seconds (`--window`).
-    pub size: u64,
-}
-
-impl Default for WindowSection {
-    fn default() -> Self {
-        Self { size: 10 }
-    }
-}
-
 impl WindowSection {
     /// The window size in nanoseconds.
     pub fn size_ns(&self) -> u64 {
         self.size * 1_000_000_000
-    }
-}
-
-/// How the job decides that a window is final (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum WindowMode {
-    /// Every expected producer has passed the window on every partition (events, watermarks, end
-    /// markers): nothing guessed, nothing dropped.
-    Exact,
-    /// Max event time seen minus `max_out_of_orderness_ms`, with an idle-partition timeout: for
-    /// records without our headers.
-    Bounded,
-}
-
-/// `[job]` keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JobSection {
-    /// Timely worker threads per process (`--workers`).
-    pub workers: u32,
-    /// Job processes (`--processes`).
-    pub processes: u32,
-    /// This job process's index, `0..processes` (`dataflow --process`).
-    pub process: u32,
-    /// Timely hostfile, one `host:port` per process (`--hostfile`).
-    pub hostfile: Option<PathBuf>,
-    /// How windows close (`--mode`).
-    pub mode: WindowMode,
-    /// Bounded mode: how far behind the largest event time seen the watermark stays
-    /// (`--max-out-of-orderness-ms`).
-    pub max_out_of_orderness_ms: u64,
-    /// Bounded mode: a partition silent this long no longer holds the watermark back
-    /// (`--idle-timeout-ms`).
-    pub idle_timeout_ms: u64,
-    /// Bounded mode: when every partition has been silent this long, every open window closes and
-    /// its results are written (`--idle-close-ms`).
-    pub idle_close_ms: u64,
-    /// Bounded mode: exit 0 once the input has gone quiet and every window is written
-    /// (`--exit-when-idle`).
-    pub exit_when_idle: bool,
-    /// How often `harness run` restarts a job that failed before it gives up (`--max-restarts`).
-    pub max_restarts: u32,
-    /// The job's identity: the name its checkpoints are kept under (`--job-id`); `harness run` sets
-    /// its run's. Without one the job takes no checkpoints.
-    pub id: Option<String>,
-    /// Directory for checkpoints, shared by every process of the job (`--checkpoint-dir`).
-    pub checkpoint_dir: Option<PathBuf>,
-    /// Milliseconds between two checkpoints of a worker; 0 takes none (`--checkpoint-interval-ms`).
-    pub checkpoint_interval_ms: u64,
-    /// How `harness run` starts job processes on other hosts (`--launch`).
-    pub launch: Launch,
-}
-
-impl Default for JobSection {
-    fn default() -> Self {
-        Self {
-            workers: 1,
-            processes: 1,
-            process: 0,
-            hostfile: None,
-            mode: WindowMode::Exact,
-            max_out_of_orderness_ms: 1_000,
-            idle_timeout_ms: 5_000,
-            idle_close_ms: 10_000,
-            exit_when_idle: false,
-            max_restarts: 3,
-            id: None,
-            checkpoint_dir: None,
-            checkpoint_interval_ms: 1_000,
-            launch: Launch::Print,
-        }
     }
 }
 

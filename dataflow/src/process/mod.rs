@@ -13,7 +13,7 @@ use adstream_kafka::settings::consumer_config;
 use adstream_metrics::Endpoint;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_profile::ConfigError;
-use adstream_profile::profile::{Profile, Served, WindowMode};
+use adstream_profile::profile::{Profile, Served, WindowMode, keys};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
 };
@@ -85,13 +85,9 @@ impl ProcessError {
 pub fn configure(profile: Profile) -> Result<(Profile, timely::Config), ProcessError> {
     let config = timely_config(&profile.job)?;
     if profile.event_rules().is_none() {
-        return Err(ConfigError::Invalid {
-            key: "producers.base_time_ms",
-            flag: "--base-time-ms",
-            problem: "must be given: exact mode needs the run's base time (the harness passes it)"
-                .to_owned(),
-        }
-        .into());
+        return Err(keys::producers::base_time_ms
+            .invalid("must be given: exact mode needs the run's base time (the harness passes it)")
+            .into());
     }
     Ok((profile, config))
 }

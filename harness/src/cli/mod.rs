@@ -18,7 +18,7 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::reach;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, KafkaArgs, Override, WindowArgs};
-use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode};
+use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode, keys};
 use adstream_protocol::clock::unix_ms;
 use anyhow::Context as _;
 use clap::Args;
@@ -32,18 +32,16 @@ pub struct ReadArgs {
     kafka: KafkaArgs,
     #[command(flatten)]
     window: WindowArgs,
-    /// Producers of the run (ids 0..N): the events topic is complete with all their end markers; 0
-    /// for events of producers the harness did not start, read to where the topic ends now
-    /// [key: producers.count]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::producers::count.long(), value_name = "N", help = keys::producers::count.help_as(
+        "Producers of the run (ids 0..N): the events topic is complete with all their end markers; 0 \
+         for events of producers the harness did not start, read to where the topic ends now"))]
     producers: Option<u32>,
-    /// How the run's windows closed (verify: bounded without a base time infers it from the events)
-    /// [key: job.mode]
-    #[arg(long, value_enum)]
+    #[arg(long = keys::job::mode.long(), value_enum, help = keys::job::mode.help_as(
+        "How the run's windows closed (verify: bounded without a base time infers it from the events)"))]
     mode: Option<WindowMode>,
-    /// The run's base time in Unix ms (verify: which window each event belongs to); a run's
-    /// profile.toml holds it [key: producers.base_time_ms]
-    #[arg(long, value_name = "UNIX_MS")]
+    #[arg(long = keys::producers::base_time_ms.long(), value_name = "UNIX_MS", help = keys::producers::base_time_ms.help_as(
+        "The run's base time in Unix ms (verify: which window each event belongs to); a run's \
+         profile.toml holds it"))]
     base_time_ms: Option<u64>,
 }
 
@@ -82,13 +80,9 @@ pub fn out_dir(given: Option<&Path>, command: &str) -> anyhow::Result<PathBuf> {
 /// (`--producers 0`, measuring someone else's, belongs to `harness run`).
 pub fn refuse_external(profile: &Profile, what: &str) -> Result<(), ConfigError> {
     if profile.producers.count == 0 {
-        return Err(ConfigError::Invalid {
-            key: "producers.count",
-            flag: "--producers",
-            problem: format!(
-                "must be at least 1 for {what}, which drives its own producers (0 belongs to harness run)"
-            ),
-        });
+        return Err(keys::producers::count.invalid(format!(
+            "must be at least 1 for {what}, which drives its own producers (0 belongs to harness run)"
+        )));
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use adstream_profile::ConfigError;
 use adstream_profile::flags::{
     ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
 };
-use adstream_profile::profile::{Launch, Profile, Served};
+use adstream_profile::profile::{Launch, Profile, Served, keys};
 use clap::Args;
 
 use crate::cli::{ensure_broker, out_dir};
@@ -27,10 +27,10 @@ pub struct RunArgs {
     traffic: TrafficArgs,
     #[command(flatten)]
     window: WindowArgs,
-    /// Number of producer processes; 0 (with --mode bounded) measures events of producers the harness
-    /// does not start: it waits for the first event, and the run ends once the input has been quiet
-    /// for job.idle_close_ms [key: producers.count]
-    #[arg(long)]
+    #[arg(long = keys::producers::count.long(), help = keys::producers::count.help_as(
+        "Number of producer processes; 0 (with --mode bounded) measures events of producers the \
+         harness does not start: it waits for the first event, and the run ends once the input has \
+         been quiet for job.idle_close_ms"))]
     producers: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
@@ -43,12 +43,9 @@ pub struct RunArgs {
     /// Show the job's and producers' stderr as it comes
     #[arg(long, short)]
     pub verbose: bool,
-    /// How job processes on other hosts start: print the command to run there, or start them over
-    /// the system's ssh (see [ssh] in the profile) [key: job.launch]
-    #[arg(long, value_enum)]
+    #[arg(long = keys::job::launch.long(), help = keys::job::launch.help, value_enum)]
     launch: Option<Launch>,
-    /// Restarts of a failed job before the run fails [key: job.max_restarts]
-    #[arg(long, value_name = "N")]
+    #[arg(long = keys::job::max_restarts.long(), help = keys::job::max_restarts.help, value_name = "N")]
     max_restarts: Option<u32>,
     /// Fault injection: SIGKILL job process I this many seconds after the producers start
     /// (repeatable), e.g. --kill job:1@12

@@ -9,42 +9,40 @@ use adstream_harness::report::grid::{Grid, table};
 use adstream_harness::services::broker::LocalBroker;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, Override, WindowArgs};
-use adstream_profile::profile::{Generator, Profile};
+use adstream_profile::keys::Key;
+use adstream_profile::profile::{Generator, Profile, keys};
 use clap::Args;
 
 use crate::cli::{ensure_broker, out_dir, refuse_external};
+
+/// The help of a sweep axis: its values default to the key's.
+fn axis_help(text: &str, key: Key) -> String {
+    format!("{text} [default: {}]", key.name)
+}
 
 /// Flags of `harness sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     #[command(flatten)]
     config: ConfigArg,
-    /// Kafka bootstrap address [key: kafka.bootstrap]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long = keys::kafka::bootstrap.long(), help = keys::kafka::bootstrap.help, value_name = "HOST:PORT")]
     bootstrap: Option<String>,
-    /// A librdkafka property for every Kafka client (repeatable) [key: kafka.properties]
-    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = adstream_profile::properties::key_value)]
+    #[arg(long = keys::kafka::properties.long(), help = keys::kafka::properties.help, value_name = "KEY=VALUE", value_parser = adstream_profile::properties::key_value)]
     kafka_properties: Vec<(String, String)>,
-    /// Partition counts of the grid [default: kafka.partitions]
-    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    #[arg(long = keys::kafka::partitions.long(), help = axis_help("Partition counts of the grid", keys::kafka::partitions), value_delimiter = ',', value_name = "N,...")]
     partitions: Vec<u32>,
-    /// Workers per job process [default: job.workers]
-    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    #[arg(long = keys::job::workers.long(), help = axis_help("Workers per job process", keys::job::workers), value_delimiter = ',', value_name = "N,...")]
     workers: Vec<u32>,
-    /// Job process counts (local processes on a generated loopback hostfile) [default: job.processes]
-    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    #[arg(long = keys::job::processes.long(), help = axis_help("Job process counts (local processes on a generated loopback hostfile)", keys::job::processes), value_delimiter = ',', value_name = "N,...")]
     processes: Vec<u32>,
-    /// Events per second per producer [default: producers.rate]
-    #[arg(long, value_delimiter = ',', value_name = "EVENTS_PER_S,...")]
+    #[arg(long = keys::producers::rate.long(), help = axis_help("Events per second per producer", keys::producers::rate), value_delimiter = ',', value_name = "EVENTS_PER_S,...")]
     rate: Vec<u64>,
-    /// Traffic shapes [default: producers.generator]
-    #[arg(long, value_delimiter = ',', value_enum)]
+    #[arg(long = keys::producers::generator.long(), help = axis_help("Traffic shapes", keys::producers::generator), value_delimiter = ',', value_enum)]
     generator: Vec<Generator>,
-    /// Number of producer processes [key: producers.count]
-    #[arg(long)]
+    #[arg(long = keys::producers::count.long(), help = keys::producers::count.help)]
     producers: Option<u32>,
-    /// Seconds each run sends events [key: producers.duration]
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long = keys::producers::duration.long(), value_name = "SECONDS",
+          help = keys::producers::duration.help_as("Seconds each run sends events"))]
     duration: Option<u64>,
     #[command(flatten)]
     window: WindowArgs,

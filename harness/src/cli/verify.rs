@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use adstream_harness::measure::verify::{EventsEnd, VerifyPlan, verify};
 use adstream_kafka::metadata::reach;
-use adstream_profile::ConfigError;
+use adstream_profile::profile::keys;
 
 use crate::cli::ReadArgs;
 
@@ -15,13 +15,12 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
     reach(&profile.kafka.connection())?;
-    let rules = profile.event_rules().ok_or_else(|| ConfigError::Invalid {
-        key: "producers.base_time_ms",
-        flag: "--base-time-ms",
-        problem: "must be given: which window an event belongs to depends on the run's base time \
-                  (pass the run's profile: --config <run dir>/profile.toml, or --mode bounded to \
-                  infer it from the events)"
-            .to_owned(),
+    let rules = profile.event_rules().ok_or_else(|| {
+        keys::producers::base_time_ms.invalid(
+            "must be given: which window an event belongs to depends on the run's base time \
+             (pass the run's profile: --config <run dir>/profile.toml, or --mode bounded to infer \
+             it from the events)",
+        )
     })?;
     // Our producers end the topic with their end markers; events of others end where the topic
     // ends now.

@@ -1,0 +1,51 @@
+//! The values of the keys that choose among a few: a producer's traffic shape, how windows close, and
+//! how remote job processes start. Each is a lowercase word in a profile and on the command line.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The traffic shape of a producer (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    /// Exactly `rate` events each second, evenly spaced.
+    Uniform,
+    /// A Poisson process of the given rate: exponential inter-arrival gaps.
+    Poisson,
+    /// A two-state Markov-modulated Poisson process: bursts and lulls lasting seconds.
+    Mmpp,
+}
+
+impl fmt::Display for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Generator::Uniform => "uniform",
+            Generator::Poisson => "poisson",
+            Generator::Mmpp => "mmpp",
+        })
+    }
+}
+
+/// How the job decides that a window is final (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowMode {
+    /// Every expected producer has passed the window on every partition (events, watermarks, end
+    /// markers): nothing guessed, nothing dropped.
+    Exact,
+    /// Max event time seen minus `max_out_of_orderness_ms`, with an idle-partition timeout: for
+    /// records without our headers.
+    Bounded,
+}
+
+/// How `harness run` starts job processes on other hosts (`job.launch`, `--launch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Launch {
+    /// Print the command for each remote hostfile line and wait for the user to run it.
+    #[default]
+    Print,
+    /// Copy the profile and hostfile there and start `dataflow` over the system's `ssh`.
+    Ssh,
+}
