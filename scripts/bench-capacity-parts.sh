@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, point 3: the capacity of the pipeline with 4 partitions, and the limit of each part measured
+# BENCHMARKS.md "Capacity and its parts": the capacity of the pipeline with 4 partitions, and the limit of each part measured
 # alone, in one script run on one fresh local broker (fresh topics per run):
 #   1. `harness capacity --partitions 4`: 2 paced producers, the job on 1 worker, DURATION-second runs
 #      from 160,000 events/s upward (doubling, then STEPS bisections), on the default broker address
@@ -23,25 +23,7 @@ echo "   report has the broker's CPU too)"
     --from 160000 --max-rate 1280000 --out "$out/capacity" 2> >(grep -E "^(capacity|  [0-9])" >&2)
 echo "   CPU of each run in s (during the run, then the verification's recount apart), per event, the"
 echo "   rate $(nproc) cores would allow at that cost, and the cores the run kept busy:"
-python3 - "$out/capacity" "$(nproc)" <<'EOF'
-import glob, json, sys
-rows = []
-for path in glob.glob(f"{sys.argv[1]}/**/report.json", recursive=True):
-    r = json.load(open(path))
-    cpu, events = r["cpu_s"], r["events"]["processed"]
-    total = cpu["job"] + cpu["producers"] + cpu["harness"] + (cpu["broker"] or 0)
-    v = cpu["verification"]
-    p = r["configuration"]["producers"]
-    elapsed = events / r["throughput"]
-    rows.append((p["rate"] * p["count"], cpu, total, events, v["harness"] + (v["broker"] or 0),
-                 elapsed))
-for rate, cpu, total, events, verifying, elapsed in sorted(rows, key=lambda row: row[0]):
-    per_event = total / events
-    print(f"   {rate:>9,} events/s: job {cpu['job']:.1f}  producers {cpu['producers']:.1f}  "
-          f"harness {cpu['harness']:.1f}  broker {cpu['broker'] or 0:.1f}  = {total:.1f} s, "
-          f"{per_event * 1e6:.2f} µs per event -> {int(sys.argv[2]) / per_event:,.0f} events/s; "
-          f"{total / elapsed:.2f} cores over {elapsed:.1f} s; verification {verifying:.1f} s")
-EOF
+python3 scripts/bench.py capacity_cpu "$out/capacity" "$(nproc)"
 
 echo "== 2. the producers and the broker alone: 2 unpaced producers, 4 partitions"
 "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 4 >/dev/null
@@ -53,15 +35,7 @@ for id in 0 1; do
     producers+=($!)
 done
 wait "${producers[@]}"
-python3 - "$out" <<'EOF'
-import json, sys
-s = [json.loads(open(f"{sys.argv[1]}/producer{i}.json").read().splitlines()[-1])["producer_summary"] for i in (0, 1)]
-events = sum(p["events"] for p in s)
-assert all(p["failed"] == 0 and p["delivered"] == p["events"] for p in s), s
-elapsed = max(p["elapsed_s"] for p in s)
-print(f"  {events:,} events in {elapsed:.2f} s: {events / elapsed:,.0f} events/s "
-      f"(producers' CPU {sum(p['cpu_s'] for p in s):.1f} s)")
-EOF
+python3 scripts/bench.py producers_alone "$out"
 
 echo "== 3. the job alone: 1 worker catching up on those events"
 /usr/bin/time -f "  job: wall %e s, CPU %U s user + %S s system" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, point 1: one partition read by one worker, by 2 workers, by 2 processes and by 2 × 2, at
+# BENCHMARKS.md "A worker without partitions": one partition read by one worker, by 2 workers, by 2 processes and by 2 × 2, at
 # 40,000 and 240,000 events/s (2 producers at 20,000 and 120,000 each), in one script run on one
 # fresh local broker (fresh topics per run): the sweep's cells of BENCHMARKS.md "Scaling sweep" with one
 # partition. Writes each rate's sweep.csv and table into OUT.

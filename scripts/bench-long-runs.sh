@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, point 4: the seed's defaults (2 producers x 20,000 events/s, 2 partitions, 1 worker) over
+# BENCHMARKS.md "Long runs": the seed's defaults (2 producers x 20,000 events/s, 2 partitions, 1 worker) over
 # 60 s and over 180 s, each on a fresh local broker (scripts/bench-seed-latency.sh, once per duration):
 # end-to-end latency per window from first to last, the broker's delivery delay, and the broker's CPU.
 # Usage: scripts/bench-long-runs.sh [DURATION ...]

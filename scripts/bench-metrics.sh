@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of metrics at the seed's load (BENCHMARKS.md, issue 12), in one script run on one fresh
+# The cost of metrics at the seed's load (BENCHMARKS.md "Metrics at the seed's load"), in one script run on one fresh
 # local broker per run: REPEATS pairs of DURATION-second runs, alternating metrics off and on. "On" serves
 # every process's metrics (harness run --metrics-listen) and scrapes all of them every second, as
 # Prometheus would, for the whole run. Each line has the job's CPU and the end-to-end latency.
@@ -10,13 +10,7 @@ duration="${1:-30}"
 repeats="${2:-3}"
 
 report() {
-    python3 - "$1" "$2" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); label = sys.argv[2]
-l, c = r["latency_ms"], r["cpu_s"]
-print(f"  {label}: job CPU {c['job']:.2f} s, producers {c['producers']:.2f} s, end to end p50 {l['p50']:.0f} "
-      f"p90 {l['p90']:.0f} p99 {l['p99']:.0f} ms, exact {r['verification']['exact']}, {r['events']['processed']} events")
-PY
+    python3 scripts/bench.py run_line "$1" "$2"
 }
 
 run() {
@@ -27,7 +21,7 @@ run() {
         args=(--bootstrap "$bootstrap" --duration "$duration" --out "$out")
         scraper=""
         if [ "$metrics" = on ]; then
-            base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+            base=$(python3 scripts/bench.py free_port)
             args+=(--metrics-listen "127.0.0.1:$base")
             # harness, the job's process, 2 producers: scraped every second while the run lasts (and
             # never past this script: the loop ends when the script is gone).

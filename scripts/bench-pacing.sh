@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, point 2: a producer's CPU per event paced (waking for every event, and at most once per
+# BENCHMARKS.md "Paced as cheap as unpaced": a producer's CPU per event paced (waking for every event, and at most once per
 # 2 ms tick, the default) against unpaced with the same events, at 20,000 and 100,000 events/s, in one
 # script run on one fresh local broker (fresh topics per run), alternating, REPEAT times. Prints each
 # run's CPU per event and schedule lag p99, then the medians and the ratios to unpaced.
@@ -28,24 +28,4 @@ for rate in 20000 100000; do
     done
 done
 
-python3 - "$runs" <<'EOF'
-import json, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    rate, mode, summary = line.split(" ", 2)
-    s = json.loads(summary)["producer_summary"]
-    if s["failed"] or s["delivered"] != s["events"]:
-        sys.exit(f"{rate} {mode}: {s['failed']} failed, {s['delivered']} of {s['events']} delivered")
-    us = 1e6 * s["cpu_s"] / s["events"]
-    rows.setdefault((int(rate), mode), []).append((us, s["lag_p99_ms"], s["events"]))
-    print(f"{rate:>7} events/s  {mode:<12} {s['events']:>9,} events  {us:5.2f} µs/event  lag p99 {s['lag_p99_ms']:.2f} ms")
-print()
-print("| events/s | paced, every event | paced, 2 ms tick | unpaced | every event / unpaced | tick / unpaced | lag p99, every event | lag p99, tick |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for rate in sorted({r for r, _ in rows}):
-    med = {m: statistics.median(u for u, _, _ in rows[(rate, m)]) for m in ("every-event", "tick-2ms", "unpaced")}
-    lag = {m: statistics.median(l for _, l, _ in rows[(rate, m)]) for m in ("every-event", "tick-2ms")}
-    print(f"| {rate:,} | {med['every-event']:.2f} µs | {med['tick-2ms']:.2f} µs | {med['unpaced']:.2f} µs "
-          f"| {med['every-event'] / med['unpaced']:.2f} | {med['tick-2ms'] / med['unpaced']:.2f} "
-          f"| {lag['every-event']:.2f} ms | {lag['tick-2ms']:.2f} ms |")
-EOF
+python3 scripts/bench.py pacing "$runs"

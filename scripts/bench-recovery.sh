@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault tolerance at the seed's load (BENCHMARKS.md, issue 10), in one script run on one fresh local
+# Fault tolerance at the seed's load (BENCHMARKS.md "Fault tolerance at the seed's load"), in one script run on one fresh local
 # broker per run:
 #  1. checkpointing on (every 1000 ms, the default) against off (--checkpoint-interval-ms 0): REPEATS
 #     pairs of DURATION-second runs, alternating, each line with the job's CPU and end-to-end latency;
@@ -12,23 +12,7 @@ duration="${1:-30}"
 repeats="${2:-3}"
 
 report() {
-    python3 - "$1" "$2" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); label = sys.argv[2]
-l, c = r["latency_ms"], r["cpu_s"]
-print(f"  {label}: job CPU {c['job']:.2f} s, end to end p50 {l['p50']:.0f} p90 {l['p90']:.0f} p99 {l['p99']:.0f} ms, "
-      f"exact {r['verification']['exact']}, {r['events']['processed']} events")
-for f in r.get("faults", []):
-    up = f["caught_up_at_s"]
-    print(f"  {label}: {f['target']} killed at {f['failed_at_s']:.2f} s, restarted at {f['restarted_at_s']:.2f} s, "
-          f"caught up at {up:.2f} s: kill to caught up {up - f['failed_at_s']:.2f} s, {f['events_reread']} records read again")
-for w in r["windows"]:
-    if w.get("disturbed"):
-        print(f"  {label}: window {w['window_id']} spanned the fault: max latency {w['max_latency_ms']} ms, avg {w['avg_latency_ms']:.1f} ms")
-if r.get("latency_undisturbed_ms"):
-    u, d = r["latency_undisturbed_ms"], r["latency_disturbed_ms"]
-    print(f"  {label}: undisturbed windows p90 {u['p90']:.0f} max {u['max']:.0f} ms; spanning the fault p90 {d['p90']:.0f} max {d['max']:.0f} ms")
-PY
+    python3 scripts/bench.py run_line "$1" "$2"
 }
 
 run() {

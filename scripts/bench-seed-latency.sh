@@ -19,13 +19,7 @@ for i in $(seq 1 "$repeats"); do
             | grep -E "^(end to end|broker delivery|after window|events|producer|verification|CPU)" | sed "s/^/  [$i] /"
         hz=$(getconf CLK_TCK)
         echo "  [$i] broker CPU $(( ($(ticks "$tansu_pid") - before) * 1000 / hz )) ms over the run"
-        python3 - "$out/report.json" "$i" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); i = sys.argv[2]
-e, b = r["latency_ms"], r["broker_delay_ms"]
-for w in r["windows"]:
-    print(f"  [{i}] window {w['window_id']}: end to end max {w['max_latency_ms']} ms, after window end {w['max_event_time_latency_ms']} ms, broker delivery p90 {w['broker_delay_p90_ms']:.1f} ms, job added {w.get('job_added_ms')} ms")
-PY
+        python3 scripts/bench.py windows "$out/report.json" "$i"
         rm -rf "$out"
     )
 done

@@ -2,7 +2,7 @@
 # free loopback port ($bootstrap), stopped when the script exits.
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 scripts/bench.py free_port)
 bootstrap="127.0.0.1:$port"
 broker_log=$(mktemp)
 "$bin/harness" broker --listen "$bootstrap" >"$broker_log" 2>&1 &

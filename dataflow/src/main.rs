@@ -1,4 +1,4 @@
-//! `dataflow`: one process of the stream job (SPEC §3, §5).
+//! `dataflow`: one process of the stream job (ARCHITECTURE.md, "Windows and watermarks").
 //!
 //! Stdout carries the typed messages of `adstream_protocol::messages` for the harness, one per line:
 //! `ready` once per worker when it has assigned its partitions and reads them (the harness starts the
@@ -16,7 +16,8 @@ use adstream_profile::flags::{
 use adstream_profile::profile::{Profile, Served, keys};
 use clap::{Args, Parser};
 
-/// Aggregate ad events per campaign over event-time windows, from the events topic to the results topic.
+/// Aggregate ad events per campaign over event-time windows, from the events topic to the results
+/// topic.
 #[derive(Debug, Parser)]
 #[command(name = "dataflow", version)]
 struct Cli {
@@ -74,7 +75,8 @@ impl Override for ProcessArgs {
     }
 }
 
-/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace manifest).
+/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace
+/// manifest).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

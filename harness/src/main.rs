@@ -1,7 +1,8 @@
-//! `harness`: the front door (SPEC §3) — the local broker, topic administration, whole experiments and
-//! the checks that run on their own. Each command lives in `cli/`; this file parses the command line,
-//! dispatches, and turns an error into one line and an exit code: 2 for a configuration or
-//! command-line mistake, 130 for an interrupted run, 1 for anything else.
+//! `harness`: the front door (ARCHITECTURE.md, "The pipeline") — the local broker, topic
+//! administration, whole experiments and the checks that run on their own. Each command lives in
+//! `cli/`; this file parses the command line, dispatches, and turns an error into one line and an
+//! exit code: 2 for a configuration or command-line mistake, 130 for an interrupted run, 1 for
+//! anything else.
 
 mod cli;
 
@@ -42,14 +43,16 @@ enum Command {
     Topics(TopicsArgs),
     /// Check exactness on its own: recount the events topic and compare the results topic with it.
     Verify(ReadArgs),
-    /// The latency collector on its own, over an existing results topic (the seed's latency_calculator).
+    /// The latency collector on its own, over an existing results topic (the seed's
+    /// latency_calculator).
     Latency(ReadArgs),
-    /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every partition
-    /// holds an end marker from each producer, and report the rate.
+    /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every
+    /// partition holds an end marker from each producer, and report the rate.
     Drain(ReadArgs),
 }
 
-/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace manifest).
+/// jemalloc serves every allocation of the process, librdkafka's included (see the workspace
+/// manifest).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

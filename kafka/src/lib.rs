@@ -1,8 +1,8 @@
 //! adstream's Kafka client utilities, shared by the producers, the job and the harness.
 //!
 //! - [`admin`]: creating a topic a binary needs, and the largest batch a topic takes;
-//! - [`settings`]: every client setting, each with the reason it has its value (SPEC §8), and the
-//!   [`settings::Connection`] every client is made from;
+//! - [`settings`]: every client setting, each with the reason it has its value (ARCHITECTURE.md,
+//!   "The broker"), and the [`settings::Connection`] every client is made from;
 //! - [`error`] and [`metadata`]: problems worded for the person running the command, and the
 //!   reachability check every binary runs before it relies on the broker;
 //! - [`delivery`]: delivery reports counted, and sends that wait for room instead of failing;

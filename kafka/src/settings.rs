@@ -1,7 +1,8 @@
-//! Every Kafka client setting adstream uses, each with the reason for its value. Chosen by measurement
-//! on the local broker (SPEC §8, BENCHMARKS.md); they work unchanged on any Kafka 2.x+ cluster. The
-//! user's own properties ([`crate::properties`]) are applied over them, every client's first, then its
-//! role's: a cluster's TLS, SASL or `client.id` reach every client of every binary.
+//! Every Kafka client setting adstream uses, each with the reason for its value. Chosen by
+//! measurement on the local broker (ARCHITECTURE.md, "The broker", BENCHMARKS.md); they work
+//! unchanged on any Kafka 2.x+ cluster. The user's own properties ([`crate::properties`]) are
+//! applied over them, every client's first, then its role's: a cluster's TLS, SASL or `client.id`
+//! reach every client of every binary.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,24 +36,26 @@ fn with_users(mut config: ClientConfig, c: &Connection, role: Role) -> ClientCon
     config
 }
 
-/// How long an events producer sends to one partition before moving to the next, ms (its turn): each
-/// turn fills one batch. The local broker's cost per fetch grows with the number of batches a partition
-/// holds (tansu 0.6 lists them all on every fetch), so fewer, larger batches keep its delivery fast over
-/// a run (SPEC §8). A window's closing records do not wait for a turn: a turn ends where a window ends,
-/// and the batch leaves then (see [`PRODUCER_LINGER_MS`]). Measured at the seed's load (BENCHMARKS.md
-/// "Long runs"): 20 ms keeps a 180 s run's latency flat where 10 ms let it grow.
+/// How long an events producer sends to one partition before moving to the next, ms (its turn):
+/// each turn fills one batch. The local broker's cost per fetch grows with the number of batches a
+/// partition holds (tansu 0.6 lists them all on every fetch), so fewer, larger batches keep its
+/// delivery fast over a run (ARCHITECTURE.md, "The broker"). A window's closing records do not wait
+/// for a turn: a turn ends where a window ends, and the batch leaves then (see
+/// [`PRODUCER_LINGER_MS`]). Measured at the seed's load (BENCHMARKS.md "Long runs"): 20 ms keeps a
+/// 180 s run's latency flat where 10 ms let it grow.
 pub const PRODUCER_TURN_MS: u64 = 20;
 
 /// How long an events producer that takes turns (more than one partition) lets a batch fill before
-/// sending it, ms: a turn and a margin. The batch opens with the turn's first event and must still take
-/// its last ones, and the watermark that follows them, when a paced producer sends those up to a pacing
-/// tick (2 ms by default) late; a batch that left without them would make them wait a whole linger in
-/// the next one, and with them the window's close.
+/// sending it, ms: a turn and a margin. The batch opens with the turn's first event and must still
+/// take its last ones, and the watermark that follows them, when a paced producer sends those up to
+/// a pacing tick (2 ms by default) late; a batch that left without them would make them wait a
+/// whole linger in the next one, and with them the window's close.
 pub const PRODUCER_LINGER_MS: u64 = PRODUCER_TURN_MS + 3;
 
-/// The linger of an events producer writing a single partition, ms. It never changes partition, so its
-/// batches cannot line up with window ends and a window's closing records wait for the linger: a
-/// shorter one than with turns (measured: one partition's end-to-end p90 12 ms at 10 ms, 24 ms at 23).
+/// The linger of an events producer writing a single partition, ms. It never changes partition, so
+/// its batches cannot line up with window ends and a window's closing records wait for the linger:
+/// a shorter one than with turns (measured: one partition's end-to-end p90 12 ms at 10 ms, 24 ms at
+/// 23).
 pub const SINGLE_PARTITION_LINGER_MS: u64 = 10;
 
 /// The linger of an events producer writing `partitions` partitions, ms.
@@ -107,7 +110,8 @@ fn base(c: &Connection) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &c.bootstrap)
-        // Small requests go out at once instead of waiting for an ACK to coalesce them: latency first.
+        // Small requests go out at once instead of waiting for an ACK to coalesce them: latency
+        // first.
         .set("socket.nagle.disable", "true")
         // Fail fast and quietly when the broker is absent; the reachability check reports it.
         .set("reconnect.backoff.max.ms", "1000")
@@ -160,8 +164,9 @@ fn tuned_producer(c: &Connection) -> ClientConfig {
     config
 }
 
-/// Settings of the job's results producer: an events producer that sends each result at once. A window
-/// yields a handful of records, all due the moment it closes; lingering would only add latency.
+/// Settings of the job's results producer: an events producer that sends each result at once. A
+/// window yields a handful of records, all due the moment it closes; lingering would only add
+/// latency.
 pub fn results_producer_config(c: &Connection) -> ClientConfig {
     let mut config = tuned_producer(c);
     config.set("linger.ms", "0");
@@ -176,8 +181,8 @@ pub fn dead_letter_producer_config(c: &Connection) -> ClientConfig {
     with_users(config, c, Role::Producer)
 }
 
-/// Settings of a consumer that reads explicitly assigned partitions with the lowest fetch latency: the
-/// job's reader, and every reader whose receive time is measured.
+/// Settings of a consumer that reads explicitly assigned partitions with the lowest fetch latency:
+/// the job's reader, and every reader whose receive time is measured.
 pub fn consumer_config(c: &Connection) -> ClientConfig {
     with_users(tuned_consumer(c), c, Role::Consumer)
 }
@@ -195,17 +200,20 @@ fn tuned_consumer(c: &Connection) -> ClientConfig {
         // Return a fetch as soon as anything is there: latency first.
         .set("fetch.wait.max.ms", "1")
         .set("fetch.min.bytes", "1")
-        // When the application is behind, librdkafka stops fetching once a partition's local queue holds
-        // `queued.min.messages` and waits this long before fetching again. Its default, 1000 ms, leaves a
-        // catching-up job idle most of each second (measured: 250k events/s instead of 1M+).
+        // When the application is behind, librdkafka stops fetching once a partition's local queue
+        // holds `queued.min.messages` and waits this long before fetching again. Its default, 1000
+        // ms, leaves a catching-up job idle most of each second (measured: 250k events/s instead of
+        // 1M+).
         .set("fetch.queue.backoff.ms", "1")
-        // Readers decide for themselves when a partition is complete (end markers), not by EOF events.
+        // Readers decide for themselves when a partition is complete (end markers), not by EOF
+        // events.
         .set("enable.partition.eof", "false");
     config
 }
 
-/// Settings of a consumer whose timing does not matter (the results collector, verification): it waits
-/// up to 100 ms per fetch, because every fetch costs the local broker CPU it then lacks for the job's.
+/// Settings of a consumer whose timing does not matter (the results collector, verification): it
+/// waits up to 100 ms per fetch, because every fetch costs the local broker CPU it then lacks for
+/// the job's.
 pub fn patient_consumer_config(c: &Connection) -> ClientConfig {
     let mut config = tuned_consumer(c);
     config.set("fetch.wait.max.ms", PATIENT_FETCH_WAIT_MS);

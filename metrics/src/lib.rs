@@ -1,6 +1,6 @@
-//! adstream's metrics endpoints (SPEC §11): each process that is asked to (`--metrics-listen`) serves
-//! a [`prometheus_client`] registry over HTTP at `/metrics`, in the Prometheus text format (0.0.4) or,
-//! when the scraper asks for it, OpenMetrics.
+//! adstream's metrics endpoints (ARCHITECTURE.md, "Metrics"): each process that is asked to
+//! (`--metrics-listen`) serves a [`prometheus_client`] registry over HTTP at `/metrics`, in the
+//! Prometheus text format (0.0.4) or, when the scraper asks for it, OpenMetrics.
 //!
 //! - [`endpoint`]: the HTTP server on its own thread, so a scrape never runs on a thread that does
 //!   the pipeline's work;

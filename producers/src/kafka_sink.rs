@@ -1,5 +1,6 @@
-//! The Kafka sink: events with `producer` and `seq` headers, watermark and end records with a `kind`
-//! header (SPEC §4), through an idempotent producer whose delivery reports are counted.
+//! The Kafka sink: events with `producer` and `seq` headers, watermark and end records with a
+//! `kind` header (ARCHITECTURE.md, "Wire format"), through an idempotent producer whose delivery
+//! reports are counted.
 
 use std::time::Duration;
 
@@ -40,10 +41,10 @@ impl KafkaSink {
         producer_id: u32,
     ) -> Result<(Self, u32), KafkaError> {
         // The linger depends on the partition count and the batch size on what the topic accepts
-        // (settings::EventsTopic), so a first client asks for both, and the producer is made once they
-        // are known. That client is an admin client (librdkafka makes it a producer) with the
-        // producer's own settings and the user's producer properties: it reaches the broker exactly as
-        // the producer will.
+        // (settings::EventsTopic), so a first client asks for both, and the producer is made once
+        // they are known. That client is an admin client (librdkafka makes it a producer) with the
+        // producer's own settings and the user's producer properties: it reaches the broker exactly
+        // as the producer will.
         let asking: AdminClient<DefaultClientContext> = producer_config(kafka)
             .create()
             .map_err(KafkaError::client("create admin client"))?;

@@ -1,6 +1,7 @@
-//! `producer`: one producer process (SPEC §3). Ends with one summary line on stderr. Unless it is a dry
-//! run, its stdout carries typed messages for the harness (`adstream_protocol::messages`): its count of
-//! events sent about once a second, and its summary at the end.
+//! `producer`: one producer process (ARCHITECTURE.md, "The pipeline"). Ends with one summary line
+//! on stderr. Unless it is a dry run, its stdout carries typed messages for the harness
+//! (`adstream_protocol::messages`): its count of events sent about once a second, and its summary
+//! at the end.
 
 use std::process::ExitCode;
 
@@ -86,7 +87,8 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
         }
         (Box::new(sink), partitions)
     };
-    // Without a shared base the schedule starts now, after connecting, so start-up is not counted as lag.
+    // Without a shared base the schedule starts now, after connecting, so start-up is not counted
+    // as lag.
     let base_ns = p.base_time_ms.map_or_else(unix_ns, |ms| ms * 1_000_000);
     let plan = Plan {
         id,

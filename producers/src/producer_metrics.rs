@@ -1,5 +1,6 @@
-//! A producer's metrics (SPEC §11), served at `metrics.producers` (`--metrics-listen`, producer `i`
-//! at port + `i`): events sent, delivered and failed, and how far sends fell behind the schedule.
+//! A producer's metrics (ARCHITECTURE.md, "Metrics"), served at `metrics.producers`
+//! (`--metrics-listen`, producer `i` at port + `i`): events sent, delivered and failed, and how far
+//! sends fell behind the schedule.
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The traffic shape of a producer (SPEC §2).
+/// The traffic shape of a producer (ARCHITECTURE.md, "The pipeline").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Generator {
@@ -27,7 +27,7 @@ impl fmt::Display for Generator {
     }
 }
 
-/// How the job decides that a window is final (SPEC §5).
+/// How the job decides that a window is final (ARCHITECTURE.md, "Windows and watermarks").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum WindowMode {

@@ -1,9 +1,9 @@
 //! What every Kafka client is made from — the broker's address and the user's own librdkafka
-//! properties — and which properties are refused. The user's properties: what a cluster needs of its clients — TLS, SASL, a
-//! `client.id`, compression — given for every client, for producers only or for consumers only, and
-//! applied over adstream's tuned settings ([`crate::settings`]). A property that would break a
-//! guarantee the results rest on is refused, with the reason; this module is the one place that says
-//! which.
+//! properties — and which properties are refused. The user's properties: what a cluster needs of
+//! its clients — TLS, SASL, a `client.id`, compression — given for every client, for producers only
+//! or for consumers only, and applied over adstream's tuned settings ([`crate::settings`]). A
+//! property that would break a guarantee the results rest on is refused, with the reason; this
+//! module is the one place that says which.
 
 use std::collections::BTreeMap;
 
@@ -86,8 +86,8 @@ impl ClientProperties {
     }
 }
 
-/// Whether the value of property `key` is a secret (a password, a private key, a token), which a report
-/// must not show.
+/// Whether the value of property `key` is a secret (a password, a private key, a token), which a
+/// report must not show.
 pub fn is_secret(key: &str) -> bool {
     [
         "password",
@@ -128,8 +128,9 @@ fn refusal(table: Table, key: &str, value: &str) -> Option<&'static str> {
             )
         }
         "transactional.id" if for_producers => Some(
-            "results are written exactly once by read-back on restart, not by transactions (SPEC \
-             §9); a transactional producer's records stay invisible until a commit adstream never makes",
+            "results are written exactly once by read-back on restart, not by transactions \
+             (ARCHITECTURE.md, \"Fault tolerance\"); a transactional producer's records stay \
+             invisible until a commit adstream never makes",
         ),
         "auto.offset.reset"
             if for_consumers && !matches!(v.as_str(), "earliest" | "smallest" | "beginning") =>

@@ -1,15 +1,16 @@
-//! Exactness (SPEC §5): the expected result of a set of events, computed with this module's own code —
-//! serde's parser and a plain tally, not the job's fast path, aggregate or dataflow — and the comparison
-//! of a results topic with it. Missing, extra, duplicate and differing results are all mismatches.
+//! Exactness (ARCHITECTURE.md, "Exactness"): the expected result of a set of events, computed with
+//! this module's own code — serde's parser and a plain tally, not the job's fast path, aggregate or
+//! dataflow — and the comparison of a results topic with it. Missing, extra, duplicate and
+//! differing results are all mismatches.
 //!
 //! Events the job declared late (bounded mode: behind a window it had already closed) are in the
 //! dead-letter topic with their source position; a recount given those positions leaves them out of
 //! the tallies and counts them apart, so every valid event is accounted for — in a result or declared
 //! late — and the results are compared with the rest.
 //!
-//! Which records count is decided by [`crate::validity`], the rules the job applies too: per partition, in
-//! offset order, so an inferred base time is inferred exactly as the job inferred it. When the base is
-//! given, each result's window bounds are checked against it too.
+//! Which records count is decided by [`crate::validity`], the rules the job applies too: per
+//! partition, in offset order, so an inferred base time is inferred exactly as the job inferred it.
+//! When the base is given, each result's window bounds are checked against it too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,9 +103,9 @@ impl Recount {
         self
     }
 
-    /// Offers the record at `offset` of `partition` of the events topic (each partition's records in
-    /// offset order): `control` when it carries a `kind` header, `value` its bytes. Returns whether it
-    /// was counted in a tally (a valid event not declared late).
+    /// Offers the record at `offset` of `partition` of the events topic (each partition's records
+    /// in offset order): `control` when it carries a `kind` header, `value` its bytes. Returns
+    /// whether it was counted in a tally (a valid event not declared late).
     pub fn offer(&mut self, partition: i32, offset: i64, control: bool, value: &[u8]) -> bool {
         if control || check_size(value.len()).is_err() {
             return false;
@@ -365,7 +366,8 @@ mod tests {
     #[test]
     fn an_inferred_base_is_inferred_per_partition_in_offset_order() {
         let mut r = Recount::new(EventRules::inferring_base(10));
-        // Partition 0 first says base 0..=5 (window 2 at 25); partition 1 first says 6..=15 (window 1).
+        // Partition 0 first says base 0..=5 (window 2 at 25); partition 1 first says 6..=15 (window
+        // 1).
         assert!(r.offer(0, 5, false, EVENT.as_bytes()));
         let window_one = EVENT.replace("\"window_id\":2", "\"window_id\":1");
         assert!(

@@ -1,9 +1,10 @@
 //! What flows between adstream's processes, and what makes it right.
 //!
-//! The pipeline is `producer → events topic → dataflow → results topic`, watched by the harness. Every
-//! one of those parts agrees on what is here, and on nothing else:
+//! The pipeline is `producer → events topic → dataflow → results topic`, watched by the harness.
+//! Every one of those parts agrees on what is here, and on nothing else:
 //!
-//! - [`wire`]: the records on the topics (SPEC §4) — events, control records, results, their headers;
+//! - [`wire`]: the records on the topics (ARCHITECTURE.md, "Wire format") — events, control
+//!   records, results, their headers;
 //! - [`catalog`] and [`window`]: the run's ads and campaigns, and window arithmetic;
 //! - [`validity`]: which events are valid — the one set of rules the job applies and every recount
 //!   applies too;
@@ -11,7 +12,8 @@
 //!   job's), and the comparison of a results topic with it;
 //! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
 //!   harness, on a stdout kept for them alone;
-//! - [`clock`] and [`cpu`]: wall-clock time and the CPU a process used, as every process reports them.
+//! - [`clock`] and [`cpu`]: wall-clock time and the CPU a process used, as every process reports
+//!   them.
 //!
 //! Modules lower in that list depend on those above, never the other way round.
 

@@ -1,4 +1,5 @@
-//! The wire format of SPEC §4: event values, control records, results and the headers that mark them.
+//! The wire format of ARCHITECTURE.md, "Wire format": event values, control records, results and
+//! the headers that mark them.
 
 use std::net::Ipv4Addr;
 

@@ -1,5 +1,5 @@
 //! Which partitions a worker reads: partition p belongs to global worker p mod (processes × workers),
-//! assigned explicitly (no consumer-group rebalancing, SPEC §5).
+//! assigned explicitly (no consumer-group rebalancing, ARCHITECTURE.md, "Windows and watermarks").
 
 /// The partitions of `0..partitions` that global worker `worker` of `peers` reads.
 pub fn partitions_of(worker: usize, peers: usize, partitions: u32) -> Vec<i32> {

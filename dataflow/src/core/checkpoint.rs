@@ -1,6 +1,6 @@
-//! Checkpoints (SPEC §9): what a worker must remember of each partition it reads to resume after a
-//! crash, with the same or another number of workers and processes, and the format they are stored
-//! in.
+//! Checkpoints (ARCHITECTURE.md, "Fault tolerance"): what a worker must remember of each partition
+//! it reads to resume after a crash, with the same or another number of workers and processes, and
+//! the format they are stored in.
 //!
 //! The design, and why it is right:
 //! - **Per partition, self-contained.** A partition is read by one worker, so its state is consistent
@@ -17,8 +17,9 @@
 //!   load, and closed-but-undelivered windows need nothing extra: they are open again until their
 //!   results are confirmed. The cost is re-reading at most the undelivered windows' records.
 //! - **Exactly once with the results sink.** Results already in the topic are skipped on restart
-//!   ([`crate::kafka::readback`]), and the delivered frontier only passes a window once every result of it is
-//!   confirmed ([`crate::operators::sink`]), so a window is either complete in the topic or recomputed.
+//!   ([`crate::kafka::readback`]), and the delivered frontier only passes a window once every
+//!   result of it is confirmed ([`crate::operators::sink`]), so a window is either complete in the
+//!   topic or recomputed.
 //! - **Detected corruption.** Each stored checkpoint carries a CRC-32 of its body; one that does not
 //!   match, or does not parse, is skipped with a warning and the previous one is used.
 

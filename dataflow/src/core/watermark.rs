@@ -1,10 +1,11 @@
 //! Event-time progress of the partitions one worker reads, kept free of I/O so it is tested directly.
 //!
-//! - [`ExactProgress`] (our producers, SPEC §5 exact mode): for every (partition, expected producer) the
-//!   lowest event time that producer may still send there. A producer's times only increase, so an
-//!   event at `t` or a watermark `t` raises that bound to `t`; an end marker raises it to infinity. The
-//!   worker's frontier is the minimum over all pairs: every expected producer counts from the start, so
-//!   one that starts late holds its windows open instead of finding them closed. Nothing is guessed.
+//! - [`ExactProgress`] (exact mode, for our producers: ARCHITECTURE.md, "Windows and watermarks"):
+//!   for every (partition, expected producer) the lowest event time that producer may still send
+//!   there. A producer's times only increase, so an event at `t` or a watermark `t` raises that
+//!   bound to `t`; an end marker raises it to infinity. The worker's frontier is the minimum over
+//!   all pairs: every expected producer counts from the start, so one that starts late holds its
+//!   windows open instead of finding them closed. Nothing is guessed.
 //! - [`BoundedProgress`] (records without our headers): the largest event time seen minus a maximum
 //!   out-of-orderness, per partition, ignoring partitions idle for longer than a timeout so a quiet
 //!   partition cannot stall the job.
@@ -155,7 +156,8 @@ impl ExactProgress {
         self.bounds.values().flatten().copied().min()
     }
 
-    /// Whether the run expects any producer of ours (bounded mode with only foreign producers does not).
+    /// Whether the run expects any producer of ours (bounded mode with only foreign producers does
+    /// not).
     pub fn expects_any(&self) -> bool {
         !self.producers.is_empty()
     }
@@ -280,10 +282,10 @@ impl BoundedProgress {
         }
     }
 
-    /// The watermark at `now_ms`: the minimum over active partitions of (max seen − out-of-orderness).
-    /// A partition is idle once it has been silent for the idle timeout; when every partition is idle
-    /// the largest bound seen applies, so the job still closes windows. `None` when the worker reads no
-    /// partition or no partition has seen a record.
+    /// The watermark at `now_ms`: the minimum over active partitions of (max seen −
+    /// out-of-orderness). A partition is idle once it has been silent for the idle timeout; when
+    /// every partition is idle the largest bound seen applies, so the job still closes windows.
+    /// `None` when the worker reads no partition or no partition has seen a record.
     pub fn frontier(&self, now_ms: u64) -> Option<Bound> {
         let bound = |seen: &PartitionSeen| {
             seen.max_event_ns

@@ -1,12 +1,12 @@
 //! What an earlier incarnation of the job already wrote: the (window, campaign) keys in the results
 //! topic when a job process starts. Its results writer skips them, so a restarted job — which
-//! recomputes what it had not finished — never writes a result twice (SPEC §9, exactly once without
-//! Kafka transactions, which the local broker lacks).
+//! recomputes what it had not finished — never writes a result twice (ARCHITECTURE.md, "Fault
+//! tolerance", exactly once without Kafka transactions, which the local broker lacks).
 //!
-//! The topic is read to the end the broker reports, then until it has been quiet for
-//! [`QUIET`]: the local broker reports an end below its last batch's (see
-//! [`OrderedConsumer::reported_ends`]), and the writer that could add to the topic (the job's previous
-//! incarnation) is gone, so silence after the reported end is the end.
+//! The topic is read to the end the broker reports, then until it has been quiet for [`QUIET`]: the
+//! local broker reports an end below its last batch's (see [`OrderedConsumer::reported_ends`]), and
+//! the writer that could add to the topic (the job's previous incarnation) is gone, so silence
+//! after the reported end is the end.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,13 +3,13 @@
 //! The formulation, and why it is right: every valid event becomes the update `(campaign, window,
 //! Aggregate::of(event))` at timely time `window`. Summing the differences of equal `(campaign,
 //! window)` pairs is exactly the per-window, per-campaign aggregation, and differential's
-//! `consolidate` does that sum: it exchanges updates by campaign, accumulates them in an arrangement, and
-//! releases each `(campaign, window)` once, with its total, when the frontier passes `window` — that is,
-//! when every worker's source has closed the window. Nothing is emitted early (the frontier is exact)
-//! and nothing twice (a time is released once). What it costs: each worker pre-sums its events per
-//! (window, campaign) before the exchange, so the network and the arrangement see at most
-//! workers × campaigns updates per window, not events; the arrangement holds only open windows'
-//! updates, so memory does not grow with the run.
+//! `consolidate` does that sum: it exchanges updates by campaign, accumulates them in an
+//! arrangement, and releases each `(campaign, window)` once, with its total, when the frontier
+//! passes `window` — that is, when every worker's source has closed the window. Nothing is emitted
+//! early (the frontier is exact) and nothing twice (a time is released once). What it costs: each
+//! worker pre-sums its events per (window, campaign) before the exchange, so the network and the
+//! arrangement see at most workers × campaigns updates per window, not events; the arrangement
+//! holds only open windows' updates, so memory does not grow with the run.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -63,10 +63,11 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     let counts = Rc::new(RefCell::new(start));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
-    // The reader outlives the dataflow: closing a Kafka consumer blocks the closing thread for about
-    // 100 ms (librdkafka joins its threads), and if the source operator closed it when its input ended,
-    // this worker's share of the last window would wait that long for the other workers' progress
-    // (BENCHMARKS.md, issue 13). It is closed here once every result is delivered.
+    // The reader outlives the dataflow: closing a Kafka consumer blocks the closing thread for
+    // about 100 ms (librdkafka joins its threads), and if the source operator closed it when its
+    // input ended, this worker's share of the last window would wait that long for the other
+    // workers' progress (BENCHMARKS.md, "A worker without partitions"). It is closed here once
+    // every result is delivered.
     let reader = Rc::new(RefCell::new(edges.reader));
     let probe = ProbeHandle::new();
     {

@@ -1,4 +1,4 @@
-//! `harness run`: one experiment (SPEC §6).
+//! `harness run`: one experiment (ARCHITECTURE.md, "A run").
 
 use std::path::PathBuf;
 
@@ -36,8 +36,8 @@ pub struct RunArgs {
     job: JobArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
-    /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a capacity
-    /// search's: capacity.json and a directory per run); default out/<command>-<unix ms>
+    /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a
+    /// capacity search's: capacity.json and a directory per run); default out/<command>-<unix ms>
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Show the job's and producers' stderr as it comes

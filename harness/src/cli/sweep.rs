@@ -1,4 +1,4 @@
-//! `harness sweep`: a grid of runs (SPEC §7).
+//! `harness sweep`: a grid of runs (ARCHITECTURE.md, "Scaling and remote processes").
 
 use std::path::PathBuf;
 
@@ -49,7 +49,8 @@ pub struct SweepArgs {
     /// Runs per cell; the table and CSV give the median with min–max
     #[arg(long, value_name = "N", default_value_t = 1)]
     repeat: u32,
-    /// Directory for sweep.csv, sweep.svg and each cell's run directories; default out/sweep-<unix ms>
+    /// Directory for sweep.csv, sweep.svg and each cell's run directories; default out/sweep-<unix
+    /// ms>
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Show the job's and producers' stderr as it comes

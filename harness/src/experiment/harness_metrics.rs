@@ -1,7 +1,7 @@
-//! The harness's own metrics during a run (SPEC §11) — its phase, the job's restarts, and the progress
-//! it shows — and where every process of a run serves metrics: `harness run --metrics-listen
-//! HOST:PORT` serves the harness at `PORT`, and, unless the profile places them, the job's processes
-//! at `PORT + 1 …` and the producers after them.
+//! The harness's own metrics during a run (ARCHITECTURE.md, "Metrics") — its phase, the job's
+//! restarts, and the progress it shows — and where every process of a run serves metrics: `harness
+//! run --metrics-listen HOST:PORT` serves the harness at `PORT`, and, unless the profile places
+//! them, the job's processes at `PORT + 1 …` and the producers after them.
 
 use adstream_metrics::Endpoint;
 use adstream_metrics::prometheus_client::metrics::counter::Counter;
@@ -136,10 +136,10 @@ impl HarnessMetrics {
     }
 }
 
-/// Places the job's processes and the producers after the harness's port when the profile serves the
-/// harness's metrics but leaves theirs unset: the job's processes at `PORT + 1 …`, the producers after
-/// them. With job processes on other hosts they bind every interface, since they cannot bind this
-/// machine's address.
+/// Places the job's processes and the producers after the harness's port when the profile serves
+/// the harness's metrics but leaves theirs unset: the job's processes at `PORT + 1 …`, the
+/// producers after them. With job processes on other hosts they bind every interface, since they
+/// cannot bind this machine's address.
 pub fn place_children(profile: &mut Profile) -> Result<(), RunError> {
     let Some(harness) = profile.metrics.address(Served::Harness, 0) else {
         return Ok(());

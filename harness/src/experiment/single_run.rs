@@ -1,7 +1,7 @@
-//! One experiment (SPEC §6): fresh topics, the job's processes (with a generated loopback hostfile when
-//! there are several), a wait for every worker's readiness, the producers with a shared base time, the
-//! job's exit, then verification and the report. `harness run` is one; a sweep's cell and a capacity
-//! search's step are others.
+//! One experiment (ARCHITECTURE.md, "A run"): fresh topics, the job's processes (with a generated
+//! loopback hostfile when there are several), a wait for every worker's readiness, the producers
+//! with a shared base time, the job's exit, then verification and the report. `harness run` is one;
+//! a sweep's cell and a capacity search's step are others.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! `harness sweep` (SPEC §7): every cell of a grid run `repeat` times on fresh topics, each in its own
-//! directory, then one row per cell — the table, `sweep.csv` and `sweep.svg`.
+//! `harness sweep` (ARCHITECTURE.md, "Scaling and remote processes"): every cell of a grid run
+//! `repeat` times on fresh topics, each in its own directory, then one row per cell — the table,
+//! `sweep.csv` and `sweep.svg`.
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
-//! Exactness (SPEC §5), checked with the harness's own reading of the topics and the protocol's
-//! recount ([`Recount`]), never the job's code: every record of the events topic is offered to the
-//! recount, which counts the ones the validity rules accept, until the events end (every producer's end
-//! marker is in, or every partition is read to where the job read it); then every result record is
-//! compared with it.
+//! Exactness (ARCHITECTURE.md, "Exactness"), checked with the harness's own reading of the topics
+//! and the protocol's recount ([`Recount`]), never the job's code: every record of the events topic
+//! is offered to the recount, which counts the ones the validity rules accept, until the events end
+//! (every producer's end marker is in, or every partition is read to where the job read it); then
+//! every result record is compared with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +27,8 @@ const EXTRA_RESULTS_QUIET: Duration = Duration::from_millis(500);
 pub enum EventsEnd {
     /// Every partition holds an end marker from each of this many producers of ours (ids 0..N).
     EndMarkers(u32),
-    /// Each partition up to this offset (exclusive): where the job read to, for events of producers the
-    /// harness did not start. A partition not listed holds nothing to count.
+    /// Each partition up to this offset (exclusive): where the job read to, for events of producers
+    /// the harness did not start. A partition not listed holds nothing to count.
     ReadTo(BTreeMap<i32, i64>),
     /// Every record there is: at least to the end the broker reports, then until the topic has been
     /// quiet for [`QUIET`] (events of producers that have stopped, when where the job read is not

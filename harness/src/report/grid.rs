@@ -1,6 +1,7 @@
-//! `harness sweep` (SPEC §7): the grid of cells (partitions × workers × processes × rate × generator),
-//! each run `--repeat` times, and what is made of them — one row per cell with the median over repeats
-//! and its min–max, the table on stdout and `sweep.csv`.
+//! `harness sweep` (ARCHITECTURE.md, "Scaling and remote processes"): the grid of cells (partitions
+//! × workers × processes × rate × generator), each run `--repeat` times, and what is made of them —
+//! one row per cell with the median over repeats and its min–max, the table on stdout and
+//! `sweep.csv`.
 
 use std::fmt::Write as _;
 

@@ -1,6 +1,6 @@
-//! The model of a run's report (SPEC §6) — what `report.json` holds — assembled from what the
-//! experiment measured. Plain data: the files and the table are made from it in [`super::files`] and
-//! [`super::table`].
+//! The model of a run's report (ARCHITECTURE.md, "A run") — what `report.json` holds — assembled
+//! from what the experiment measured. Plain data: the files and the table are made from it in
+//! [`super::files`] and [`super::table`].
 
 use std::collections::BTreeMap;
 
@@ -179,7 +179,8 @@ pub struct FaultRecord {
     /// When the restarted job's read position was back at the broker's end: it had counted as many
     /// events as the producers had sent when it was restarted. `None` if the run ended first.
     pub caught_up_at_s: Option<f64>,
-    /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught up.
+    /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught
+    /// up.
     pub events_reread: u64,
 }
 
@@ -281,9 +282,9 @@ impl Report {
         }
     }
 
-    /// Adds the run's failures: marks the windows that spanned a failure — results written after it,
-    /// time begun before the job had caught up — and gives their latency apart from the others'. `started_unix_ms` is when the producers started,
-    /// the origin of the records' times.
+    /// Adds the run's failures: marks the windows that spanned a failure — results written after
+    /// it, time begun before the job had caught up — and gives their latency apart from the
+    /// others'. `started_unix_ms` is when the producers started, the origin of the records' times.
     pub fn add_faults(
         &mut self,
         faults: Vec<FaultRecord>,
@@ -333,8 +334,8 @@ impl Report {
         self.configuration.window.size * 1_000
     }
 
-    /// Adds the job's own share per window: the latest `emitted_at_ms` of the window's results minus the
-    /// time its last source closed it (from the job's summaries).
+    /// Adds the job's own share per window: the latest `emitted_at_ms` of the window's results
+    /// minus the time its last source closed it (from the job's summaries).
     pub fn add_job_share(
         &mut self,
         observations: &[Observation],

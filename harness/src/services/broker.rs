@@ -1,7 +1,8 @@
-//! The local broker (SPEC §8): tansu 0.6.0 with memory storage, provisioned into a per-user cache when it
-//! is not on PATH, started on a loopback port, waited for until it answers Kafka requests, and stopped
-//! when dropped. A second build with SQLite storage as well serves the SASL tests: tansu keeps SCRAM
-//! credentials only in its SQL storage engines (with memory storage its credential store is a no-op).
+//! The local broker (ARCHITECTURE.md, "The broker"): tansu 0.6.0 with memory storage, provisioned
+//! into a per-user cache when it is not on PATH, started on a loopback port, waited for until it
+//! answers Kafka requests, and stopped when dropped. A second build with SQLite storage as well
+//! serves the SASL tests: tansu keeps SCRAM credentials only in its SQL storage engines (with
+//! memory storage its credential store is a no-op).
 
 use std::fs::File;
 use std::io::Read as _;
@@ -102,9 +103,9 @@ impl Build {
     }
 }
 
-/// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache with
-/// `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers, in this or
-/// other processes, wait for a single install.
+/// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache
+/// with `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers,
+/// in this or other processes, wait for a single install.
 pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
     if let Some(path) = on_path("tansu") {
         return Ok(path);
@@ -113,8 +114,8 @@ pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
 }
 
 /// The cached `tansu` of `build`, installed now with `cargo install` when missing (10–15 minutes,
-/// once; the user is told on stderr). Concurrent callers, in this or other processes, wait for a single
-/// install.
+/// once; the user is told on stderr). Concurrent callers, in this or other processes, wait for a
+/// single install.
 pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
     let root = build.root();
     let cached = root.join("bin").join("tansu");
@@ -221,8 +222,8 @@ impl LocalBroker {
         Self::start_with(&Setup::at(address))
     }
 
-    /// Starts tansu listening on `address` and telling clients to connect to `advertised`: the address
-    /// of something in front of it, such as a TLS terminator.
+    /// Starts tansu listening on `address` and telling clients to connect to `advertised`: the
+    /// address of something in front of it, such as a TLS terminator.
     pub fn start_advertising(address: &str, advertised: &str) -> Result<Self, BrokerError> {
         Self::start_with(&Setup {
             advertised: advertised.to_owned(),
@@ -342,8 +343,8 @@ impl LocalBroker {
                     log: self.log_tail(),
                 });
             }
-            // A metadata request blocks until the broker answers or the short timeout passes: this is the
-            // readiness signal, not a sleep.
+            // A metadata request blocks until the broker answers or the short timeout passes: this
+            // is the readiness signal, not a sleep.
             if admin
                 .inner()
                 .fetch_metadata(None, Duration::from_millis(500))

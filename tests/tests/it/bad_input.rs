@@ -184,7 +184,7 @@ fn bad_records_go_to_the_dead_letter_topic_and_the_run_stays_exact() {
 }
 
 /// Records that are valid JSON events but break a validity rule the job applies with the run's
-/// windows: the recount must leave them out as the job does (the bug of issue 9: the harness counted
+/// windows: the recount must leave them out as the job does (a bug once: the harness counted
 /// a record with a mismatched `window_id`, and called a right run wrong).
 #[test]
 fn foreign_events_the_rules_reject_are_left_out_of_every_recount() {

@@ -1,6 +1,7 @@
-//! Checkpoints (SPEC §9) with real job processes on a real broker: a job killed mid-stream resumes
-//! from its checkpoints — with another layout, past a damaged checkpoint — and never from another
-//! job's; every result is written exactly once and equals the independent recount.
+//! Checkpoints (ARCHITECTURE.md, "Fault tolerance") with real job processes on a real broker: a job
+//! killed mid-stream resumes from its checkpoints — with another layout, past a damaged checkpoint
+//! — and never from another job's; every result is written exactly once and equals the independent
+//! recount.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,7 +1,7 @@
-//! Client properties (SPEC §10): a property from the profile and one from `--kafka-property` reach
-//! every client the harness, the job and the producers make — seen on the wire, as the broker sees
-//! each request's `client_id` — and a property that would break a guarantee is refused by every
-//! binary with one line saying why.
+//! Client properties (ARCHITECTURE.md, "Client settings and secured clusters"): a property from the
+//! profile and one from `--kafka-property` reach every client the harness, the job and the
+//! producers make — seen on the wire, as the broker sees each request's `client_id` — and a
+//! property that would break a guarantee is refused by every binary with one line saying why.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

@@ -1,9 +1,9 @@
-//! Events from producers that are not ours (SPEC §10): the seed project's kind of Python producer —
-//! kafka-python, unpaced, a batch of events per logical second from `int(time.time())`, no headers —
-//! into a job in bounded mode that is not told the base time. Every (window, campaign) result is
-//! written once the input goes quiet, equal to the recount, with the producer's own window bounds; a
-//! record that contradicts the base the others imply goes to the dead-letter topic; and `harness run`
-//! measures such producers end to end.
+//! Events from producers that are not ours (ARCHITECTURE.md, "Windows and watermarks"): the seed
+//! project's kind of Python producer — kafka-python, unpaced, a batch of events per logical second
+//! from `int(time.time())`, no headers — into a job in bounded mode that is not told the base time.
+//! Every (window, campaign) result is written once the input goes quiet, equal to the recount, with
+//! the producer's own window bounds; a record that contradicts the base the others imply goes to
+//! the dead-letter topic; and `harness run` measures such producers end to end.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -138,8 +138,8 @@ fn a_seed_producer_needs_no_base_time_and_every_window_closes_when_it_stops() {
     let bad = serde_json::to_vec(&bad).unwrap();
     send_to_partition_0(&t, &bad);
 
-    // Once window 0 has its results, an event for it (a copy of one the producer sent, consistent with
-    // the base) is late: dead-lettered, counted as late, and left out of every count.
+    // Once window 0 has its results, an event for it (a copy of one the producer sent, consistent
+    // with the base) is late: dead-lettered, counted as late, and left out of every count.
     results(&t, 1);
     let late = first
         .iter()

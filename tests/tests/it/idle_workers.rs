@@ -1,9 +1,10 @@
-//! A worker without partitions adds nothing (issue 13, point 1): one partition read by 2 workers, or
-//! by 2 processes, delivers its windows as fast as one worker does. Short runs of two 10-second
-//! windows, the sweep's cells in small: the last window, where the share of the worker that read the
-//! partition used to wait about 100 ms while that worker closed its Kafka consumer, holds half the
-//! results and so decides the p90. Compared as a ratio to the 1 × 1 run of the same test, never as an
-//! absolute time. Without the fix, 5 of 6 such runs had a p90 above 100 ms.
+//! A worker without partitions adds nothing (BENCHMARKS.md, "A worker without partitions"): one
+//! partition read by 2 workers, or by 2 processes, delivers its windows as fast as one worker does.
+//! Short runs of two 10-second windows, the sweep's cells in small: the last window, where the
+//! share of the worker that read the partition used to wait about 100 ms while that worker closed
+//! its Kafka consumer, holds half the results and so decides the p90. Compared as a ratio to the 1
+//! × 1 run of the same test, never as an absolute time. Without the fix, 5 of 6 such runs had a p90
+//! above 100 ms.
 
 use adstream_tests::{TestBroker, run_json};
 

@@ -1,11 +1,11 @@
-//! Metrics (SPEC §11): a whole run with `harness run --metrics-listen` serves the Prometheus text
-//! format from every process — the harness, each job process, each producer — scraped over HTTP during
-//! the run like Prometheus would (every 100 ms here) and read with an independent parser. The counters
-//! rise while the run goes on; the final values (the processes keep serving them for
-//! `--metrics-linger-ms`) agree exactly with the run's report: events processed, results written,
-//! events sent and acknowledged, every record of each partition read, and no consumer lag left.
-//! A restart of the job is counted, and the restarted process serves its resumed counts. Bad
-//! addresses are refused in one line.
+//! Metrics (ARCHITECTURE.md, "Metrics"): a whole run with `harness run --metrics-listen` serves the
+//! Prometheus text format from every process — the harness, each job process, each producer —
+//! scraped over HTTP during the run like Prometheus would (every 100 ms here) and read with an
+//! independent parser. The counters rise while the run goes on; the final values (the processes
+//! keep serving them for `--metrics-linger-ms`) agree exactly with the run's report: events
+//! processed, results written, events sent and acknowledged, every record of each partition read,
+//! and no consumer lag left. A restart of the job is counted, and the restarted process serves its
+//! resumed counts. Bad addresses are refused in one line.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -57,7 +57,8 @@ fn scrape_until(stop: Arc<AtomicBool>, endpoints: Vec<String>) -> Scrapes {
 /// The runs of this file one at a time: their ports are found free before their processes bind them.
 static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A finished `harness run` with every process's metrics served from `base` on and scraped throughout.
+/// A finished `harness run` with every process's metrics served from `base` on and scraped
+/// throughout.
 struct ScrapedRun {
     run: std::process::Output,
     out: std::path::PathBuf,

@@ -1,7 +1,7 @@
-//! A job that fails mid-run recovers and the results stay exactly once (SPEC §9): `harness run`
-//! kills job processes at chosen times (`--kill`), restarts the whole job each time while the
-//! producers keep producing, and the results topic still holds one record per (window, campaign), each
-//! equal to the independent recount.
+//! A job that fails mid-run recovers and the results stay exactly once (ARCHITECTURE.md, "Fault
+//! tolerance"): `harness run` kills job processes at chosen times (`--kill`), restarts the whole
+//! job each time while the producers keep producing, and the results topic still holds one record
+//! per (window, campaign), each equal to the independent recount.
 
 use std::time::Duration;
 

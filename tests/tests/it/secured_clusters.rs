@@ -1,10 +1,10 @@
-//! Secured clusters (SPEC §10): a whole run over TLS — the harness's clients, the job's and the
-//! producers' — verified against a certificate authority the test makes, with Debian's `stunnel` as
-//! the TLS terminator the local broker advertises (tansu 0.6 has no TLS listener of its own); a whole
-//! run with SASL/SCRAM credentials, against tansu with SQLite storage (the storage that keeps SCRAM
-//! users); and a client that does not trust the broker's certificate, a wrong password, and a SASL
-//! client a broker rejects, each failing with one clear line and a non-zero exit within seconds, never
-//! a hang.
+//! Secured clusters (ARCHITECTURE.md, "Client settings and secured clusters"): a whole run over TLS
+//! — the harness's clients, the job's and the producers' — verified against a certificate authority
+//! the test makes, with Debian's `stunnel` as the TLS terminator the local broker advertises (tansu
+//! 0.6 has no TLS listener of its own); a whole run with SASL/SCRAM credentials, against tansu with
+//! SQLite storage (the storage that keeps SCRAM users); and a client that does not trust the
+//! broker's certificate, a wrong password, and a SASL client a broker rejects, each failing with
+//! one clear line and a non-zero exit within seconds, never a hang.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

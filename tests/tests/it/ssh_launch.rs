@@ -1,8 +1,9 @@
-//! `harness run --launch ssh` (issue 12's launching part): a real OpenSSH server on a loopback port with
-//! a key the test makes; a hostfile of two loopback lines whose second is forced through ssh
-//! (`ssh.loopback`), 2 processes × 2 workers. The run is exact — also when the process started over
-//! ssh is killed mid-run and the job restarted, which launches it over ssh again; it is gone once the
-//! run ends; and a SIGKILLed harness leaves nothing running on the "remote" side.
+//! `harness run --launch ssh` (ARCHITECTURE.md, "Scaling and remote processes"): a real OpenSSH
+//! server on a loopback port with a key the test makes; a hostfile of two loopback lines whose
+//! second is forced through ssh (`ssh.loopback`), 2 processes × 2 workers. The run is exact — also
+//! when the process started over ssh is killed mid-run and the job restarted, which launches it
+//! over ssh again; it is gone once the run ends; and a SIGKILLed harness leaves nothing running on
+//! the "remote" side.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
