@@ -9,13 +9,7 @@ other="$1"
 repeats="${2:-3}"
 source scripts/local-broker.sh
 
-# The other commit's job, built in a worktree with a target directory of its own.
-worktree="$(mktemp -d)"
-git worktree add -q --detach "$worktree" "$other"
-trap 'stop_broker; git worktree remove --force "$worktree"' EXIT
-other_target="${OTHER_TARGET:-${CARGO_TARGET_DIR:-$PWD/target}-other}"
-(cd "$worktree" && CARGO_TARGET_DIR="$other_target" cargo build --release --quiet -p adstream-dataflow)
-other_bin="$other_target/release"
+source scripts/other-build.sh
 
 source scripts/catchup-events.sh
 

@@ -55,6 +55,32 @@ impl Clock for WallClock {
     }
 }
 
+/// A clock the test moves: it stands still until a sleep moves it to the time slept until, plus a
+/// fixed oversleep; it remembers every time slept until.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct ManualClock {
+    /// Now, Unix ns.
+    pub now_ns: u64,
+    /// How far past the time slept until a sleep ends.
+    pub oversleep_ns: u64,
+    /// Every time slept until, in order.
+    pub slept_until: Vec<u64>,
+}
+
+#[cfg(test)]
+impl Clock for ManualClock {
+    fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
+    fn sleep_until(&mut self, until_ns: u64) -> u64 {
+        self.slept_until.push(until_ns);
+        self.now_ns = self.now_ns.max(until_ns + self.oversleep_ns);
+        self.now_ns
+    }
+}
+
 /// When a producer that last woke at `last_wake_ns` wakes for an event due at `due_ns`: at the due time,
 /// but never sooner than one tick after the last wake-up. Events due in between wait for that wake-up,
 /// so a busy producer wakes once per tick and sends a tick's events together, while a quiet one (events
@@ -189,36 +215,17 @@ mod tests {
         assert_eq!(wake_at(10_000, u64::MAX, tick), u64::MAX);
     }
 
-    /// A clock the test moves: a sleep moves it to the time slept until, plus a fixed oversleep.
-    struct TestClock {
-        now_ns: u64,
-        oversleep_ns: u64,
-        slept_until: Vec<u64>,
-    }
-
-    impl Clock for TestClock {
-        fn now_ns(&self) -> u64 {
-            self.now_ns
-        }
-
-        fn sleep_until(&mut self, until_ns: u64) -> u64 {
-            self.slept_until.push(until_ns);
-            self.now_ns = self.now_ns.max(until_ns + self.oversleep_ns);
-            self.now_ns
-        }
-    }
-
     #[test]
     fn a_pacer_never_sends_before_due_and_sends_what_is_due_at_once() {
         let start = 1_000_000_000;
-        let clock = TestClock {
+        let clock = ManualClock {
             now_ns: start,
             oversleep_ns: 1_770,
             slept_until: Vec::new(),
         };
         let mut pacer = Pacer::new(clock, Duration::from_millis(5));
         let mut sleeps = 0;
-        let mut wait = |pacer: &mut Pacer<TestClock>, due| {
+        let mut wait = |pacer: &mut Pacer<ManualClock>, due| {
             pacer
                 .wait_for(due, || {
                     sleeps += 1;
@@ -245,9 +252,15 @@ mod tests {
     #[test]
     fn the_clock_reads_wall_time_and_sleeps_until_due() {
         let mut clock = WallClock::new();
+        // Between two readings of the system clock, however far apart (1 ms for the two clocks'
+        // rounding).
         let before = unix_ns();
         let now = clock.now_ns();
-        assert!(now.abs_diff(before) < 50_000_000);
+        let after = unix_ns();
+        assert!(
+            now + 1_000_000 >= before && now <= after + 1_000_000,
+            "{before} {now} {after}"
+        );
         let due = now + 2_000_000;
         assert!(clock.sleep_until(due) >= due);
         assert!(

@@ -1,7 +1,7 @@
 //! One producer's run: arrivals → events → sink, on the real-time schedule or as fast as possible,
 //! with watermarks on every partition and an end marker to close.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adstream_kafka::settings::PRODUCER_TURN_MS;
 use adstream_profile::profile::Profile;
@@ -126,6 +126,17 @@ pub fn run(
     progress: &mut dyn FnMut(ProducerProgress),
     metrics: Option<&ProducerMetrics>,
 ) -> Result<ProducerSummary, SinkError> {
+    run_on(WallClock::new(), plan, sink, progress, metrics)
+}
+
+/// [`run`] on `clock`: the wall clock in a producer, a clock the test moves in tests.
+pub fn run_on<C: Clock>(
+    clock: C,
+    plan: &Plan,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(ProducerProgress),
+    metrics: Option<&ProducerMetrics>,
+) -> Result<ProducerSummary, SinkError> {
     let p = &plan.profile.producers;
     let windows = Windows::new(plan.base_ns, plan.profile.window.size_ns());
     let arrivals = Arrivals::new(
@@ -136,13 +147,12 @@ pub fn run(
         plan.arrival_rng(),
     );
     let mut factory = EventFactory::new(AdCatalog::from_seed(p.seed), windows, plan.content_rng());
-    let watermark_interval = Duration::from_millis(p.watermark_interval_ms);
+    let watermark_interval_ns = p.watermark_interval_ms * 1_000_000;
 
-    let clock = WallClock::new();
     let mut pacer = Pacer::new(clock, Duration::from_micros(p.pacing_tick_us));
     // The achieved rate counts from the first send, not from start-up or the wait for a future base.
-    let mut first_send: Option<Instant> = None;
-    let mut last_watermark = Instant::now();
+    let mut first_send_ns: Option<u64> = None;
+    let mut last_watermark = pacer.clock().now_ns();
     let mut last_progress = last_watermark;
     let mut lag = ScheduleLag::default();
     let mut per_partition = vec![0u64; plan.partitions as usize];
@@ -161,8 +171,8 @@ pub fn run(
             promises.promise(sink, left, plan.base_ns + next_turn)?;
         }
         last_partition = Some(partition);
-        let wall = Instant::now();
-        if wall.duration_since(last_progress) >= PROGRESS_EVERY {
+        let wall = pacer.clock().now_ns();
+        if wall.saturating_sub(last_progress) >= PROGRESS_EVERY.as_nanos() as u64 {
             progress(ProducerProgress {
                 producer: plan.id,
                 sent: seq,
@@ -170,7 +180,7 @@ pub fn run(
             last_progress = wall;
         }
         if watermarked_window != Some(window)
-            || wall.duration_since(last_watermark) >= watermark_interval
+            || wall.saturating_sub(last_watermark) >= watermark_interval_ns
         {
             for partition in 0..plan.partitions {
                 promises.promise(sink, partition, due_ns)?;
@@ -186,9 +196,9 @@ pub fn run(
             }
             now
         } else {
-            clock.now_ns()
+            pacer.clock().now_ns()
         };
-        first_send.get_or_insert_with(Instant::now);
+        first_send_ns.get_or_insert(sent_ns);
         let mut event = factory.make(due_ns);
         event.produce_time = sent_ns / 1_000_000;
         value.clear();
@@ -210,7 +220,9 @@ pub fn run(
         )?;
     }
     let delivery = sink.finish()?;
-    let elapsed_s = first_send.map_or(0.0, |t| t.elapsed().as_secs_f64());
+    let elapsed_s = first_send_ns.map_or(0.0, |first| {
+        pacer.clock().now_ns().saturating_sub(first) as f64 / 1e9
+    });
     Ok(ProducerSummary {
         producer: plan.id,
         events: seq,
@@ -231,6 +243,7 @@ mod tests {
     use adstream_protocol::Event;
 
     use super::*;
+    use crate::pacer::ManualClock;
     use crate::sink::{Delivery, SinkError};
 
     /// Records what the producer sends, in order.
@@ -298,8 +311,12 @@ mod tests {
     }
 
     fn record(plan: &Plan) -> (Recorder, ProducerSummary) {
+        record_on(WallClock::new(), plan)
+    }
+
+    fn record_on(clock: impl Clock, plan: &Plan) -> (Recorder, ProducerSummary) {
         let mut recorder = Recorder::default();
-        let summary = run(plan, &mut recorder, &mut |_| {}, None).unwrap();
+        let summary = run_on(clock, plan, &mut recorder, &mut |_| {}, None).unwrap();
         (recorder, summary)
     }
 
@@ -467,8 +484,12 @@ mod tests {
         p.profile.producers.paced = true;
         p.profile.producers.duration = 1;
         p.profile.producers.rate = 100;
-        p.base_ns = adstream_protocol::clock::unix_ns();
-        let (r, summary) = record(&p);
+        p.base_ns = 1_700_000_000_000_000_000;
+        let clock = ManualClock {
+            now_ns: p.base_ns,
+            ..ManualClock::default()
+        };
+        let (r, summary) = record_on(clock, &p);
         assert_eq!(summary.events, 100);
         for (_, _, e) in &r.events {
             assert!(
