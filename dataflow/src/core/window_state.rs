@@ -558,34 +558,13 @@ mod tests {
     mod resume {
         use super::*;
 
-        const S: u64 = 1_000;
-
-        fn event(t: u64, campaign: u32) -> Input {
-            Input::Event(
-                Origin::Ours {
-                    producer: 0,
-                    seq: 0,
-                },
-                Event {
-                    user_id: Uuid::nil(),
-                    page_id: Uuid::nil(),
-                    ad_id: Uuid::nil(),
-                    ad_type: AdType::Image,
-                    event_type: EventType::View,
-                    event_time_ns: t,
-                    window_id: t / S,
-                    ip_address: Ipv4Addr::LOCALHOST,
-                    campaign_id: campaign,
-                    produce_time: t,
-                },
-            )
+        /// Our producer 0's event at `t` for `campaign`, produced at `t`.
+        fn event_at(t: u64, campaign: u32) -> Input {
+            Input::Event(ours(0), event(t, campaign, t))
         }
 
         fn state() -> WindowState {
-            WindowState::new(
-                EventRules::new(Windows::new(0, S)),
-                Progress::Exact(ExactProgress::new(&[0], &[0])),
-            )
+            exact(&[0], &[0])
         }
 
         /// One partition: events every 10 ns over 3 windows, a watermark at each window's start.
@@ -598,7 +577,7 @@ mod tests {
                         watermark_ns: t,
                     }));
                 }
-                records.push(event(t, (t / 10 % 10) as u32 + 1));
+                records.push(event_at(t, (t / 10 % 10) as u32 + 1));
             }
             records
         }
