@@ -265,6 +265,8 @@ pub struct JobArgs {
     pub idle_close_ms: Option<u64>,
     #[arg(long = keys::job::exit_when_idle.long(), help = keys::job::exit_when_idle.help)]
     pub exit_when_idle: bool,
+    #[arg(long = keys::job::liveness_timeout_ms.long(), help = keys::job::liveness_timeout_ms.help, value_name = "MS")]
+    pub liveness_timeout_ms: Option<u64>,
     #[arg(long = keys::job::id.long(), help = keys::job::id.help, value_name = "ID")]
     pub job_id: Option<String>,
     #[arg(long = keys::job::checkpoint_dir.long(), help = keys::job::checkpoint_dir.help, value_name = "DIR")]
@@ -288,6 +290,7 @@ impl Override for JobArgs {
         );
         set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
         set(&mut j.idle_close_ms, &self.idle_close_ms);
+        set(&mut j.liveness_timeout_ms, &self.liveness_timeout_ms);
         j.exit_when_idle |= self.exit_when_idle;
         if self.job_id.is_some() {
             j.id.clone_from(&self.job_id);

@@ -163,6 +163,13 @@ profile_table! {
             /// How often `harness run` restarts a job that failed before it gives up.
             max_restarts: u32 = 3,
                 flag "--max-restarts" help "Restarts of a failed job before the run fails";
+            /// A job process that has sent nothing for this long is dead, hung or cut off, and
+            /// `harness run` treats it as failed. Its workers report about once a second, so the limit
+            /// is at least two of those reports.
+            liveness_timeout_ms: u64 = 10_000,
+                flag "--liveness-timeout-ms"
+                help "A job process silent this long is dead, hung or cut off, and is restarted",
+                rule AtLeast(2_000);
             /// The job's identity: the name its checkpoints are kept under; `harness run` sets its
             /// run's. Without one the job takes no checkpoints.
             id: Option<String> = None,

@@ -11,26 +11,21 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use adstream_profile::address::is_loopback;
 use adstream_protocol::clock::unix_ms;
 
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::harness_metrics::{HarnessMetrics, Phase};
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job};
+use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job, ready_timeout};
 use crate::experiment::ledger::Ledger;
+use crate::experiment::liveness::Liveness;
 use crate::experiment::role::Role;
 use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::ResultsCollector;
-use crate::measure::topic_reader::{Next, TopicReader};
+use crate::measure::topic_reader::TopicReader;
 
-/// How long the job's workers may take to report that they read their partitions.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the job may take to become ready when some of its processes are started by hand on other
-/// hosts.
-const REMOTE_READY_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the harness waits for lines before it looks at the children again.
@@ -46,6 +41,8 @@ pub struct Follow<'a> {
     jobs: Vec<JobLaunch>,
     supervisor: Supervisor,
     ledger: Ledger,
+    /// When each job process at work was last heard from.
+    liveness: Liveness,
     display: StatusLine,
     echo: bool,
     interrupt: &'a Interrupt,
@@ -69,11 +66,13 @@ impl<'a> Follow<'a> {
         metrics: HarnessMetrics,
     ) -> Result<Self, RunError> {
         let jobs = plan_job(programs.profile, programs.profile_path, programs.dataflow)?;
+        let limit = Duration::from_millis(programs.profile.job.liveness_timeout_ms);
         Ok(Self {
             programs,
             jobs,
             supervisor: Supervisor::default(),
             ledger: Ledger::default(),
+            liveness: Liveness::new(limit),
             display: StatusLine::new(),
             echo,
             interrupt,
@@ -96,7 +95,40 @@ impl<'a> Follow<'a> {
             };
             self.display.println(&text);
         }
-        self.ledger.take(line)
+        let (child, message) = (line.child, !line.stderr);
+        self.ledger.take(line)?;
+        if let (Role::Job(process), true) = (child, message) {
+            if self.ledger.summarized(process) {
+                self.liveness.forget(process);
+            } else {
+                self.liveness.heard(process, Instant::now());
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills the job process that has been silent for the liveness limit, if one has: its exit is
+    /// then handled like a crash, and its record says it was detected.
+    fn kill_silent(&mut self) -> Result<(), RunError> {
+        let Some(silence) = self.liveness.silent(Instant::now()) else {
+            return Ok(());
+        };
+        let process = silence.process;
+        self.liveness.forget(process);
+        let since = |at: Instant| {
+            self.started
+                .map_or(0.0, |s| at.saturating_duration_since(s).as_secs_f64())
+        };
+        self.faults.silent(
+            process,
+            since(silence.last_heard),
+            since(silence.last_heard + silence.silent_for),
+        );
+        self.display.println(&format!(
+            "job {process} sent nothing for {:.1} s (dead, hung or cut off): stopping it",
+            silence.silent_for.as_secs_f64()
+        ));
+        self.supervisor.kill(Role::Job(process))
     }
 
     /// Takes the lines of up to `wait`, injects the kills that are due, and restarts a failed job;
@@ -114,6 +146,7 @@ impl<'a> Follow<'a> {
                 self.supervisor.kill(Role::Job(kill.process))?;
             }
         }
+        self.kill_silent()?;
         if let Some((child, status)) = self.supervisor.failed()? {
             // Take in what it said before it died.
             for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
@@ -139,26 +172,20 @@ impl<'a> Follow<'a> {
     /// Stops every job process and starts them all again, after job process `process` ended with
     /// `status`.
     fn restart(&mut self, process: u32, status: std::process::ExitStatus) -> Result<(), RunError> {
-        let failed_at_s = self.since_start().as_secs_f64();
-        let injected = self.faults.take_injected(process);
+        let now_s = self.since_start().as_secs_f64();
+        let failure = self.faults.failure(process, &status, now_s);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         self.ledger.new_incarnation();
+        self.liveness.forget_all();
         self.display.println(&format!(
             "job {process} exited with {status}{}: restarting the job ({} of at most {})",
-            if injected { " (injected)" } else { "" },
+            if failure.injected { " (injected)" } else { "" },
             self.faults.count() + 1,
             self.programs.profile.job.max_restarts
         ));
         self.start_job()?;
-        let record = FaultRecord {
-            target: Role::Job(process).to_string(),
-            cause: status.to_string(),
-            injected,
-            failed_at_s,
-            restarted_at_s: self.since_start().as_secs_f64(),
-            caught_up_at_s: None,
-            events_reread: 0,
-        };
+        let restarted_at_s = self.since_start().as_secs_f64();
+        let record = failure.record(Role::Job(process).to_string(), restarted_at_s);
         self.faults.restarted(record, self.ledger.sent());
         self.metrics.restarted();
         Ok(())
@@ -288,9 +315,7 @@ impl Follow<'_> {
          input goes quiet (job.idle_close_ms)",
         k.events_topic, k.bootstrap, profile.job.idle_close_ms
     ));
-        let mut reader = TopicReader::all(k, &k.events_topic)?;
-        let arrived =
-            reader.read_until(self.interrupt.flag(), Duration::ZERO, None, |_| Next::Done);
+        let arrived = TopicReader::all(k, &k.events_topic)?.first_record(self.interrupt.flag());
         if !arrived {
             return Err(RunError::Interrupted(String::new()));
         }
@@ -347,26 +372,10 @@ impl Follow<'_> {
     /// any worker starts, so the local workers' readiness means the remote processes have joined too.
     fn wait_ready(&mut self, remote: u32) -> Result<(), RunError> {
         let profile = self.programs.profile;
-        let timeout = if remote > 0 {
-            let host = profile
-                .kafka
-                .bootstrap
-                .rsplit_once(':')
-                .map_or("", |(h, _)| h);
-            if is_loopback(host) {
-                self.display.println(&format!(
-                    "note: the remote processes must reach the broker at {}, a loopback address",
-                    profile.kafka.bootstrap
-                ));
-            }
-            self.display.println(&format!(
-                "waiting up to {}s for {remote} remote job process(es) to join",
-                REMOTE_READY_TIMEOUT.as_secs()
-            ));
-            REMOTE_READY_TIMEOUT
-        } else {
-            READY_TIMEOUT
-        };
+        let (timeout, notes) = ready_timeout(profile, remote);
+        for note in notes {
+            self.display.println(&note);
+        }
         let job = &profile.job;
         let workers = ((job.processes - remote) * job.workers) as usize;
         let deadline = Instant::now() + timeout;

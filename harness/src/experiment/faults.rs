@@ -47,6 +47,49 @@ impl fmt::Display for KillPlan {
     }
 }
 
+/// Why the harness killed a job process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Killed {
+    /// A kill the run injects (`--kill`).
+    Injected,
+    /// The process had sent nothing for the liveness limit: dead, hung or cut off.
+    Silent {
+        /// When the harness last heard from it, seconds since the producers started.
+        last_heard_at_s: f64,
+        /// When the silence was detected and the process killed.
+        detected_at_s: f64,
+    },
+}
+
+/// How a job process failed, as its fault record states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// How it ended, and why when the harness killed it.
+    pub cause: String,
+    /// Whether the run injected it (`--kill`).
+    pub injected: bool,
+    /// When it failed, seconds since the producers started.
+    pub failed_at_s: f64,
+    /// When the harness knew.
+    pub detected_at_s: f64,
+}
+
+impl Failure {
+    /// The fault record of this failure of `target`, whose job was restarted at `restarted_at_s`.
+    pub fn record(self, target: String, restarted_at_s: f64) -> FaultRecord {
+        FaultRecord {
+            target,
+            cause: self.cause,
+            injected: self.injected,
+            failed_at_s: self.failed_at_s,
+            detected_at_s: self.detected_at_s,
+            restarted_at_s,
+            caught_up_at_s: None,
+            events_reread: 0,
+        }
+    }
+}
+
 /// The recovery in progress: what the job must count to have caught up.
 #[derive(Debug, Clone, Copy)]
 struct CatchingUp {
@@ -58,8 +101,8 @@ struct CatchingUp {
 #[derive(Debug, Clone)]
 pub struct Faults {
     planned: Vec<KillPlan>,
-    /// Job processes killed on purpose and not yet restarted.
-    injected: std::collections::BTreeSet<u32>,
+    /// Job processes the harness killed and has not yet restarted, with why.
+    killed: std::collections::BTreeMap<u32, Killed>,
     restarts_left: u32,
     records: Vec<FaultRecord>,
     catching_up: Option<CatchingUp>,
@@ -72,7 +115,7 @@ impl Faults {
         planned.sort_by_key(|k| k.at);
         Self {
             planned,
-            injected: std::collections::BTreeSet::new(),
+            killed: std::collections::BTreeMap::new(),
             restarts_left: max_restarts,
             records: Vec::new(),
             catching_up: None,
@@ -84,13 +127,47 @@ impl Faults {
     pub fn due(&mut self, elapsed: Duration) -> Vec<KillPlan> {
         let due = self.planned.partition_point(|k| k.at <= elapsed);
         let kills: Vec<KillPlan> = self.planned.drain(..due).collect();
-        self.injected.extend(kills.iter().map(|k| k.process));
+        for kill in &kills {
+            self.killed.insert(kill.process, Killed::Injected);
+        }
         kills
     }
 
-    /// Whether job process `process` failed because a kill was injected (asked once per failure).
-    pub fn take_injected(&mut self, process: u32) -> bool {
-        self.injected.remove(&process)
+    /// Job process `process` is killed because it was silent from `last_heard_at_s` until
+    /// `detected_at_s` (seconds since the producers started).
+    pub fn silent(&mut self, process: u32, last_heard_at_s: f64, detected_at_s: f64) {
+        self.killed.insert(
+            process,
+            Killed::Silent {
+                last_heard_at_s,
+                detected_at_s,
+            },
+        );
+    }
+
+    /// How job process `process` failed, now that it exited with `status` at `now_s`: its exit, or
+    /// the kill that caused it (asked once per failure).
+    pub fn failure(&mut self, process: u32, status: &dyn fmt::Display, now_s: f64) -> Failure {
+        match self.killed.remove(&process) {
+            Some(Killed::Silent {
+                last_heard_at_s,
+                detected_at_s,
+            }) => Failure {
+                cause: format!(
+                    "silent for {:.1} s (dead, hung or cut off), killed: {status}",
+                    detected_at_s - last_heard_at_s
+                ),
+                injected: false,
+                failed_at_s: last_heard_at_s,
+                detected_at_s,
+            },
+            killed => Failure {
+                cause: status.to_string(),
+                injected: killed == Some(Killed::Injected),
+                failed_at_s: now_s,
+                detected_at_s: now_s,
+            },
+        }
     }
 
     /// Whether another restart is allowed.
@@ -142,6 +219,7 @@ mod tests {
             target: "job 1".to_owned(),
             cause: "signal: 9".to_owned(),
             injected: true,
+            detected_at_s: failed_at_s,
             failed_at_s,
             restarted_at_s: failed_at_s + 0.1,
             caught_up_at_s: None,
@@ -186,5 +264,26 @@ mod tests {
         assert_eq!(records[0].caught_up_at_s, Some(13.0));
         assert_eq!(records[0].events_reread, 7);
         assert_eq!(records[0].recovery_s(), Some(1.0));
+    }
+
+    #[test]
+    fn a_silent_process_fails_when_last_heard_and_is_detected_when_killed() {
+        let mut faults = Faults::new(&[], 3);
+        faults.silent(1, 10.0, 13.1);
+        let failure = faults.failure(1, &"signal: 9 (SIGKILL)", 13.2);
+        assert_eq!(
+            failure,
+            Failure {
+                cause: "silent for 3.1 s (dead, hung or cut off), killed: signal: 9 (SIGKILL)"
+                    .to_owned(),
+                injected: false,
+                failed_at_s: 10.0,
+                detected_at_s: 13.1,
+            }
+        );
+        // Asked once: the next failure of the process is an exit of its own.
+        let failure = faults.failure(1, &"exit status: 1", 20.0);
+        assert_eq!((failure.failed_at_s, failure.detected_at_s), (20.0, 20.0));
+        assert!(!failure.injected);
     }
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use adstream_profile::address::HostPort;
+use adstream_profile::address::{HostPort, is_loopback};
 use adstream_profile::hostfile::{HostLine, Hostfile};
 use adstream_profile::profile::{JobSection, Launch, Profile, SshSection};
 
@@ -27,6 +28,32 @@ pub struct Programs<'a> {
     pub dataflow: &'a Path,
     /// The `producer` binary.
     pub producer: &'a Path,
+}
+
+/// How long the job's workers may take to report that they read their partitions.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the job may take to become ready when some of its processes are started by hand on other
+/// hosts.
+const REMOTE_READY_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long the harness waits for the job's workers to say they read their partitions, with what to
+/// tell the user first: long when `remote` processes are started by hand on other hosts.
+pub fn ready_timeout(profile: &Profile, remote: u32) -> (Duration, Vec<String>) {
+    if remote == 0 {
+        return (READY_TIMEOUT, Vec::new());
+    }
+    let bootstrap = &profile.kafka.bootstrap;
+    let host = bootstrap.rsplit_once(':').map_or("", |(h, _)| h);
+    let mut notes = Vec::new();
+    if is_loopback(host) {
+        notes.push(format!(
+            "note: the remote processes must reach the broker at {bootstrap}, a loopback address"
+        ));
+    }
+    notes.push(format!(
+        "waiting up to {}s for {remote} remote job process(es) to join",
+        REMOTE_READY_TIMEOUT.as_secs()
+    ));
+    (REMOTE_READY_TIMEOUT, notes)
 }
 
 /// Writes a hostfile of `processes` free loopback ports into `dir`.

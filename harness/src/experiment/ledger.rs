@@ -84,6 +84,11 @@ impl Ledger {
             .filter(|_| self.job_summaries.len() >= processes)
     }
 
+    /// Whether job process `process` of the current incarnation has sent its summary.
+    pub fn summarized(&self, process: u32) -> bool {
+        self.job_summaries.contains_key(&process)
+    }
+
     /// Job workers that have said they read their partitions.
     pub fn ready_workers(&self) -> usize {
         self.ready

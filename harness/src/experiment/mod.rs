@@ -12,6 +12,7 @@ pub mod harness_metrics;
 pub mod interrupt;
 pub mod launch;
 pub mod ledger;
+pub mod liveness;
 pub mod role;
 pub mod search;
 pub mod single_run;

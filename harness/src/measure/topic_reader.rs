@@ -74,6 +74,11 @@ impl TopicReader {
         self.consumer.read_all_now(quiet, Some(deadline), each)
     }
 
+    /// Waits until the topic has a record, or `stop` is set; whether a record came.
+    pub fn first_record(&mut self, stop: &AtomicBool) -> bool {
+        self.read_until(stop, Duration::ZERO, None, |_| Next::Done)
+    }
+
     /// How many partitions it reads.
     pub fn partitions(&self) -> u32 {
         self.consumer.partitions().len() as u32

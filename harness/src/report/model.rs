@@ -172,8 +172,11 @@ pub struct FaultRecord {
     pub cause: String,
     /// Whether the harness injected it (`--kill`).
     pub injected: bool,
-    /// When it failed.
+    /// When it failed: its exit, or for a process that went silent the last time the harness heard
+    /// from it.
     pub failed_at_s: f64,
+    /// When the harness knew: at once for an exit, after the liveness limit for a silent process.
+    pub detected_at_s: f64,
     /// When the job's processes were started again.
     pub restarted_at_s: f64,
     /// When the restarted job's read position was back at the broker's end: it had counted as many

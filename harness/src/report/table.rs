@@ -55,11 +55,16 @@ impl Report {
         for f in &self.faults {
             let _ = writeln!(
                 t,
-                "fault       {} {} at {:.1} s{}: restarted at {:.1} s, {}; {} records read again",
+                "fault       {} {} at {:.1} s{}{}: restarted at {:.1} s, {}; {} records read again",
                 f.target,
                 f.cause,
                 f.failed_at_s,
                 if f.injected { " (injected)" } else { "" },
+                if f.detected_at_s > f.failed_at_s {
+                    format!(", detected at {:.1} s", f.detected_at_s)
+                } else {
+                    String::new()
+                },
                 f.restarted_at_s,
                 f.recovery_s().map_or_else(
                     || "not caught up by the end".to_owned(),

@@ -3,10 +3,12 @@
 //! job each time while the producers keep producing, and the results topic still holds one record
 //! per (window, campaign), each equal to the independent recount.
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use adstream_tests::{
-    TestBroker, read_event_records, recount, rules_of_run, run_json, verify_results,
+    TestBroker, pgrep, read_event_records, read_topic, recount, rules_of_run, run_json,
+    verify_results,
 };
 
 #[test]
@@ -52,6 +54,77 @@ fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_windo
     assert!(report["latency_disturbed_ms"]["count"].as_u64().unwrap() > 0);
 
     // Every record of the results topic, not the last per key: a duplicate would be a mismatch.
+    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
+    let expected = recount(&records, rules_of_run(&out));
+    assert_eq!(report["events"]["processed"], expected.events(), "{report}");
+    let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
+    assert!(v.exact, "{:?}", v.mismatches);
+    assert_eq!(v.results_read, v.results_expected);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+/// A job process that hangs (SIGSTOP, never continued) sends the harness nothing: after the liveness
+/// limit the harness kills it and restarts the job, and the results stay exactly once. The report
+/// says the fault was detected, after at least the limit of silence.
+#[test]
+fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
+    let t = TestBroker::with_topics(2);
+    let out = std::env::temp_dir().join(format!("adstream-hung-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let stderr = std::fs::File::create(out.join("stderr.txt")).unwrap();
+    let mut run = t
+        .harness_run()
+        .args(["--processes", "2", "--producers", "2"])
+        .args(["--rate", "2000", "--duration", "20"])
+        .args(["--liveness-timeout-ms", "3000"])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("run harness");
+    let profile = out.join("profile.toml");
+    let victim = format!("dataflow --config {} --process 1", profile.display());
+    let producers = format!("producer --config {}", profile.display());
+    // Once the producers send, events flow through both job processes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pgrep(&["-f", &producers]).is_empty() {
+        assert!(Instant::now() < deadline, "producers never started");
+        std::thread::yield_now();
+    }
+    read_topic(
+        &t.kafka.bootstrap,
+        &t.kafka.events_topic,
+        2,
+        Duration::from_secs(60),
+        |r| r.len() >= 1_000,
+    );
+    let pid = *pgrep(&["-f", &victim]).first().expect("job process 1");
+    let stopped = Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+
+    let status = run.wait().unwrap();
+    let err = std::fs::read_to_string(out.join("stderr.txt")).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("verification EXACT"), "{err}");
+    assert!(err.contains("job 1 sent nothing for"), "{err}");
+    let report = run_json(&out, "report.json");
+    let faults = report["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 1, "{report}");
+    let fault = &faults[0];
+    assert_eq!(fault["target"], "job 1", "{fault}");
+    assert_eq!(fault["injected"], false, "{fault}");
+    assert!(
+        fault["cause"].as_str().unwrap().starts_with("silent for"),
+        "{fault}"
+    );
+    let silent = fault["detected_at_s"].as_f64().unwrap() - fault["failed_at_s"].as_f64().unwrap();
+    assert!(silent >= 3.0, "{fault}");
+    assert!(fault["caught_up_at_s"].as_f64().is_some(), "{fault}");
+
     let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
     let expected = recount(&records, rules_of_run(&out));
     assert_eq!(report["events"]["processed"], expected.events(), "{report}");
