@@ -150,8 +150,9 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             results: r.clone(),
             checkpoints: None,
             metrics: Some(Arc::clone(&published[worker.index()])),
+            peers: None,
         };
-        run_worker(worker, state, edges, JobCounts::default(), |_| {})
+        run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
     })
     .unwrap();
     let mut counts = JobCounts::default();
@@ -384,8 +385,9 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
                 results: r.clone(),
                 checkpoints: None,
                 metrics: None,
+                peers: None,
             };
-            run_worker(worker, state, edges, JobCounts::default(), |_| {})
+            run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
         })
         .unwrap();
         let mut counts = JobCounts::default();

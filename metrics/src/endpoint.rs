@@ -1,5 +1,6 @@
 //! One process's metrics endpoint: an HTTP server on a thread of its own answering `GET /metrics` with
-//! its registry, encoded at the moment of the scrape. Dropping the [`Endpoint`] stops it, once the
+//! its registry, encoded at the moment of the scrape, and `GET /healthz` with the process's own
+//! verdict on its liveness (200 `ok`, or 503 with the reason) for the probes of systemd or Kubernetes. Dropping the [`Endpoint`] stops it, once the
 //! requests already received are answered; a process that ends keeps it to the end
 //! ([`Endpoint::serve_until_exit`]).
 
@@ -28,6 +29,9 @@ pub enum EndpointError {
         reason: String,
     },
 }
+
+/// A process's verdict on its own liveness, asked at each `/healthz`: `Err` says why it is not live.
+pub type Health = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A running metrics endpoint.
 pub struct Endpoint {
@@ -60,9 +64,10 @@ const QUIET: Duration = Duration::from_millis(50);
 
 /// Answers one request. A collector that panics fails its scrape, not the endpoint (the default hook
 /// reports the panic on stderr).
-fn respond(registry: &Registry, request: tiny_http::Request) {
-    let answered =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(registry, &request)));
+fn respond(registry: &Registry, health: &Health, request: tiny_http::Request) {
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        answer(registry, health, &request)
+    }));
     let (status, content_type, body) =
         answered.unwrap_or_else(|_| (500, "text/plain", "a metric could not be read\n".to_owned()));
     let header = tiny_http::Header::from_bytes("Content-Type", content_type).expect("ASCII");
@@ -74,10 +79,24 @@ fn respond(registry: &Registry, request: tiny_http::Request) {
 }
 
 /// The answer to one request.
-fn answer(registry: &Registry, request: &tiny_http::Request) -> (u16, &'static str, String) {
+fn answer(
+    registry: &Registry,
+    health: &Health,
+    request: &tiny_http::Request,
+) -> (u16, &'static str, String) {
     let path = request.url().split('?').next().unwrap_or_default();
+    if path == "/healthz" {
+        return match health() {
+            Ok(()) => (200, "text/plain", "ok\n".to_owned()),
+            Err(why) => (503, "text/plain", format!("{why}\n")),
+        };
+    }
     if path != "/metrics" {
-        return (404, "text/plain", "metrics are at /metrics\n".to_owned());
+        return (
+            404,
+            "text/plain",
+            "metrics are at /metrics, liveness at /healthz\n".to_owned(),
+        );
     }
     let mut body = String::new();
     let (content_type, encoded) = if wants_openmetrics(request) {
@@ -98,8 +117,18 @@ fn answer(registry: &Registry, request: &tiny_http::Request) -> (u16, &'static s
 }
 
 impl Endpoint {
-    /// Serves `registry` at `address` (`HOST:PORT`; port 0 picks a free one) until dropped.
+    /// Serves `registry` at `address` (`HOST:PORT`; port 0 picks a free one) until dropped; its
+    /// `/healthz` always answers `ok`.
     pub fn serve(address: &str, registry: Registry) -> Result<Self, EndpointError> {
+        Self::serve_with_health(address, registry, Arc::new(|| Ok(())))
+    }
+
+    /// [`Endpoint::serve`], with `/healthz` answered by `health`.
+    pub fn serve_with_health(
+        address: &str,
+        registry: Registry,
+        health: Health,
+    ) -> Result<Self, EndpointError> {
         let bind = |reason: String| EndpointError::Bind {
             address: address.to_owned(),
             reason,
@@ -117,7 +146,7 @@ impl Endpoint {
             .spawn(move || {
                 while !told.load(Ordering::Relaxed) {
                     match serving.recv_timeout(QUIET) {
-                        Ok(Some(request)) => respond(&registry, request),
+                        Ok(Some(request)) => respond(&registry, &health, request),
                         Ok(None) => {}
                         // The listener failed: nothing more will come.
                         Err(_) => return,
@@ -125,7 +154,7 @@ impl Endpoint {
                 }
                 // Told to close: what is queued is answered, so a scrape at the end gets an answer.
                 while let Ok(Some(request)) = serving.try_recv() {
-                    respond(&registry, request);
+                    respond(&registry, &health, request);
                 }
             })
             .map_err(|e| bind(e.to_string()))?;

@@ -13,5 +13,5 @@
 pub mod endpoint;
 pub mod families;
 
-pub use endpoint::{Endpoint, EndpointError};
+pub use endpoint::{Endpoint, EndpointError, Health};
 pub use prometheus_client;

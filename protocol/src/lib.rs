@@ -12,6 +12,7 @@
 //!   job's), and the comparison of a results topic with it;
 //! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
 //!   harness, on a stdout kept for them alone;
+//! - [`liveness`]: when a process that should speak about once a second counts as gone;
 //! - [`clock`] and [`cpu`]: wall-clock time and the CPU a process used, as every process reports
 //!   them.
 //!
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod clock;
 pub mod cpu;
 pub mod exactness;
+pub mod liveness;
 pub mod messages;
 pub mod outbox;
 pub mod validity;

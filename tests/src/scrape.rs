@@ -62,3 +62,21 @@ pub fn samples(scrape: &Scrape, metric: &str, label: &str) -> Vec<(String, f64)>
 pub fn total(scrape: &Scrape, metric: &str) -> f64 {
     samples(scrape, metric, "").iter().map(|(_, v)| v).sum()
 }
+
+/// `GET /healthz` at `address`: the status code and the body, or `None` when nothing answers.
+pub fn healthz(address: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.trim_end().to_owned()))
+}

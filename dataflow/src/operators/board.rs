@@ -54,7 +54,16 @@ pub struct WorkerBoard {
     results: AtomicU64,
     pub(crate) result_latency: Histogram,
     pub(crate) checkpoint_duration: Histogram,
+    /// When the worker's loop last ran, Unix ms (0: not yet).
+    alive_at_ms: AtomicU64,
+    /// The peer process silent the longest then, and for how many ms.
+    quietest_peer: Mutex<Option<(u32, u64)>>,
+    /// Whether the worker's work is done (its loop has ended on purpose).
+    done: std::sync::atomic::AtomicBool,
 }
+
+/// How often a worker says it is alive on its board (from its loop, which runs far more often).
+pub const ALIVE_EVERY: Duration = Duration::from_millis(100);
 
 impl WorkerBoard {
     /// The board of (global) worker `worker`.
@@ -65,6 +74,44 @@ impl WorkerBoard {
             results: AtomicU64::new(0),
             result_latency: latency_buckets(),
             checkpoint_duration: latency_buckets(),
+            alive_at_ms: AtomicU64::new(0),
+            quietest_peer: Mutex::new(None),
+            done: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The worker's work is done: its loop no longer runs, and that is no sign of trouble.
+    pub fn done(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+
+    /// The worker's loop ran at `now_ms`; `quietest_peer` is the peer process silent the longest,
+    /// with how long in ms.
+    pub fn alive(&self, now_ms: u64, quietest_peer: Option<(u32, u64)>) {
+        self.alive_at_ms.store(now_ms, Ordering::Relaxed);
+        *self.quietest_peer.lock().expect("metrics board lock") = quietest_peer;
+    }
+
+    /// Whether the worker is live at `now_ms`: its loop ran and every peer spoke within `within_ms`.
+    /// A worker that has not started its loop yet is live.
+    pub fn health(&self, now_ms: u64, within_ms: u64) -> Result<(), String> {
+        if self.done.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let alive_at = self.alive_at_ms.load(Ordering::Relaxed);
+        if alive_at > 0 && now_ms.saturating_sub(alive_at) > within_ms {
+            return Err(format!(
+                "worker {} has not run for {} ms",
+                self.worker,
+                now_ms - alive_at
+            ));
+        }
+        match *self.quietest_peer.lock().expect("metrics board lock") {
+            Some((peer, silent_ms)) if silent_ms > within_ms => Err(format!(
+                "job process {peer} has sent worker {} nothing for {silent_ms} ms",
+                self.worker
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -24,8 +24,9 @@ use timely::worker::Worker;
 
 use crate::core::window_state::WindowState;
 use crate::edges::{DeadLetters, RecordReader, ResultWriter};
-use crate::operators::board::WorkerBoard;
+use crate::operators::board::{ALIVE_EVERY, WorkerBoard};
 use crate::operators::checkpointing::Checkpointer;
+use crate::operators::heartbeat::Heartbeats;
 use crate::operators::sink::deliver_results;
 use crate::operators::source::{SourceCheckpoints, events_source};
 
@@ -47,6 +48,29 @@ pub struct Edges<R, D, W> {
     pub checkpoints: Option<Checkpointer>,
     /// Where the worker publishes its metrics, if its process serves them.
     pub metrics: Option<Arc<WorkerBoard>>,
+    /// The other processes of the job to watch, if there are any.
+    pub peers: Option<Peers>,
+}
+
+/// The job's processes, as one of them watches the others.
+#[derive(Debug, Clone, Copy)]
+pub struct Peers {
+    /// This process's index.
+    pub process: u32,
+    /// How many processes the job has.
+    pub processes: u32,
+    /// How long a peer may stay silent before it counts as gone.
+    pub limit: Duration,
+}
+
+/// Why a worker stopped before its work was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("job process {peer} sent nothing for {:.1} s: gone, hung or cut off", silent_for.as_secs_f64())]
+pub struct PeerSilent {
+    /// The silent process.
+    pub peer: u32,
+    /// How long it had been silent.
+    pub silent_for: Duration,
 }
 
 /// Builds this worker's dataflow over `state`, runs it until every source is over and every result
@@ -58,8 +82,9 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     edges: Edges<R, D, W>,
     start: JobCounts,
     mut progress: impl FnMut(&JobCounts),
-) -> JobCounts {
+) -> Result<JobCounts, PeerSilent> {
     let window_size_ns = state.window_size_ns();
+    let board = edges.metrics.clone();
     let counts = Rc::new(RefCell::new(start));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
@@ -96,17 +121,44 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 .probe_with(&probe);
         });
     }
+    let mut heartbeats = edges
+        .peers
+        .map(|p| Heartbeats::new(worker, p.process, p.processes, p.limit, Instant::now()));
     let mut reported = Instant::now();
+    let mut said_alive: Option<Instant> = None;
     while !probe.done() {
         worker.step_or_park(Some(PARK));
-        if reported.elapsed() >= PROGRESS_EVERY {
-            progress(&counts.borrow());
-            reported = Instant::now();
+        let now = Instant::now();
+        if let Some(heartbeats) = &mut heartbeats {
+            heartbeats.beat(now);
+            if let Some(silence) = heartbeats.silent_peer(now) {
+                return Err(PeerSilent {
+                    peer: silence.process,
+                    silent_for: silence.silent_for,
+                });
+            }
         }
+        if let Some(board) = &board
+            && said_alive.is_none_or(|at| now.saturating_duration_since(at) >= ALIVE_EVERY)
+        {
+            let quietest = heartbeats
+                .as_ref()
+                .and_then(|h| h.quietest_peer(now))
+                .map(|s| (s.process, s.silent_for.as_millis() as u64));
+            board.alive(adstream_protocol::clock::unix_ms(), quietest);
+            said_alive = Some(now);
+        }
+        if now.saturating_duration_since(reported) >= PROGRESS_EVERY {
+            progress(&counts.borrow());
+            reported = now;
+        }
+    }
+    if let Some(board) = &board {
+        board.done();
     }
     let failures = writer.borrow_mut().flush() + dead_letters.borrow_mut().flush();
     drop(reader);
     let mut c = counts.take();
     c.delivery_failures += failures;
-    c
+    Ok(c)
 }

@@ -5,6 +5,7 @@
 
 pub mod board;
 pub mod checkpointing;
+pub mod heartbeat;
 pub mod job;
 pub mod sink;
 pub mod source;

@@ -10,9 +10,8 @@ use std::time::Duration;
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::partition_count;
 use adstream_kafka::settings::consumer_config;
-use adstream_metrics::Endpoint;
 use adstream_metrics::prometheus_client::registry::Registry;
-use adstream_profile::ConfigError;
+use adstream_metrics::{Endpoint, Health};
 use adstream_profile::profile::{Profile, Served, WindowMode, keys};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
@@ -21,12 +20,11 @@ use adstream_protocol::outbox::Outbox;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::core::assignment::partitions_of;
-use crate::core::checkpoint::{Loaded, PartitionCheckpoint};
+use crate::core::checkpoint::PartitionCheckpoint;
 use crate::core::progress::Progress;
 use crate::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use crate::core::window_state::WindowState;
 use crate::edges::RecordReader as _;
-use crate::edges::{CheckpointStore, checkpoint_dir::DirStore};
 use crate::kafka::checkpoint_topic::TopicStore;
 use crate::kafka::readback::written_results;
 use crate::kafka::reader::KafkaReader;
@@ -34,51 +32,16 @@ use crate::kafka::topics::create_dead_letter_topic;
 use crate::kafka::writers::{KafkaDeadLetters, KafkaResults};
 use crate::operators::board::WorkerBoard;
 use crate::operators::checkpointing::Checkpointer;
-use crate::operators::job::{Edges, run_worker};
-use cluster::{ClusterError, timely_config};
+use crate::operators::job::{Edges, PeerSilent, Peers, run_worker};
+use checkpoint_place::{Place, checkpoint_place, load_checkpoints, store_at};
+use cluster::timely_config;
+pub use error::ProcessError;
 use job_metrics::JobMetrics;
 
+pub mod checkpoint_place;
 pub mod cluster;
+pub mod error;
 pub mod job_metrics;
-
-/// Why a job process failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcessError {
-    /// The configuration cannot be run.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The cluster options cannot be used.
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    /// Kafka: no broker, no topic, a client error.
-    #[error(transparent)]
-    Kafka(#[from] KafkaError),
-    /// Stdout could not be taken for, or written with, the messages to the harness.
-    #[error("cannot write messages to the harness on stdout: {0}")]
-    Stdout(std::io::Error),
-    /// Timely could not start (e.g. the other processes of the hostfile never connected).
-    #[error("cannot start timely: {0}")]
-    Timely(String),
-    /// A worker thread failed.
-    #[error("timely worker {0} failed: {1}")]
-    Worker(usize, String),
-    /// The checkpoint directory cannot be used.
-    #[error("checkpoints: {0}")]
-    Checkpoints(std::io::Error),
-    /// The metrics endpoint cannot be served.
-    #[error(transparent)]
-    Metrics(#[from] adstream_metrics::EndpointError),
-    /// Some dead-letter or result records were not delivered.
-    #[error("{0} dead-letter or result deliveries failed")]
-    Deliveries(u64),
-}
-
-impl ProcessError {
-    /// Whether it is a mistake in the configuration or command line (exit code 2).
-    pub fn is_usage(&self) -> bool {
-        matches!(self, ProcessError::Config(_) | ProcessError::Cluster(_))
-    }
-}
 
 /// The profile checked for this process (exact mode needs the run's base time; bounded mode infers it
 /// from the events when it is not given) and its timely configuration.
@@ -120,7 +83,15 @@ fn serve_metrics(
     let metrics = JobMetrics::new(process, boards.clone(), &k.connection(), &k.events_topic)?;
     let mut registry = Registry::default();
     registry.register_collector(Box::new(metrics));
-    let endpoint = Endpoint::serve(&address.to_string(), registry)?;
+    // Unhealthy once a worker's loop or a peer has been quiet for half the liveness limit: before
+    // the process gives up on the peer at the full limit.
+    let within_ms = profile.job.liveness_timeout_ms / 2;
+    let watched = boards.clone();
+    let health: Health = Arc::new(move || {
+        let now_ms = adstream_protocol::clock::unix_ms();
+        watched.iter().try_for_each(|b| b.health(now_ms, within_ms))
+    });
+    let endpoint = Endpoint::serve_with_health(&address.to_string(), registry, health)?;
     eprintln!("dataflow process {process}: metrics at {}", endpoint.url());
     let serving = Serving {
         endpoint,
@@ -135,44 +106,6 @@ struct WorkerStart {
     resume: Vec<PartitionCheckpoint>,
 }
 
-/// Where a job's checkpoints are kept.
-#[derive(Debug, Clone, Copy)]
-enum Place<'a> {
-    /// In a directory every process of the job reaches (`job.checkpoint_dir`).
-    Dir(&'a std::path::Path),
-    /// In the checkpoint topic of the broker (the default).
-    Topic,
-}
-
-/// The job's id and where its checkpoints are, when it has an id and takes checkpoints.
-fn checkpoint_place(profile: &Profile) -> Option<(&str, Place<'_>)> {
-    if profile.job.checkpoint_interval_ms == 0 {
-        return None;
-    }
-    let id = profile.job.id.as_deref()?;
-    let place = profile
-        .job
-        .checkpoint_dir
-        .as_deref()
-        .map_or(Place::Topic, Place::Dir);
-    Some((id, place))
-}
-
-/// A store for this job's checkpoints at `place`.
-fn store_at(
-    profile: &Profile,
-    id: &str,
-    place: Place<'_>,
-) -> Result<Box<dyn CheckpointStore>, ProcessError> {
-    Ok(match place {
-        Place::Dir(dir) => Box::new(DirStore::new(dir, id).map_err(ProcessError::Checkpoints)?),
-        Place::Topic => Box::new(TopicStore::new(
-            &profile.kafka.connection(),
-            &TopicStore::topic_of(&profile.kafka.events_topic),
-        )?),
-    })
-}
-
 /// How this process starts, beyond its profile.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -181,34 +114,6 @@ pub struct RunOptions {
     /// Fault injection: abort the process right before writing result N + 1, once the N written are
     /// delivered (a crash between a window's first and last result).
     pub crash_after_results: Option<u64>,
-}
-
-/// The newest checkpoint of every partition of this job, unless `fresh` (reporting unusable files).
-fn load_checkpoints(profile: &Profile, fresh: bool) -> Result<Loaded, ProcessError> {
-    let Some((job, place)) = checkpoint_place(profile).filter(|_| !fresh) else {
-        return Ok(Loaded::default());
-    };
-    let topic = TopicStore::topic_of(&profile.kafka.events_topic);
-    let (loaded, from) = match place {
-        Place::Dir(dir) => (
-            DirStore::load(dir, job).map_err(ProcessError::Checkpoints)?,
-            dir.display().to_string(),
-        ),
-        Place::Topic => (
-            TopicStore::load(&profile.kafka.connection(), &topic, job)?,
-            format!("topic `{topic}`"),
-        ),
-    };
-    for corrupt in &loaded.corrupt {
-        eprintln!("dataflow: skipping an unusable checkpoint: {corrupt}");
-    }
-    if !loaded.partitions.is_empty() {
-        eprintln!(
-            "dataflow: job {job} resumes {} partition(s) from its checkpoints in {from}",
-            loaded.partitions.len(),
-        );
-    }
-    Ok(loaded)
 }
 
 fn starts_of_this_process(
@@ -255,6 +160,11 @@ fn starts_of_this_process(
                     .crash_after(options.crash_after_results),
                 checkpoints,
                 metrics: boards.get(worker - first).cloned(),
+                peers: (job.processes > 1).then_some(Peers {
+                    process: job.process,
+                    processes: job.processes,
+                    limit: Duration::from_millis(job.liveness_timeout_ms),
+                }),
             };
             Ok(WorkerStart { edges, resume })
         })
@@ -301,6 +211,15 @@ pub fn run(
     let producers: Vec<u32> = (0..profile.producers.count).collect();
     let process = profile.job.process;
     let first = (process * profile.job.workers) as usize;
+    let addresses = match &config.communication {
+        timely::CommunicationConfig::Cluster { addresses, .. } => addresses.clone(),
+        _ => Vec::new(),
+    };
+    // Each worker says how it ended as it ends, so a peer found silent ends the process at once:
+    // joining the workers would wait for timely's network threads, which never end while the peer
+    // is hung.
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<Result<(), PeerSilent>>();
+    let workers = profile.job.workers;
     let guards = timely::execute(config, move |worker| {
         let WorkerStart { edges, resume } = starts[worker.index() - first]
             .lock()
@@ -352,12 +271,38 @@ pub fn run(
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };
-        run_worker(worker, state, edges, start, report)
+        let done = run_worker(worker, state, edges, start, report);
+        let _ = ended_tx.send(done.as_ref().map(|_| ()).map_err(|silent| *silent));
+        done
     })
     .map_err(ProcessError::Timely)?;
+    for _ in 0..workers {
+        match ended_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(silent)) => {
+                // The network threads stay blocked on the silent peer; the process ends without
+                // them.
+                std::mem::forget(guards);
+                let address = addresses
+                    .get(silent.peer as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                return Err(ProcessError::PeerSilent { silent, address });
+            }
+            // A worker failed without saying how: joining tells.
+            Err(_) => break,
+        }
+    }
     let mut total = JobCounts::default();
     for (i, worker) in guards.join().into_iter().enumerate() {
-        total += worker.map_err(|e| ProcessError::Worker(i, e))?;
+        let counts = worker.map_err(|e| ProcessError::Worker(i, e))?;
+        total += counts.map_err(|silent| ProcessError::PeerSilent {
+            silent,
+            address: addresses
+                .get(silent.peer as usize)
+                .cloned()
+                .unwrap_or_default(),
+        })?;
     }
     eprintln!(
         "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",

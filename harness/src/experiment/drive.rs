@@ -19,12 +19,12 @@ use crate::experiment::harness_metrics::{HarnessMetrics, Phase};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job, ready_timeout};
 use crate::experiment::ledger::Ledger;
-use crate::experiment::liveness::Liveness;
 use crate::experiment::role::Role;
 use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::TopicReader;
+use adstream_protocol::liveness::Liveness;
 
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);

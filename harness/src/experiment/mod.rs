@@ -12,7 +12,6 @@ pub mod harness_metrics;
 pub mod interrupt;
 pub mod launch;
 pub mod ledger;
-pub mod liveness;
 pub mod role;
 pub mod search;
 pub mod single_run;

@@ -12,6 +12,7 @@ mod idle_workers;
 mod job_exactness;
 mod metrics;
 mod ownership;
+mod peer_liveness;
 mod producers_to_broker;
 mod recovery;
 mod report;

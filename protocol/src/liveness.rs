@@ -1,16 +1,16 @@
-//! Whether the job's processes are alive, judged by what they say (ARCHITECTURE.md, "Fault
-//! tolerance"). Every worker of a job process sends the harness a progress message about once a
-//! second, from its readiness to its process's summary; a process the harness has heard nothing from
-//! for the liveness limit (`job.liveness_timeout_ms`) is dead, hung (stopped, a frozen VM) or cut off
-//! from the harness, and is treated like one that crashed. Free of I/O, with the clock passed in.
+//! The liveness rule (ARCHITECTURE.md, "Fault tolerance"): a process that is expected to say
+//! something about once a second and has said nothing for the liveness limit
+//! (`job.liveness_timeout_ms`) is dead, hung (stopped, a frozen VM) or cut off, and is treated like
+//! one that crashed. The harness judges the job's processes by their messages, and each job process
+//! judges its peers by their heartbeats. Free of I/O, with the clock passed in.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// A job process silent past the limit.
+/// A process silent past the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Silence {
-    /// The job process.
+    /// The process.
     pub process: u32,
     /// When the harness last heard from it.
     pub last_heard: Instant,
@@ -18,7 +18,7 @@ pub struct Silence {
     pub silent_for: Duration,
 }
 
-/// When the harness last heard from each job process that is still at work.
+/// When each process that is still at work was last heard from.
 #[derive(Debug, Clone)]
 pub struct Liveness {
     limit: Duration,
@@ -34,31 +34,34 @@ impl Liveness {
         }
     }
 
-    /// Job process `process` said something at `at`: from now on it is expected to go on.
+    /// Process `process` said something at `at`: from now on it is expected to go on.
     pub fn heard(&mut self, process: u32, at: Instant) {
         self.last_heard.insert(process, at);
     }
 
-    /// Job process `process` is done (it sent its summary) or gone: its silence means nothing.
+    /// Process `process` is done or gone: its silence means nothing.
     pub fn forget(&mut self, process: u32) {
         self.last_heard.remove(&process);
     }
 
-    /// Every job process is gone (the job is being restarted).
+    /// Every process is gone (the job is being restarted).
     pub fn forget_all(&mut self) {
         self.last_heard.clear();
     }
 
-    /// The job process silent the longest, if it has been silent for the limit at `now`. A process
-    /// the harness has never heard from (not started yet, or started by hand on another host) is not
-    /// judged.
+    /// The process silent the longest, if it has been silent for the limit at `now`. A process never
+    /// heard from is not judged.
     pub fn silent(&self, now: Instant) -> Option<Silence> {
+        self.quietest(now).filter(|s| s.silent_for >= self.limit)
+    }
+
+    /// The process silent the longest at `now`, however briefly.
+    pub fn quietest(&self, now: Instant) -> Option<Silence> {
         let (&process, &last_heard) = self.last_heard.iter().min_by_key(|(_, at)| **at)?;
-        let silent_for = now.saturating_duration_since(last_heard);
-        (silent_for >= self.limit).then_some(Silence {
+        Some(Silence {
             process,
             last_heard,
-            silent_for,
+            silent_for: now.saturating_duration_since(last_heard),
         })
     }
 }
