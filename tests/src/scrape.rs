@@ -7,21 +7,28 @@ use std::time::Duration;
 
 use prometheus_parse::{Scrape, Value};
 
-/// One scrape of `address` (`HOST:PORT`), parsed: `None` when nothing answers there (yet, or any
-/// more), an error when something answers other than 200 with the Prometheus text format.
-pub fn scrape(address: &str) -> Option<Result<Scrape, String>> {
+/// `GET path` at `address` with `accept`: the response's head and body, or `None` when nothing
+/// answers there (yet, or any more).
+fn get(address: &str, path: &str, accept: &str) -> Option<(String, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     write!(
         stream,
-        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
+    Some((head.to_owned(), body.to_owned()))
+}
+
+/// One scrape of `address` (`HOST:PORT`), parsed: `None` when nothing answers there (yet, or any
+/// more), an error when something answers other than 200 with the Prometheus text format.
+pub fn scrape(address: &str) -> Option<Result<Scrape, String>> {
+    let (head, body) = get(address, "/metrics", "text/plain")?;
     if !head.starts_with("HTTP/1.1 200") || !head.contains("text/plain; version=0.0.4") {
         return Some(Err(format!("{address}: {head} {body}")));
     }
@@ -65,18 +72,7 @@ pub fn total(scrape: &Scrape, metric: &str) -> f64 {
 
 /// `GET /healthz` at `address`: the status code and the body, or `None` when nothing answers.
 pub fn healthz(address: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
+    let (head, body) = get(address, "/healthz", "*/*")?;
     let status = head.split(' ').nth(1)?.parse().ok()?;
     Some((status, body.trim_end().to_owned()))
 }

@@ -3,6 +3,7 @@
 //! job each time while the producers keep producing, and the results topic still holds one record
 //! per (window, campaign), each equal to the independent recount.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,18 @@ use adstream_tests::{
     TestBroker, pgrep, read_event_records, read_topic, recount, rules_of_run, run_json,
     verify_results,
 };
+
+/// The run's report counts every event, and the results topic — every record of it, not the last per
+/// key: a duplicate would be a mismatch — equals the independent recount; then the run's files go.
+fn results_are_exact(t: &TestBroker, out: &Path, report: &serde_json::Value) {
+    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
+    let expected = recount(&records, rules_of_run(out));
+    assert_eq!(report["events"]["processed"], expected.events(), "{report}");
+    let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
+    assert!(v.exact, "{:?}", v.mismatches);
+    assert_eq!(v.results_read, v.results_expected);
+    std::fs::remove_dir_all(out).unwrap();
+}
 
 #[test]
 fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_window() {
@@ -53,14 +66,7 @@ fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_windo
     );
     assert!(report["latency_disturbed_ms"]["count"].as_u64().unwrap() > 0);
 
-    // Every record of the results topic, not the last per key: a duplicate would be a mismatch.
-    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
-    let expected = recount(&records, rules_of_run(&out));
-    assert_eq!(report["events"]["processed"], expected.events(), "{report}");
-    let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
-    assert!(v.exact, "{:?}", v.mismatches);
-    assert_eq!(v.results_read, v.results_expected);
-    std::fs::remove_dir_all(out).unwrap();
+    results_are_exact(&t, &out, &report);
 }
 
 /// A job process that hangs (SIGSTOP, never continued) sends the harness nothing: after the liveness
@@ -125,11 +131,5 @@ fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
     assert!(silent >= 3.0, "{fault}");
     assert!(fault["caught_up_at_s"].as_f64().is_some(), "{fault}");
 
-    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
-    let expected = recount(&records, rules_of_run(&out));
-    assert_eq!(report["events"]["processed"], expected.events(), "{report}");
-    let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
-    assert!(v.exact, "{:?}", v.mismatches);
-    assert_eq!(v.results_read, v.results_expected);
-    std::fs::remove_dir_all(out).unwrap();
+    results_are_exact(&t, &out, &report);
 }
