@@ -6,7 +6,8 @@
 //! Who sends what:
 //! - a job worker: [`ChildMessage::Ready`] once it reads its partitions (the harness starts the
 //!   producers after every worker said so), then [`ChildMessage::Progress`] about once a second;
-//! - a job process: [`ChildMessage::JobSummary`] once at its end;
+//! - a job process: [`ChildMessage::JobSummary`] once at its end, or [`ChildMessage::PeerSilent`]
+//!   before it gives up on another process of the job that went silent;
 //! - a producer: [`ChildMessage::ProducerProgress`] about once a second while it sends, and
 //!   [`ChildMessage::ProducerSummary`] at its end (not in a dry run, whose stdout carries the events).
 
@@ -14,6 +15,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+/// A job process's word that another process of the job went silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSilence {
+    /// The process that gives up.
+    pub process: u32,
+    /// The silent process.
+    pub peer: u32,
+    /// How long it had been silent, ms.
+    pub silent_ms: u64,
+}
 
 /// One line of a child's stdout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +38,8 @@ pub enum ChildMessage {
     Progress(WorkerProgress),
     /// What a job process did, at its end.
     JobSummary(JobSummary),
+    /// A job process gives up on a peer process that has been silent for the liveness limit.
+    PeerSilent(PeerSilence),
     /// A producer's count of events sent so far.
     ProducerProgress(ProducerProgress),
     /// What a producer did, at its end.

@@ -14,7 +14,7 @@ use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_metrics::{Endpoint, Health};
 use adstream_profile::profile::{Profile, Served, WindowMode, keys};
 use adstream_protocol::messages::{
-    ChildMessage, JobCounts, JobSummary, WorkerProgress, WorkerReady,
+    ChildMessage, JobCounts, JobSummary, PeerSilence, WorkerProgress, WorkerReady,
 };
 use adstream_protocol::outbox::Outbox;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -287,6 +287,12 @@ pub fn run(
                     .get(silent.peer as usize)
                     .cloned()
                     .unwrap_or_default();
+                // The harness attributes the fault to the silent peer, not to this process.
+                let _ = outbox.send(&ChildMessage::PeerSilent(PeerSilence {
+                    process,
+                    peer: silent.peer,
+                    silent_ms: silent.silent_for.as_millis() as u64,
+                }));
                 return Err(ProcessError::PeerSilent { silent, address });
             }
             // A worker failed without saying how: joining tells.

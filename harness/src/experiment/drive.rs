@@ -113,20 +113,13 @@ impl<'a> Follow<'a> {
         let Some(silence) = self.liveness.silent(Instant::now()) else {
             return Ok(());
         };
-        let process = silence.process;
+        let (process, silent_s) = (silence.process, silence.silent_for.as_secs_f64());
         self.liveness.forget(process);
-        let since = |at: Instant| {
-            self.started
-                .map_or(0.0, |s| at.saturating_duration_since(s).as_secs_f64())
-        };
-        self.faults.silent(
-            process,
-            since(silence.last_heard),
-            since(silence.last_heard + silence.silent_for),
-        );
+        let detected_s = self.since_start().as_secs_f64();
+        self.faults
+            .silent(process, detected_s - silent_s, detected_s);
         self.display.println(&format!(
-            "job {process} sent nothing for {:.1} s (dead, hung or cut off): stopping it",
-            silence.silent_for.as_secs_f64()
+            "job {process} sent nothing for {silent_s:.1} s (dead, hung or cut off): stopping it"
         ));
         self.supervisor.kill(Role::Job(process))
     }
@@ -173,19 +166,22 @@ impl<'a> Follow<'a> {
     /// `status`.
     fn restart(&mut self, process: u32, status: std::process::ExitStatus) -> Result<(), RunError> {
         let now_s = self.since_start().as_secs_f64();
-        let failure = self.faults.failure(process, &status, now_s);
+        let gave_up_on = self.ledger.peer_silence_from(process);
+        let (target, failure) = self.faults.failure(process, gave_up_on, &status, now_s);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         self.ledger.new_incarnation();
         self.liveness.forget_all();
+        let what = failure.headline(process, target, &status);
         self.display.println(&format!(
-            "job {process} exited with {status}{}: restarting the job ({} of at most {})",
-            if failure.injected { " (injected)" } else { "" },
+            "{what}: restarting the job ({} of at most {})",
             self.faults.count() + 1,
             self.programs.profile.job.max_restarts
         ));
         self.start_job()?;
-        let restarted_at_s = self.since_start().as_secs_f64();
-        let record = failure.record(Role::Job(process).to_string(), restarted_at_s);
+        let record = failure.record(
+            Role::Job(target).to_string(),
+            self.since_start().as_secs_f64(),
+        );
         self.faults.restarted(record, self.ledger.sent());
         self.metrics.restarted();
         Ok(())

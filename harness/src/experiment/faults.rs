@@ -6,6 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use adstream_protocol::messages::PeerSilence;
+
 pub use crate::report::model::FaultRecord;
 
 /// A kill to inject: SIGKILL job process `process` this long after the producers started.
@@ -75,6 +77,20 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// What happened, in one line: job process `exited` ended with `status`, and the fault is job
+    /// process `target`'s (another one when `exited` gave up on a silent peer).
+    pub fn headline(&self, exited: u32, target: u32, status: &dyn fmt::Display) -> String {
+        if target != exited {
+            return format!(
+                "job {target} sent job {exited} nothing for {:.1} s (dead, hung or cut off), so \
+                 job {exited} ended with {status}",
+                self.detected_at_s - self.failed_at_s
+            );
+        }
+        let injected = if self.injected { " (injected)" } else { "" };
+        format!("job {exited} exited with {status}{injected}")
+    }
+
     /// The fault record of this failure of `target`, whose job was restarted at `restarted_at_s`.
     pub fn record(self, target: String, restarted_at_s: f64) -> FaultRecord {
         FaultRecord {
@@ -145,10 +161,33 @@ impl Faults {
         );
     }
 
-    /// How job process `process` failed, now that it exited with `status` at `now_s`: its exit, or
-    /// the kill that caused it (asked once per failure).
-    pub fn failure(&mut self, process: u32, status: &dyn fmt::Display, now_s: f64) -> Failure {
-        match self.killed.remove(&process) {
+    /// How the job failed, now that job process `process` exited with `status` at `now_s`: which
+    /// process's fault it was, and how. When `process` gave up on a silent peer (`gave_up_on`), the
+    /// peer's silence is the fault; else its exit, or the kill that caused it (asked once per
+    /// failure).
+    pub fn failure(
+        &mut self,
+        process: u32,
+        gave_up_on: Option<PeerSilence>,
+        status: &dyn fmt::Display,
+        now_s: f64,
+    ) -> (u32, Failure) {
+        if let Some(silence) = gave_up_on {
+            self.killed.remove(&silence.process);
+            let silent_s = silence.silent_ms as f64 / 1_000.0;
+            let failure = Failure {
+                cause: format!(
+                    "silent for {silent_s:.1} s (dead, hung or cut off): job {} gave up on it \
+                     and ended with {status}",
+                    silence.process
+                ),
+                injected: false,
+                failed_at_s: (now_s - silent_s).max(0.0),
+                detected_at_s: now_s,
+            };
+            return (silence.peer, failure);
+        }
+        let failure = match self.killed.remove(&process) {
             Some(Killed::Silent {
                 last_heard_at_s,
                 detected_at_s,
@@ -167,7 +206,8 @@ impl Faults {
                 failed_at_s: now_s,
                 detected_at_s: now_s,
             },
-        }
+        };
+        (process, failure)
     }
 
     /// Whether another restart is allowed.
@@ -270,7 +310,8 @@ mod tests {
     fn a_silent_process_fails_when_last_heard_and_is_detected_when_killed() {
         let mut faults = Faults::new(&[], 3);
         faults.silent(1, 10.0, 13.1);
-        let failure = faults.failure(1, &"signal: 9 (SIGKILL)", 13.2);
+        let (target, failure) = faults.failure(1, None, &"signal: 9 (SIGKILL)", 13.2);
+        assert_eq!(target, 1);
         assert_eq!(
             failure,
             Failure {
@@ -282,8 +323,36 @@ mod tests {
             }
         );
         // Asked once: the next failure of the process is an exit of its own.
-        let failure = faults.failure(1, &"exit status: 1", 20.0);
+        let (_, failure) = faults.failure(1, None, &"exit status: 1", 20.0);
         assert_eq!((failure.failed_at_s, failure.detected_at_s), (20.0, 20.0));
         assert!(!failure.injected);
+    }
+
+    #[test]
+    fn a_process_that_gave_up_on_a_silent_peer_puts_the_fault_on_the_peer() {
+        let mut faults = Faults::new(&[], 3);
+        let gave_up = PeerSilence {
+            process: 0,
+            peer: 1,
+            silent_ms: 3_000,
+        };
+        let (target, failure) = faults.failure(0, Some(gave_up), &"exit status: 1", 7.5);
+        assert_eq!(target, 1);
+        assert_eq!(
+            failure,
+            Failure {
+                cause: "silent for 3.0 s (dead, hung or cut off): job 0 gave up on it and ended \
+                        with exit status: 1"
+                    .to_owned(),
+                injected: false,
+                failed_at_s: 4.5,
+                detected_at_s: 7.5,
+            }
+        );
+        assert_eq!(
+            failure.headline(0, 1, &"exit status: 1"),
+            "job 1 sent job 0 nothing for 3.0 s (dead, hung or cut off), so job 0 ended with exit \
+             status: 1"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use adstream_protocol::messages::{ChildMessage, JobSummary, ProducerSummary};
+use adstream_protocol::messages::{ChildMessage, JobSummary, PeerSilence, ProducerSummary};
 
 use crate::experiment::error::RunError;
 use crate::experiment::role::Role;
@@ -24,6 +24,8 @@ pub struct Ledger {
     /// When the last of the current incarnation's job summaries arrived.
     last_job_summary_at: Option<std::time::Instant>,
     producer_summaries: BTreeMap<u32, ProducerSummary>,
+    /// Peers the current incarnation's processes gave up on, as they said.
+    peer_silences: Vec<PeerSilence>,
     last_stderr: BTreeMap<Role, VecDeque<String>>,
 }
 
@@ -46,6 +48,9 @@ impl Ledger {
             (Role::Job(_), ChildMessage::Progress(p)) => {
                 self.processed.insert((p.process, p.worker), p.processed);
                 self.replayed.insert((p.process, p.worker), p.replayed);
+            }
+            (Role::Job(_), ChildMessage::PeerSilent(s)) => {
+                self.peer_silences.push(s);
             }
             (Role::Job(process), ChildMessage::JobSummary(s)) => {
                 self.job_summaries.insert(process, s);
@@ -75,6 +80,7 @@ impl Ledger {
         self.replayed.clear();
         self.job_summaries.clear();
         self.last_job_summary_at = None;
+        self.peer_silences.clear();
     }
 
     /// When the job's work ended: the arrival of the last summary of its `processes` processes (a
@@ -82,6 +88,14 @@ impl Ledger {
     pub fn job_finished_at(&self, processes: usize) -> Option<std::time::Instant> {
         self.last_job_summary_at
             .filter(|_| self.job_summaries.len() >= processes)
+    }
+
+    /// The peer job process `process` gave up on, if it said so.
+    pub fn peer_silence_from(&self, process: u32) -> Option<PeerSilence> {
+        self.peer_silences
+            .iter()
+            .copied()
+            .find(|s| s.process == process)
     }
 
     /// Whether job process `process` of the current incarnation has sent its summary.
@@ -143,6 +157,7 @@ fn kind_of(message: &ChildMessage) -> &'static str {
         ChildMessage::Ready(_) => "ready",
         ChildMessage::Progress(_) => "progress",
         ChildMessage::JobSummary(_) => "job_summary",
+        ChildMessage::PeerSilent(_) => "peer_silent",
         ChildMessage::ProducerProgress(_) => "producer_progress",
         ChildMessage::ProducerSummary(_) => "producer_summary",
     }

@@ -116,7 +116,11 @@ fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
     let err = std::fs::read_to_string(out.join("stderr.txt")).unwrap();
     assert!(status.success(), "{err}");
     assert!(err.contains("verification EXACT"), "{err}");
-    assert!(err.contains("job 1 sent nothing for"), "{err}");
+    // Found by the harness (job 1 silent) or by job 0 (its peer silent): either way job 1 is named.
+    assert!(
+        err.contains("job 1 sent ") && err.contains("(dead, hung or cut off)"),
+        "{err}"
+    );
     let report = run_json(&out, "report.json");
     let faults = report["faults"].as_array().expect("faults");
     assert_eq!(faults.len(), 1, "{report}");
@@ -128,7 +132,7 @@ fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
         "{fault}"
     );
     let silent = fault["detected_at_s"].as_f64().unwrap() - fault["failed_at_s"].as_f64().unwrap();
-    assert!(silent >= 3.0, "{fault}");
+    assert!(silent >= 2.999, "{fault}");
     assert!(fault["caught_up_at_s"].as_f64().is_some(), "{fault}");
 
     results_are_exact(&t, &out, &report);
