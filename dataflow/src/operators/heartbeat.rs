@@ -60,22 +60,20 @@ impl Heartbeats {
         }
     }
 
-    /// Sends this worker's heartbeat if one is due at `now`.
-    pub fn beat(&mut self, now: Instant) {
+    /// Sends this worker's heartbeat if one is due at `now`, and then judges the peers: the peer
+    /// silent for the limit, if there is one. Between heartbeats it does nothing, so the worker's loop
+    /// pays for neither on most of its turns.
+    pub fn beat(&mut self, now: Instant) -> Option<Silence> {
         if self
             .last_sent
             .is_some_and(|at| now.saturating_duration_since(at) < EVERY)
         {
-            return;
+            return None;
         }
         self.input.send(self.process);
         self.epoch += 1;
         self.input.advance_to(self.epoch);
         self.last_sent = Some(now);
-    }
-
-    /// The peer silent for the limit at `now`, if there is one.
-    pub fn silent_peer(&self, now: Instant) -> Option<Silence> {
         self.heard.borrow().silent(now)
     }
 

@@ -129,14 +129,11 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     while !probe.done() {
         worker.step_or_park(Some(PARK));
         let now = Instant::now();
-        if let Some(heartbeats) = &mut heartbeats {
-            heartbeats.beat(now);
-            if let Some(silence) = heartbeats.silent_peer(now) {
-                return Err(PeerSilent {
-                    peer: silence.process,
-                    silent_for: silence.silent_for,
-                });
-            }
+        if let Some(silence) = heartbeats.as_mut().and_then(|h| h.beat(now)) {
+            return Err(PeerSilent {
+                peer: silence.process,
+                silent_for: silence.silent_for,
+            });
         }
         if let Some(board) = &board
             && said_alive.is_none_or(|at| now.saturating_duration_since(at) >= ALIVE_EVERY)

@@ -171,6 +171,26 @@ fn starts_of_this_process(
         .collect()
 }
 
+/// This process gives up on the peer its worker found `silent`: it tells the harness, which puts the
+/// fault on the peer rather than on this process, and names the peer by its hostfile address.
+fn gave_up(
+    outbox: &Outbox,
+    process: u32,
+    silent: PeerSilent,
+    addresses: &[String],
+) -> ProcessError {
+    let _ = outbox.send(&ChildMessage::PeerSilent(PeerSilence {
+        process,
+        peer: silent.peer,
+        silent_ms: silent.silent_for.as_millis() as u64,
+    }));
+    let address = addresses
+        .get(silent.peer as usize)
+        .cloned()
+        .unwrap_or_default();
+    ProcessError::PeerSilent { silent, address }
+}
+
 /// Runs this process's workers to the end of the input, sending the harness their readiness, progress
 /// and the process's summary; fails when some delivery failed.
 pub fn run(
@@ -283,17 +303,7 @@ pub fn run(
                 // The network threads stay blocked on the silent peer; the process ends without
                 // them.
                 std::mem::forget(guards);
-                let address = addresses
-                    .get(silent.peer as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                // The harness attributes the fault to the silent peer, not to this process.
-                let _ = outbox.send(&ChildMessage::PeerSilent(PeerSilence {
-                    process,
-                    peer: silent.peer,
-                    silent_ms: silent.silent_for.as_millis() as u64,
-                }));
-                return Err(ProcessError::PeerSilent { silent, address });
+                return Err(gave_up(&outbox, process, silent, &addresses));
             }
             // A worker failed without saying how: joining tells.
             Err(_) => break,
@@ -302,13 +312,7 @@ pub fn run(
     let mut total = JobCounts::default();
     for (i, worker) in guards.join().into_iter().enumerate() {
         let counts = worker.map_err(|e| ProcessError::Worker(i, e))?;
-        total += counts.map_err(|silent| ProcessError::PeerSilent {
-            silent,
-            address: addresses
-                .get(silent.peer as usize)
-                .cloned()
-                .unwrap_or_default(),
-        })?;
+        total += counts.map_err(|silent| gave_up(&outbox, process, silent, &addresses))?;
     }
     eprintln!(
         "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",
