@@ -58,11 +58,15 @@ fn configuration_mistakes_exit_2_with_one_line() {
         (&["topics", "shred"][..], "invalid value 'shred'"),
         (
             &["run", "--kill", "job1@3"][..],
-            "expected job:I@SECONDS (e.g. job:1@12.5), got \"job1@3\"",
+            "expected job:I@SECONDS or producer:I@SECONDS (e.g. job:1@12.5), got \"job1@3\"",
         ),
         (
             &["run", "--kill", "job:2@3", "--processes", "2"][..],
             "--kill job:2@3: the job has 2 process(es), numbered from 0",
+        ),
+        (
+            &["run", "--kill", "producer:2@3", "--producers", "2"][..],
+            "--kill producer:2@3: the run has 2 producer(s), numbered from 0",
         ),
         (
             &["run", "--producers", "0"][..],

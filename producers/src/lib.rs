@@ -6,5 +6,6 @@ pub mod kafka_sink;
 pub mod pacer;
 pub mod produce;
 pub mod producer_metrics;
+pub mod resume;
 pub mod sink;
 pub mod stdout_sink;

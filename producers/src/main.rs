@@ -10,6 +10,7 @@ use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_producers::kafka_sink::KafkaSink;
 use adstream_producers::produce::{self, Plan};
 use adstream_producers::producer_metrics::ProducerMetrics;
+use adstream_producers::resume::{Resume, read_resume};
 use adstream_producers::sink::Sink;
 use adstream_producers::stdout_sink::StdoutSink;
 use adstream_profile::ConfigError;
@@ -90,11 +91,20 @@ fn produce(profile: Profile, partitions_given: bool) -> anyhow::Result<()> {
     // Without a shared base the schedule starts now, after connecting, so start-up is not counted
     // as lag.
     let base_ns = p.base_time_ms.map_or_else(unix_ns, |ms| ms * 1_000_000);
+    let resume = if p.resume && !p.dry_run {
+        let k = &profile.kafka;
+        let found = read_resume(&k.connection(), &k.events_topic, id)?;
+        eprintln!("producer {id}: resuming: {}", found.describe());
+        found
+    } else {
+        Resume::fresh()
+    };
     let plan = Plan {
         id,
         base_ns,
         partitions,
         profile: profile.clone(),
+        resume,
     };
     // Messages for the harness go to stdout, which is free when the events go to Kafka.
     let outbox = if p.dry_run {

@@ -177,6 +177,8 @@ pub struct ProducerArgs {
     pub base_time_ms: Option<u64>,
     #[arg(long = keys::producers::dry_run.long(), help = keys::producers::dry_run.help)]
     pub dry_run: bool,
+    #[arg(long = keys::producers::resume.long(), help = keys::producers::resume.help)]
+    pub resume: bool,
 }
 
 impl Override for ProducerArgs {
@@ -187,6 +189,7 @@ impl Override for ProducerArgs {
             p.base_time_ms = self.base_time_ms;
         }
         p.dry_run |= self.dry_run;
+        p.resume |= self.resume;
     }
 }
 

@@ -96,6 +96,12 @@ profile_table! {
             /// Write events as JSON lines to stdout instead of Kafka.
             dry_run: bool = false,
                 flag "--dry-run" help "Write the events as JSON lines to stdout instead of Kafka";
+            /// Continue after a crash: read where this producer's events end in each partition of
+            /// the topic, regenerate from the seed and send only what is not there.
+            resume: bool = false,
+                flag "--resume"
+                help "Continue where this producer's events in the topic end (after a crash): \
+                      regenerate from the seed and send only what is not there";
             /// Wall-clock milliseconds between watermark records on every partition.
             watermark_interval_ms: u64 = 100,
                 flag "--watermark-interval-ms" help "Wall-clock ms between watermark records",
@@ -160,9 +166,11 @@ profile_table! {
                 flag "--exit-when-idle"
                 help "Bounded mode: exit 0 once the input has gone quiet and every window is \
                       written";
-            /// How often `harness run` restarts a job that failed before it gives up.
+            /// How often `harness run` restarts a failed child — the job, or a producer — before it
+            /// gives up.
             max_restarts: u32 = 3,
-                flag "--max-restarts" help "Restarts of a failed job before the run fails";
+                flag "--max-restarts"
+                help "Restarts after failures (of the job or a producer) before the run fails";
             /// A job process that has sent nothing for this long is dead, hung or cut off, and
             /// `harness run` treats it as failed. Its workers report about once a second, so the limit
             /// is at least two of those reports.
@@ -415,7 +423,7 @@ mod tests {
         assert_eq!(
             error_of("[producers]\nrat = 5\n"),
             "test.toml: key `producers.rat`: unknown key, expected one of `count`, `rate`, `duration`, \
-             `generator`, `seed`, `paced`, `base_time_ms`, `id`, `dry_run`, `watermark_interval_ms`, `pacing_tick_us`"
+             `generator`, `seed`, `paced`, `base_time_ms`, `id`, `dry_run`, `resume`, `watermark_interval_ms`, `pacing_tick_us`"
         );
         assert!(error_of("[producer]\n").starts_with("test.toml: key `producer`: unknown key"));
     }

@@ -9,7 +9,8 @@
 //! - [`validity`]: which events are valid — the one set of rules the job applies and every recount
 //!   applies too;
 //! - [`exactness`]: the expected result of a set of valid events, computed with its own code (not the
-//!   job's), and the comparison of a results topic with it;
+//!   job's), and the comparison of a results topic with it; [`once`]: that each event of our
+//!   producers is in the events topic once;
 //! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
 //!   harness, on a stdout kept for them alone;
 //! - [`liveness`]: when a process that should speak about once a second counts as gone;
@@ -24,6 +25,7 @@ pub mod cpu;
 pub mod exactness;
 pub mod liveness;
 pub mod messages;
+pub mod once;
 pub mod outbox;
 pub mod validity;
 pub mod window;

@@ -167,8 +167,11 @@ pub struct JobSummary {
 pub struct ProducerProgress {
     /// The producer id.
     pub producer: u32,
-    /// Events handed to the client so far.
+    /// Events handed to the client so far (with those an earlier incarnation had stored).
     pub sent: u64,
+    /// How far behind its schedule the producer's latest event was sent, ms (0 unpaced).
+    #[serde(default)]
+    pub behind_ms: u64,
 }
 
 /// What one producer did.
@@ -179,8 +182,12 @@ pub struct ProducerSummary {
     pub producer: u32,
     /// Events sent.
     pub events: u64,
-    /// Events confirmed delivered.
+    /// Events confirmed delivered, including those an earlier incarnation had stored.
     pub delivered: u64,
+    /// Events an earlier incarnation had stored, found in the topic and not sent again (0 at a first
+    /// start).
+    #[serde(default)]
+    pub resumed: u64,
     /// Events whose delivery failed.
     pub failed: u64,
     /// Seconds from the first send to the last delivery report.
@@ -205,6 +212,9 @@ impl fmt::Display for ProducerSummary {
             "producer {}: sent {} events in {:.2} s ({:.0} events/s), delivered {}, failed {}, ",
             self.producer, self.events, self.elapsed_s, self.rate, self.delivered, self.failed
         )?;
+        if self.resumed > 0 {
+            write!(f, "resumed with {} already stored, ", self.resumed)?;
+        }
         if self.paced {
             write!(
                 f,
@@ -283,6 +293,7 @@ mod tests {
             producer: 1,
             events: 6_000,
             delivered: 6_000,
+            resumed: 0,
             failed: 0,
             elapsed_s: 3.0,
             rate: 2_000.0,

@@ -47,9 +47,9 @@ pub struct RunArgs {
     launch: Option<Launch>,
     #[arg(long = keys::job::max_restarts.long(), help = keys::job::max_restarts.help, value_name = "N")]
     max_restarts: Option<u32>,
-    /// Fault injection: SIGKILL job process I this many seconds after the producers start
-    /// (repeatable), e.g. --kill job:1@12
-    #[arg(long = "kill", value_name = "job:I@SECONDS")]
+    /// Fault injection: SIGKILL job process I, or producer I, this many seconds after the
+    /// producers start (repeatable), e.g. --kill job:1@12 --kill producer:0@20
+    #[arg(long = "kill", value_name = "job|producer:I@SECONDS")]
     pub kills: Vec<KillPlan>,
 }
 
@@ -85,16 +85,9 @@ impl RunArgs {
 /// exact.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
-    if let Some(kill) = args
-        .kills
-        .iter()
-        .find(|k| k.process >= profile.job.processes)
-    {
-        return Err(ConfigError::Flags(format!(
-            "--kill {kill}: the job has {} process(es), numbered from 0",
-            profile.job.processes
-        ))
-        .into());
+    for kill in &args.kills {
+        kill.within(profile.job.processes, profile.producers.count)
+            .map_err(ConfigError::Flags)?;
     }
     let out = out_dir(args.out.as_deref(), "run")?;
     let broker = ensure_broker(&profile)?;

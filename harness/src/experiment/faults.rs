@@ -1,27 +1,30 @@
-//! Faults of a run: the kills an experiment injects (`--kill job:I@SECONDS`), and what became of every
+//! Faults of a run: the kills an experiment injects (`--kill job:I@SECONDS`, `--kill producer:I@SECONDS`), and
 //! job failure — when it happened, when the job was restarted, when it had caught up — kept free of
 //! I/O, with the times passed in. The records themselves are report data ([`FaultRecord`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use adstream_protocol::messages::PeerSilence;
 
+use crate::experiment::role::Role;
+
 pub use crate::report::model::FaultRecord;
 
-/// A kill to inject: SIGKILL job process `process` this long after the producers started.
+/// A kill to inject: SIGKILL a job process or a producer this long after the producers started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KillPlan {
-    /// The job process.
-    pub process: u32,
+    /// The child to kill.
+    pub target: Role,
     /// When, counted from the producers' start.
     pub at: Duration,
 }
 
 /// Why a `--kill` value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected job:I@SECONDS (e.g. job:1@12.5), got {0:?}")]
+#[error("expected job:I@SECONDS or producer:I@SECONDS (e.g. job:1@12.5), got {0:?}")]
 pub struct BadKill(String);
 
 impl FromStr for KillPlan {
@@ -29,23 +32,50 @@ impl FromStr for KillPlan {
 
     fn from_str(text: &str) -> Result<Self, BadKill> {
         let bad = || BadKill(text.to_owned());
-        let rest = text.strip_prefix("job:").ok_or_else(bad)?;
-        let (process, at) = rest.split_once('@').ok_or_else(bad)?;
-        let process = process.parse().map_err(|_| bad())?;
+        let (target, at) = text.split_once('@').ok_or_else(bad)?;
+        let (kind, index) = target.split_once(':').ok_or_else(bad)?;
+        let index = index.parse().map_err(|_| bad())?;
+        let target = match kind {
+            "job" => Role::Job(index),
+            "producer" => Role::Producer(index),
+            _ => return Err(bad()),
+        };
         let seconds: f64 = at.parse().map_err(|_| bad())?;
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(bad());
         }
         Ok(Self {
-            process,
+            target,
             at: Duration::from_secs_f64(seconds),
         })
     }
 }
 
+impl KillPlan {
+    /// Whether the run has the child to kill: `jobs` job processes and `producers` producers,
+    /// each numbered from 0; else what is wrong, naming the flag.
+    pub fn within(&self, jobs: u32, producers: u32) -> Result<(), String> {
+        let (index, count, what) = match self.target {
+            Role::Job(i) => (i, jobs, "the job has {} process(es)"),
+            Role::Producer(i) => (i, producers, "the run has {} producer(s)"),
+        };
+        if index < count {
+            return Ok(());
+        }
+        Err(format!(
+            "--kill {self}: {}, numbered from 0",
+            what.replace("{}", &count.to_string())
+        ))
+    }
+}
+
 impl fmt::Display for KillPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "job:{}@{}", self.process, self.at.as_secs_f64())
+        let (kind, index) = match self.target {
+            Role::Job(i) => ("job", i),
+            Role::Producer(i) => ("producer", i),
+        };
+        write!(f, "{kind}:{index}@{}", self.at.as_secs_f64())
     }
 }
 
@@ -106,6 +136,10 @@ impl Failure {
     }
 }
 
+/// How far behind its schedule a restarted producer may send and count as caught up, ms: one
+/// watermark interval's worth at the default, far above a producer's usual lag (a pacing tick).
+pub const ON_SCHEDULE_MS: u64 = 100;
+
 /// The recovery in progress: what the job must count to have caught up.
 #[derive(Debug, Clone, Copy)]
 struct CatchingUp {
@@ -117,11 +151,13 @@ struct CatchingUp {
 #[derive(Debug, Clone)]
 pub struct Faults {
     planned: Vec<KillPlan>,
-    /// Job processes the harness killed and has not yet restarted, with why.
-    killed: std::collections::BTreeMap<u32, Killed>,
+    /// Children the harness killed and has not yet restarted, with why.
+    killed: BTreeMap<Role, Killed>,
     restarts_left: u32,
     records: Vec<FaultRecord>,
     catching_up: Option<CatchingUp>,
+    /// Restarted producers not yet back on their schedule: their fault records.
+    producers_catching_up: BTreeMap<u32, usize>,
 }
 
 impl Faults {
@@ -131,10 +167,11 @@ impl Faults {
         planned.sort_by_key(|k| k.at);
         Self {
             planned,
-            killed: std::collections::BTreeMap::new(),
+            killed: BTreeMap::new(),
             restarts_left: max_restarts,
             records: Vec::new(),
             catching_up: None,
+            producers_catching_up: BTreeMap::new(),
         }
     }
 
@@ -144,7 +181,7 @@ impl Faults {
         let due = self.planned.partition_point(|k| k.at <= elapsed);
         let kills: Vec<KillPlan> = self.planned.drain(..due).collect();
         for kill in &kills {
-            self.killed.insert(kill.process, Killed::Injected);
+            self.killed.insert(kill.target, Killed::Injected);
         }
         kills
     }
@@ -153,7 +190,7 @@ impl Faults {
     /// `detected_at_s` (seconds since the producers started).
     pub fn silent(&mut self, process: u32, last_heard_at_s: f64, detected_at_s: f64) {
         self.killed.insert(
-            process,
+            Role::Job(process),
             Killed::Silent {
                 last_heard_at_s,
                 detected_at_s,
@@ -173,7 +210,7 @@ impl Faults {
         now_s: f64,
     ) -> (u32, Failure) {
         if let Some(silence) = gave_up_on {
-            self.killed.remove(&silence.process);
+            self.killed.remove(&Role::Job(silence.process));
             let silent_s = silence.silent_ms as f64 / 1_000.0;
             let failure = Failure {
                 cause: format!(
@@ -187,7 +224,7 @@ impl Faults {
             };
             return (silence.peer, failure);
         }
-        let failure = match self.killed.remove(&process) {
+        let failure = match self.killed.remove(&Role::Job(process)) {
             Some(Killed::Silent {
                 last_heard_at_s,
                 detected_at_s,
@@ -210,6 +247,18 @@ impl Faults {
         (process, failure)
     }
 
+    /// How producer `id` failed, now that it exited with `status` at `now_s`: on its own, or killed
+    /// as the run planned.
+    pub fn producer_failure(&mut self, id: u32, status: &dyn fmt::Display, now_s: f64) -> Failure {
+        let injected = self.killed.remove(&Role::Producer(id)) == Some(Killed::Injected);
+        Failure {
+            cause: status.to_string(),
+            injected,
+            failed_at_s: now_s,
+            detected_at_s: now_s,
+        }
+    }
+
     /// Whether another restart is allowed.
     pub fn can_restart(&self) -> bool {
         self.restarts_left > 0
@@ -224,6 +273,24 @@ impl Faults {
             fault: self.records.len() - 1,
             events_sent: sent,
         });
+    }
+
+    /// Records a producer's failure and its restart (`record.target` names it as `producer I`).
+    pub fn producer_restarted(&mut self, id: u32, record: FaultRecord) {
+        self.restarts_left = self.restarts_left.saturating_sub(1);
+        self.records.push(record);
+        self.producers_catching_up
+            .insert(id, self.records.len() - 1);
+    }
+
+    /// Notes how far behind its schedule restarted producer `id` sent its latest event, at
+    /// `elapsed_s`; marks it caught up once that is within [`ON_SCHEDULE_MS`].
+    pub fn producer_progress(&mut self, id: u32, behind_ms: u64, elapsed_s: f64) {
+        if behind_ms <= ON_SCHEDULE_MS
+            && let Some(fault) = self.producers_catching_up.remove(&id)
+        {
+            self.records[fault].caught_up_at_s = Some(elapsed_s);
+        }
     }
 
     /// Notes the restarted job's count of events and of records it read again at `elapsed_s`; marks
@@ -272,11 +339,25 @@ mod tests {
         assert_eq!(
             "job:1@12.5".parse::<KillPlan>(),
             Ok(KillPlan {
-                process: 1,
+                target: Role::Job(1),
                 at: Duration::from_millis(12_500)
             })
         );
-        for bad in ["job1@12", "job:x@1", "job:1@", "producer:0@3", "job:1@-2"] {
+        assert_eq!(
+            "producer:0@3".parse::<KillPlan>(),
+            Ok(KillPlan {
+                target: Role::Producer(0),
+                at: Duration::from_secs(3)
+            })
+        );
+        for bad in [
+            "job1@12",
+            "job:x@1",
+            "job:1@",
+            "broker:0@3",
+            "job:1@-2",
+            "job@1",
+        ] {
             assert!(bad.parse::<KillPlan>().is_err(), "{bad}");
         }
     }
@@ -286,9 +367,9 @@ mod tests {
         let plan = ["job:0@27", "job:1@12"].map(|k| k.parse().unwrap());
         let mut faults = Faults::new(&plan, 3);
         assert!(faults.due(Duration::from_secs(5)).is_empty());
-        assert_eq!(faults.due(Duration::from_secs(13))[0].process, 1);
+        assert_eq!(faults.due(Duration::from_secs(13))[0].target, Role::Job(1));
         assert!(faults.due(Duration::from_secs(14)).is_empty());
-        assert_eq!(faults.due(Duration::from_secs(30))[0].process, 0);
+        assert_eq!(faults.due(Duration::from_secs(30))[0].target, Role::Job(0));
     }
 
     #[test]
@@ -304,6 +385,32 @@ mod tests {
         assert_eq!(records[0].caught_up_at_s, Some(13.0));
         assert_eq!(records[0].events_reread, 7);
         assert_eq!(records[0].recovery_s(), Some(1.0));
+    }
+
+    #[test]
+    fn a_killed_producer_is_injected_and_caught_up_once_back_on_schedule() {
+        let plan = ["producer:1@5".parse().unwrap()];
+        let mut faults = Faults::new(&plan, 2);
+        assert_eq!(
+            faults.due(Duration::from_secs(6))[0].target,
+            Role::Producer(1)
+        );
+        let failure = faults.producer_failure(1, &"signal: 9 (SIGKILL)", 6.1);
+        assert!(failure.injected);
+        assert_eq!((failure.failed_at_s, failure.detected_at_s), (6.1, 6.1));
+        faults.producer_restarted(1, failure.record("producer 1".to_owned(), 6.2));
+        faults.producer_progress(0, 0, 7.0);
+        faults.producer_progress(1, 900, 7.2);
+        faults.producer_progress(1, ON_SCHEDULE_MS, 8.2);
+        faults.producer_progress(1, 0, 9.2);
+        // Its next failure is its own.
+        assert!(!faults.producer_failure(1, &"exit status: 1", 20.0).injected);
+        let records = faults.into_records();
+        assert_eq!(records[0].caught_up_at_s, Some(8.2));
+        assert_eq!(
+            records[0].recovery_s().map(|s| (s * 10.0).round()),
+            Some(21.0)
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Ledger {
     processed: BTreeMap<(u32, u32), u64>,
     replayed: BTreeMap<(u32, u32), u64>,
     sent: BTreeMap<u32, u64>,
+    /// Per producer, how far behind its schedule its latest progress said it was, ms.
+    behind_ms: BTreeMap<u32, u64>,
     job_summaries: BTreeMap<u32, JobSummary>,
     /// When the last of the current incarnation's job summaries arrived.
     last_job_summary_at: Option<std::time::Instant>,
@@ -58,6 +60,7 @@ impl Ledger {
             }
             (Role::Producer(id), ChildMessage::ProducerProgress(p)) => {
                 self.sent.insert(id, p.sent);
+                self.behind_ms.insert(id, p.behind_ms);
             }
             (Role::Producer(id), ChildMessage::ProducerSummary(s)) => {
                 self.sent.insert(id, s.events);
@@ -81,6 +84,16 @@ impl Ledger {
         self.job_summaries.clear();
         self.last_job_summary_at = None;
         self.peer_silences.clear();
+    }
+
+    /// Forgets how far behind producer `id` was: it failed and starts again.
+    pub fn producer_restarted(&mut self, id: u32) {
+        self.behind_ms.remove(&id);
+    }
+
+    /// Per producer, how far behind its schedule it was at its latest progress, ms.
+    pub fn producers_behind_ms(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.behind_ms.iter().map(|(&id, &ms)| (id, ms))
     }
 
     /// When the job's work ended: the arrival of the last summary of its `processes` processes (a

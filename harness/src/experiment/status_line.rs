@@ -23,7 +23,7 @@ pub struct Snapshot {
     pub latency_last_ms: u64,
     /// Largest so far, ms.
     pub latency_max_ms: u64,
-    /// Times the job was restarted after a failure.
+    /// Restarts after failures (of the job or a producer).
     pub restarts: usize,
 }
 
@@ -69,7 +69,7 @@ impl StatusLine {
             s.processed, self.rates.1, s.windows, s.latency_last_ms, s.latency_max_ms
         ));
         if s.restarts > 0 {
-            line.push_str(&format!(" · job restarted {}×", s.restarts));
+            line.push_str(&format!(" · restarts {}", s.restarts));
         }
         line
     }
@@ -141,6 +141,6 @@ mod tests {
         assert!(line.starts_with("sent 10 ("), "{line}");
         assert!(line.ends_with("latency last 7 ms, max 12 ms"), "{line}");
         s.restarts = 2;
-        assert!(progress.line(&s).ends_with(" · job restarted 2×"));
+        assert!(progress.line(&s).ends_with(" · restarts 2"));
     }
 }

@@ -63,6 +63,7 @@ mod tests {
             producer: id,
             events: 0,
             delivered: 0,
+            resumed: 0,
             failed: 0,
             elapsed_s: 0.0,
             rate: 0.0,

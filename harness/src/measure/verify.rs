@@ -12,8 +12,11 @@ use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::{header, header_text};
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::exactness::{Recount, Verification, declared_late_at};
+use adstream_protocol::once::WrittenOnce;
 use adstream_protocol::validity::EventRules;
-use adstream_protocol::wire::{ControlKind, HEADER_KIND, WindowResult};
+use adstream_protocol::wire::{
+    ControlKind, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, WindowResult,
+};
 use rdkafka::Message;
 use rdkafka::message::BorrowedMessage;
 
@@ -59,12 +62,15 @@ pub fn verify(
     results: Option<Vec<WindowResult>>,
 ) -> Result<Verification, KafkaError> {
     let deadline = Instant::now() + plan.timeout;
-    let (recount, complete) = recount_events(plan, deadline)?;
+    let (recount, once, complete) = recount_events(plan, deadline)?;
     let results = match results {
         Some(results) => results,
         None => read_results(plan.kafka, recount.tallies().len(), deadline)?,
     };
     let mut verification = recount.compare(&results);
+    if let Some(problem) = once.problem() {
+        verification.fail_first(problem);
+    }
     if !complete {
         let missing = match plan.end {
             EventsEnd::EndMarkers(_) => "every producer's end marker",
@@ -98,14 +104,27 @@ fn declared_late(
 }
 
 /// The recount of the events topic up to `plan.end`, and whether that end was reached by `deadline`.
-fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, bool), KafkaError> {
+/// Also which events of our producers are in the topic more than once.
+fn recount_events(
+    plan: &VerifyPlan<'_>,
+    deadline: Instant,
+) -> Result<(Recount, WrittenOnce, bool), KafkaError> {
     let late = declared_late(plan.kafka, deadline)?;
     let mut reader = TopicReader::all(plan.kafka, &plan.kafka.events_topic)?;
     let mut recount = Recount::new(plan.rules).with_declared_late(late);
+    let mut once = WrittenOnce::new();
     let mut offer = |message: &BorrowedMessage<'_>| {
         let kind = header(message, HEADER_KIND).map(Option::unwrap_or_default);
         let value = message.payload().unwrap_or_default();
         recount.offer(message.partition(), message.offset(), kind.is_some(), value);
+        if kind.is_none()
+            && let (Some(producer), Some(seq)) = (
+                header_text(message, HEADER_PRODUCER).and_then(|p| p.parse().ok()),
+                header_text(message, HEADER_SEQ).and_then(|s| s.parse().ok()),
+            )
+        {
+            once.offer(producer, seq);
+        }
         kind.and_then(ControlKind::parse)
     };
     let never = AtomicBool::new(false);
@@ -149,7 +168,7 @@ fn recount_events(plan: &VerifyPlan<'_>, deadline: Instant) -> Result<(Recount, 
             offer(message);
         })?,
     };
-    Ok((recount, complete))
+    Ok((recount, once, complete))
 }
 
 /// Reads `expected` results, then keeps listening briefly for any extra ones.

@@ -166,7 +166,7 @@ impl RunSummary {
 /// One failure of the job and its recovery, in seconds since the producers started.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultRecord {
-    /// The job process that failed, e.g. `job 1`.
+    /// The child that failed, e.g. `job 1` or `producer 0`.
     pub target: String,
     /// How it ended, e.g. `signal: 9 (SIGKILL)`.
     pub cause: String,
@@ -177,17 +177,23 @@ pub struct FaultRecord {
     pub failed_at_s: f64,
     /// When the harness knew: at once for an exit, after the liveness limit for a silent process.
     pub detected_at_s: f64,
-    /// When the job's processes were started again.
+    /// When the job's processes (or the producer) were started again.
     pub restarted_at_s: f64,
     /// When the restarted job's read position was back at the broker's end: it had counted as many
-    /// events as the producers had sent when it was restarted. `None` if the run ended first.
+    /// events as the producers had sent when it was restarted; for a producer, when it was back on
+    /// its schedule. `None` if the run ended first.
     pub caught_up_at_s: Option<f64>,
     /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught
-    /// up.
+    /// up (0 for a producer).
     pub events_reread: u64,
 }
 
 impl FaultRecord {
+    /// Whether the fault was a job process's (not a producer's).
+    pub fn of_job(&self) -> bool {
+        self.target.starts_with("job ")
+    }
+
     /// Seconds from the failure to catching up.
     pub fn recovery_s(&self) -> Option<f64> {
         self.caught_up_at_s.map(|t| t - self.failed_at_s)

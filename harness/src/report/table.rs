@@ -55,7 +55,7 @@ impl Report {
         for f in &self.faults {
             let _ = writeln!(
                 t,
-                "fault       {} {} at {:.1} s{}{}: restarted at {:.1} s, {}; {} records read again",
+                "fault       {} {} at {:.1} s{}{}: restarted at {:.1} s, {}{}",
                 f.target,
                 f.cause,
                 f.failed_at_s,
@@ -73,7 +73,11 @@ impl Report {
                         f.failed_at_s + r
                     )
                 ),
-                f.events_reread
+                if f.of_job() {
+                    format!("; {} records read again", f.events_reread)
+                } else {
+                    String::new()
+                }
             );
         }
         if let (Some(calm), Some(hit)) = (&self.latency_undisturbed_ms, &self.latency_disturbed_ms)

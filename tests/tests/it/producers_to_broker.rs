@@ -2,45 +2,32 @@
 //! watermarks and end markers on every partition.
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use adstream_protocol::clock::unix_ms;
-use adstream_tests::{EventsRecord, TestBroker, bin, read_events};
+use adstream_protocol::messages::ChildMessage;
+use adstream_tests::{EventsRecord, TestBroker, bin, lines_until, read_events};
+
+/// Producer `id` of a uniform 2,000 events/s over 4 partitions for `seconds`, one-second windows.
+fn producer(t: &TestBroker, id: u32, base_ms: u64, seconds: u64) -> Command {
+    let mut producer = Command::new(bin("producer"));
+    producer
+        .args(["--bootstrap", &t.kafka.bootstrap])
+        .args(["--topic", &t.kafka.events_topic, "--partitions", "4"])
+        .args(["--generator", "uniform", "--rate", "2000"])
+        .args(["--duration", &seconds.to_string()])
+        .args(["--window", "1", "--seed", "5", "--id", &id.to_string()])
+        .args(["--base-time-ms", &base_ms.to_string()]);
+    producer
+}
 
 #[test]
 fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
     let t = TestBroker::with_topics(4);
     let base_ms = unix_ms() + 300;
     let producers: Vec<_> = (0..2)
-        .map(|id| {
-            Command::new(bin("producer"))
-                .args([
-                    "--bootstrap",
-                    &t.kafka.bootstrap,
-                    "--topic",
-                    &t.kafka.events_topic,
-                ])
-                .args([
-                    "--partitions",
-                    "4",
-                    "--generator",
-                    "uniform",
-                    "--rate",
-                    "2000",
-                    "--duration",
-                    "3",
-                ])
-                .args(["--window", "1", "--seed", "5"])
-                .args([
-                    "--id",
-                    &id.to_string(),
-                    "--base-time-ms",
-                    &base_ms.to_string(),
-                ])
-                .output()
-                .expect("run producer")
-        })
+        .map(|id| producer(&t, id, base_ms, 3).output().expect("run producer"))
         .collect();
     for (id, output) in producers.iter().enumerate() {
         let err = String::from_utf8_lossy(&output.stderr);
@@ -52,7 +39,58 @@ fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
         );
     }
 
-    let records = read_events(&t.kafka, Duration::from_secs(60), 2);
+    every_event_once_with_end_markers(&t, base_ms, 2, 6_000);
+}
+
+/// A producer killed mid-run (SIGKILL, once it has reported sending) and started again with
+/// `--resume` finds where its events end in each partition and sends only the rest: every event is
+/// in the topic exactly once, with one end marker per partition.
+#[test]
+fn a_killed_producer_resumed_sends_every_event_exactly_once() {
+    let t = TestBroker::with_topics(4);
+    let base_ms = unix_ms() + 300;
+    let mut first = producer(&t, 0, base_ms, 4)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start producer");
+    let (said, _rest) = lines_until(first.stdout.take().unwrap(), |line| {
+        matches!(
+            ChildMessage::parse(line),
+            Ok(ChildMessage::ProducerProgress(p)) if p.sent > 0
+        )
+    });
+    assert!(
+        said.last().is_some_and(|l| l.contains("producer_progress")),
+        "{said:?}"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let again = producer(&t, 0, base_ms, 4)
+        .arg("--resume")
+        .output()
+        .expect("run producer");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains("producer 0: resuming: partition 0 up to seq"),
+        "{err}"
+    );
+    let summary = err.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("producer 0: sent 8000 events")
+            && summary.contains("delivered 8000, failed 0, resumed with "),
+        "{err}"
+    );
+    every_event_once_with_end_markers(&t, base_ms, 1, 8_000);
+}
+
+/// The events topic holds events 0..`events` of each of `producers` producers exactly once, each
+/// producer's end marker once on every partition with its count there, and watermarks everywhere;
+/// every event in its one-second window from `base_ms`.
+fn every_event_once_with_end_markers(t: &TestBroker, base_ms: u64, producers: u32, events: u64) {
+    let records = read_events(&t.kafka, Duration::from_secs(60), producers);
 
     let mut seen = HashSet::new();
     let mut per_producer_partition: BTreeMap<(u32, i32), u64> = BTreeMap::new();
@@ -86,11 +124,11 @@ fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
                 EventsRecord::Watermark(_) | EventsRecord::Other => {}
             }
         }
-        let mut producers: Vec<u32> = ends.iter().map(|e| e.producer).collect();
-        producers.sort_unstable();
+        let mut enders: Vec<u32> = ends.iter().map(|e| e.producer).collect();
+        enders.sort_unstable();
         assert_eq!(
-            producers,
-            [0, 1],
+            enders,
+            (0..producers).collect::<Vec<_>>(),
             "one end marker per producer on partition {partition}"
         );
         for end in ends {
@@ -105,9 +143,9 @@ fn two_uniform_producers_deliver_every_event_once_with_end_markers() {
             "watermarks on {partition}"
         );
     }
-    assert_eq!(seen.len(), 12_000);
-    for producer in 0..2 {
-        let expected: HashSet<(u32, u64)> = (0..6_000).map(|seq| (producer, seq)).collect();
+    assert_eq!(seen.len() as u64, u64::from(producers) * events);
+    for producer in 0..producers {
+        let expected: HashSet<(u32, u64)> = (0..events).map(|seq| (producer, seq)).collect();
         assert!(expected.is_subset(&seen), "producer {producer} has gaps");
     }
 }

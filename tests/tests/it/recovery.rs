@@ -7,15 +7,24 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use adstream_protocol::wire::{HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ};
 use adstream_tests::{
     TestBroker, pgrep, read_event_records, read_topic, recount, rules_of_run, run_json,
     verify_results,
 };
 
-/// The run's report counts every event, and the results topic — every record of it, not the last per
+/// Every event is in the events topic once, the run's report counts every event, and the results topic — every record of it, not the last per
 /// key: a duplicate would be a mismatch — equals the independent recount; then the run's files go.
 fn results_are_exact(t: &TestBroker, out: &Path, report: &serde_json::Value) {
     let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
+    let mut once = std::collections::HashSet::new();
+    for r in records.iter().filter(|r| r.header(HEADER_KIND).is_none()) {
+        let id = (r.header(HEADER_PRODUCER), r.header(HEADER_SEQ));
+        assert!(
+            once.insert(id.clone()),
+            "event {id:?} is in the events topic twice"
+        );
+    }
     let expected = recount(&records, rules_of_run(out));
     assert_eq!(report["events"]["processed"], expected.events(), "{report}");
     let v = verify_results(&t.kafka, &expected, Duration::from_secs(30));
@@ -134,6 +143,46 @@ fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
     let silent = fault["detected_at_s"].as_f64().unwrap() - fault["failed_at_s"].as_f64().unwrap();
     assert!(silent >= 2.999, "{fault}");
     assert!(fault["caught_up_at_s"].as_f64().is_some(), "{fault}");
+
+    results_are_exact(&t, &out, &report);
+}
+
+/// A producer killed mid-run is restarted by the harness and resumes where its stored events end: the
+/// run goes on, every event is in the topic once, the results are exact, and the report lists the
+/// fault with the producer back on its schedule.
+#[test]
+fn a_killed_producer_is_restarted_and_resumes_with_every_event_once() {
+    let t = TestBroker::with_topics(2);
+    let out = std::env::temp_dir().join(format!("adstream-producer-kill-{}", std::process::id()));
+    let run = t
+        .harness_run()
+        .args(["--producers", "2", "--generator", "uniform"])
+        .args(["--rate", "2000", "--duration", "12"])
+        .args(["--kill", "producer:0@4"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run harness");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("verification EXACT"), "{err}");
+    assert!(
+        err.contains("producer 0 exited with signal: 9 (SIGKILL) (injected): restarting it"),
+        "{err}"
+    );
+    let report = run_json(&out, "report.json");
+    let faults = report["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 1, "{report}");
+    let fault = &faults[0];
+    assert_eq!(fault["target"], "producer 0", "{fault}");
+    assert_eq!(fault["injected"], true, "{fault}");
+    assert!(fault["failed_at_s"].as_f64().unwrap() >= 4.0, "{fault}");
+    let caught_up = fault["caught_up_at_s"].as_f64().expect("caught up");
+    assert!(
+        caught_up >= fault["restarted_at_s"].as_f64().unwrap(),
+        "{fault}"
+    );
+    assert_eq!(report["events"]["produced"], 48_000, "{report}");
 
     results_are_exact(&t, &out, &report);
 }

@@ -26,6 +26,8 @@ use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::TopicReader;
 use adstream_protocol::liveness::Liveness;
 
+mod restart;
+
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the harness waits for lines before it looks at the children again.
@@ -107,23 +109,6 @@ impl<'a> Follow<'a> {
         Ok(())
     }
 
-    /// Kills the job process that has been silent for the liveness limit, if one has: its exit is
-    /// then handled like a crash, and its record says it was detected.
-    fn kill_silent(&mut self) -> Result<(), RunError> {
-        let Some(silence) = self.liveness.silent(Instant::now()) else {
-            return Ok(());
-        };
-        let (process, silent_s) = (silence.process, silence.silent_for.as_secs_f64());
-        self.liveness.forget(process);
-        let detected_s = self.since_start().as_secs_f64();
-        self.faults
-            .silent(process, detected_s - silent_s, detected_s);
-        self.display.println(&format!(
-            "job {process} sent nothing for {silent_s:.1} s (dead, hung or cut off): stopping it"
-        ));
-        self.supervisor.kill(Role::Job(process))
-    }
-
     /// Takes the lines of up to `wait`, injects the kills that are due, and restarts a failed job;
     /// fails if another child exited unsuccessfully, the job failed once too often, or the run was
     /// interrupted.
@@ -136,7 +121,7 @@ impl<'a> Follow<'a> {
         }
         if self.started.is_some() {
             for kill in self.faults.due(self.since_start()) {
-                self.supervisor.kill(Role::Job(kill.process))?;
+                self.supervisor.kill(kill.target)?;
             }
         }
         self.kill_silent()?;
@@ -147,6 +132,9 @@ impl<'a> Follow<'a> {
             }
             match child {
                 Role::Job(process) if self.faults.can_restart() => self.restart(process, status)?,
+                Role::Producer(id) if self.faults.can_restart() => {
+                    self.restart_producer(id, status)?
+                }
                 _ => {
                     return Err(RunError::ChildFailed {
                         child,
@@ -159,31 +147,9 @@ impl<'a> Follow<'a> {
         let since = self.since_start().as_secs_f64();
         self.faults
             .progress(self.ledger.processed(), self.ledger.replayed(), since);
-        Ok(())
-    }
-
-    /// Stops every job process and starts them all again, after job process `process` ended with
-    /// `status`.
-    fn restart(&mut self, process: u32, status: std::process::ExitStatus) -> Result<(), RunError> {
-        let now_s = self.since_start().as_secs_f64();
-        let gave_up_on = self.ledger.peer_silence_from(process);
-        let (target, failure) = self.faults.failure(process, gave_up_on, &status, now_s);
-        self.supervisor.remove(|r| matches!(r, Role::Job(_)));
-        self.ledger.new_incarnation();
-        self.liveness.forget_all();
-        let what = failure.headline(process, target, &status);
-        self.display.println(&format!(
-            "{what}: restarting the job ({} of at most {})",
-            self.faults.count() + 1,
-            self.programs.profile.job.max_restarts
-        ));
-        self.start_job()?;
-        let record = failure.record(
-            Role::Job(target).to_string(),
-            self.since_start().as_secs_f64(),
-        );
-        self.faults.restarted(record, self.ledger.sent());
-        self.metrics.restarted();
+        for (id, behind_ms) in self.ledger.producers_behind_ms() {
+            self.faults.producer_progress(id, behind_ms, since);
+        }
         Ok(())
     }
 
@@ -248,17 +214,7 @@ pub fn drive(follow: &mut Follow<'_>, results: &ResultsCollector) -> Result<Driv
     follow.started = Some(started);
     follow.metrics.phase(Phase::Producing);
     for id in 0..programs.profile.producers.count {
-        let id_text = id.to_string();
-        follow.supervisor.spawn(
-            Role::Producer(id),
-            programs.producer,
-            &[
-                OsStr::new("--config"),
-                programs.profile_path.as_os_str(),
-                OsStr::new("--id"),
-                OsStr::new(&id_text),
-            ],
-        )?;
+        follow.start_producer(id, false)?;
     }
     while !follow
         .supervisor
