@@ -58,7 +58,7 @@ fn configuration_mistakes_exit_2_with_one_line() {
         (&["topics", "shred"][..], "invalid value 'shred'"),
         (
             &["run", "--kill", "job1@3"][..],
-            "expected job:I@SECONDS or producer:I@SECONDS (e.g. job:1@12.5), got \"job1@3\"",
+            "expected job:I@SECONDS, producer:I@SECONDS or broker@SECONDS (e.g. job:1@12.5), got \"job1@3\"",
         ),
         (
             &["run", "--kill", "job:2@3", "--processes", "2"][..],

@@ -1,5 +1,5 @@
-//! The values of the keys that choose among a few: a producer's traffic shape, how windows close, and
-//! how remote job processes start. Each is a lowercase word in a profile and on the command line.
+//! The values of the keys that choose among a few: a producer's traffic shape, how windows close, how
+//! remote job processes start, and where the local broker keeps its data. Each is a lowercase word in a profile and on the command line.
 
 use std::fmt;
 
@@ -48,4 +48,26 @@ pub enum Launch {
     Print,
     /// Copy the profile and hostfile there and start `dataflow` over the system's `ssh`.
     Ssh,
+}
+
+/// Where the local broker that `harness run` starts keeps its data (`kafka.broker_storage`,
+/// `--broker-storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerStorage {
+    /// In memory: fast, and a broker crash loses every event.
+    #[default]
+    Memory,
+    /// In a SQLite file in the run's directory: a broker crash loses nothing and the harness restarts
+    /// it with its data; tansu 0.6's SQLite engine holds only light loads (BENCHMARKS.md).
+    Sqlite,
+}
+
+impl fmt::Display for BrokerStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BrokerStorage::Memory => "memory",
+            BrokerStorage::Sqlite => "sqlite",
+        })
+    }
 }

@@ -9,7 +9,7 @@ use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
 
-pub use crate::choices::{Generator, Launch, WindowMode};
+pub use crate::choices::{BrokerStorage, Generator, Launch, WindowMode};
 use crate::client::{ClientProperties, Connection};
 use crate::error::{ConfigError, key_error, syntax_error};
 use crate::keys::{AtLeast, AtMost, HostPorts, NumberAtLeast, Positive, TopicName, profile_table};
@@ -41,6 +41,13 @@ profile_table! {
             /// Replication factor of created topics.
             replication: u16 = 1,
                 flag "--replication" help "Replication factor of created topics", rule AtLeast(1);
+            /// Where the local broker `harness run` starts keeps its data: `memory` (a broker crash
+            /// loses every event) or `sqlite` (on disk in the run's directory; restarted with it).
+            broker_storage: BrokerStorage = BrokerStorage::Memory,
+                flag "--broker-storage"
+                help "Storage of the local broker the harness starts: memory (fast; a broker crash \
+                      loses every event) or sqlite (on disk: the harness restarts a crashed broker \
+                      with its data; holds only light loads)";
             /// Whether the job creates its dead-letter topic when it does not exist.
             create_dlq: bool = true,
                 flag "--no-create-dlq"

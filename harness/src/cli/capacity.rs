@@ -4,9 +4,9 @@ use adstream_harness::experiment::capacity::{CapacityError, CapacitySearch};
 use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::search::Criteria;
 use adstream_harness::experiment::single_run::Experiment;
-use adstream_harness::services::broker::LocalBroker;
 use adstream_profile::ConfigError;
 use clap::Args;
+use std::cell::RefCell;
 
 use crate::cli::run::RunArgs;
 use crate::cli::{ensure_broker, out_dir, refuse_external};
@@ -54,7 +54,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
         .into());
     }
     let out = out_dir(args.run.out.as_deref(), "capacity")?;
-    let broker = ensure_broker(&base)?;
+    let broker = ensure_broker(&base, &out)?.map(RefCell::new);
     let interrupt = Interrupt::install()?;
     eprintln!(
         "capacity: {} producers × {} s, {} partitions, job {} process(es) × {} worker(s); from {from} to at most {max_rate} events/s",
@@ -77,7 +77,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
             out: &out,
             echo: args.run.verbose,
             interrupt: &interrupt,
-            broker_pid: broker.as_ref().map(LocalBroker::pid),
+            broker: broker.as_ref(),
             kills: &[],
         },
     };

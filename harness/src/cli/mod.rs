@@ -13,12 +13,12 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use adstream_harness::services::broker::LocalBroker;
+use adstream_harness::services::broker::{LocalBroker, Setup, Storage};
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::reach;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, KafkaArgs, Override, WindowArgs};
-use adstream_profile::profile::{DEFAULT_BOOTSTRAP, Profile, WindowMode, keys};
+use adstream_profile::profile::{BrokerStorage, DEFAULT_BOOTSTRAP, Profile, WindowMode, keys};
 use adstream_protocol::clock::unix_ms;
 use anyhow::Context as _;
 use clap::Args;
@@ -88,14 +88,38 @@ pub fn refuse_external(profile: &Profile, what: &str) -> Result<(), ConfigError>
 }
 
 /// The broker of an experiment: an existing one that answers, or a local one started for it (only for
-/// the default local address; any other must already answer).
-pub fn ensure_broker(profile: &Profile) -> anyhow::Result<Option<LocalBroker>> {
-    let bootstrap = &profile.kafka.bootstrap;
-    match reach(&profile.kafka.connection()) {
-        Ok(()) => return Ok(None),
-        Err(KafkaError::Unreachable { .. }) if bootstrap == DEFAULT_BOOTSTRAP => {}
+/// the default local address; any other must already answer), keeping its data as the profile says
+/// (`kafka.broker_storage`; SQLite storage in `out`).
+pub fn ensure_broker(profile: &Profile, out: &Path) -> anyhow::Result<Option<LocalBroker>> {
+    let k = &profile.kafka;
+    match reach(&k.connection()) {
+        Ok(()) => {
+            if k.broker_storage != BrokerStorage::Memory {
+                eprintln!(
+                    "using the broker already at {}: --broker-storage {} applies only to a broker \
+                     the harness starts",
+                    k.bootstrap, k.broker_storage
+                );
+            }
+            return Ok(None);
+        }
+        Err(KafkaError::Unreachable { .. }) if k.bootstrap == DEFAULT_BOOTSTRAP => {}
         Err(error) => return Err(error.into()),
     }
-    eprintln!("starting the local broker on {bootstrap}");
-    Ok(Some(LocalBroker::start(bootstrap)?))
+    let storage = match k.broker_storage {
+        BrokerStorage::Memory => Storage::Memory,
+        BrokerStorage::Sqlite => {
+            let dir = std::path::absolute(out.join("broker"))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+            Storage::Sqlite(dir.join("tansu.db"))
+        }
+    };
+    eprintln!(
+        "starting the local broker on {} ({} storage)",
+        k.bootstrap, k.broker_storage
+    );
+    Ok(Some(LocalBroker::start_with(&Setup {
+        storage,
+        ..Setup::at(&k.bootstrap)
+    })?))
 }

@@ -1,17 +1,17 @@
 //! `harness run`: one experiment (ARCHITECTURE.md, "A run").
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use adstream_harness::experiment::faults::KillPlan;
 use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::single_run::Experiment;
-use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{
     ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
 };
-use adstream_profile::profile::{Launch, Profile, Served, keys};
+use adstream_profile::profile::{BrokerStorage, Launch, Profile, Served, keys};
 use clap::Args;
 
 use crate::cli::{ensure_broker, out_dir};
@@ -47,9 +47,12 @@ pub struct RunArgs {
     launch: Option<Launch>,
     #[arg(long = keys::job::max_restarts.long(), help = keys::job::max_restarts.help, value_name = "N")]
     max_restarts: Option<u32>,
-    /// Fault injection: SIGKILL job process I, or producer I, this many seconds after the
-    /// producers start (repeatable), e.g. --kill job:1@12 --kill producer:0@20
-    #[arg(long = "kill", value_name = "job|producer:I@SECONDS")]
+    #[arg(long = keys::kafka::broker_storage.long(), help = keys::kafka::broker_storage.help, value_enum)]
+    broker_storage: Option<BrokerStorage>,
+    /// Fault injection: SIGKILL job process I, producer I or the local broker this many seconds
+    /// after the producers start (repeatable), e.g. --kill job:1@12 --kill producer:0@20 --kill
+    /// broker@30
+    #[arg(long = "kill", value_name = "job:I@S|producer:I@S|broker@S")]
     pub kills: Vec<KillPlan>,
 }
 
@@ -63,6 +66,9 @@ impl Override for RunArgs {
         }
         if let Some(launch) = self.launch {
             profile.job.launch = launch;
+        }
+        if let Some(storage) = self.broker_storage {
+            profile.kafka.broker_storage = storage;
         }
     }
 }
@@ -86,11 +92,19 @@ impl RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
     for kill in &args.kills {
-        kill.within(profile.job.processes, profile.producers.count)
+        kill.within(profile.job.processes, profile.producers.count, true)
             .map_err(ConfigError::Flags)?;
     }
     let out = out_dir(args.out.as_deref(), "run")?;
-    let broker = ensure_broker(&profile)?;
+    let broker = ensure_broker(&profile, &out)?.map(RefCell::new);
+    for kill in &args.kills {
+        kill.within(
+            profile.job.processes,
+            profile.producers.count,
+            broker.is_some(),
+        )
+        .map_err(ConfigError::Flags)?;
+    }
     // Tests and users may look at the topics once this line is out: they are fresh by then.
     Topics::connect(&profile.kafka)?.clear()?;
     let p = &profile.producers;
@@ -114,7 +128,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         out: &out,
         echo: args.verbose,
         interrupt: &interrupt,
-        broker_pid: broker.as_ref().map(LocalBroker::pid),
+        broker: broker.as_ref(),
         kills: &args.kills,
     };
     let outcome = experiment.run(&profile)?;

@@ -1,12 +1,12 @@
 //! `harness sweep`: a grid of runs (ARCHITECTURE.md, "Scaling and remote processes").
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::experiment::sweep::Sweep;
 use adstream_harness::report::grid::{Grid, table};
-use adstream_harness::services::broker::LocalBroker;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{ConfigArg, Override, WindowArgs};
 use adstream_profile::keys::Key;
@@ -116,7 +116,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     refuse_external(&base, "a sweep")?;
     let grid = args.grid(&base)?;
     let out = out_dir(args.out.as_deref(), "sweep")?;
-    let broker = ensure_broker(&base)?;
+    let broker = ensure_broker(&base, &out)?.map(RefCell::new);
     let interrupt = Interrupt::install()?;
     eprintln!(
         "sweep: {} cells × {} run(s), {} producers × {} s each, broker {}",
@@ -134,7 +134,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             out: &out,
             echo: args.verbose,
             interrupt: &interrupt,
-            broker_pid: broker.as_ref().map(LocalBroker::pid),
+            broker: broker.as_ref(),
             kills: &[],
         },
     };

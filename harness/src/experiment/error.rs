@@ -20,6 +20,38 @@ pub enum RunError {
     /// The local broker could not be provisioned or started.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// The broker could not be watched.
+    #[error(transparent)]
+    Watch(#[from] crate::services::broker_watch::WatchError),
+    /// The local broker died with memory storage: every event it held is gone.
+    #[error(
+        "the local broker at {address} {how}; its storage is memory, so every event it held is gone \
+         and the run cannot be exact (run with --broker-storage sqlite to keep them)"
+    )]
+    BrokerLost {
+        /// Where it listened.
+        address: String,
+        /// What happened, e.g. "exited with signal: 9 (SIGKILL)".
+        how: String,
+    },
+    /// The local broker failed once too often.
+    #[error(
+        "the local broker at {address} {how}, and the run has no restarts left (--max-restarts)"
+    )]
+    BrokerFailedTooOften {
+        /// Where it listened.
+        address: String,
+        /// What happened.
+        how: String,
+    },
+    /// A broker the harness does not own stopped answering.
+    #[error("the broker at {address} has not answered for {silent_s:.1} s: gone, hung or cut off")]
+    BrokerGone {
+        /// Its address.
+        address: String,
+        /// How long it has been silent.
+        silent_s: f64,
+    },
     /// The hostfile cannot be used.
     #[error(transparent)]
     Hostfile(#[from] HostfileError),

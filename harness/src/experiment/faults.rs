@@ -13,7 +13,8 @@ use crate::experiment::role::Role;
 
 pub use crate::report::model::FaultRecord;
 
-/// A kill to inject: SIGKILL a job process or a producer this long after the producers started.
+/// A kill to inject: SIGKILL a job process, a producer or the local broker this long after the
+/// producers started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KillPlan {
     /// The child to kill.
@@ -24,7 +25,9 @@ pub struct KillPlan {
 
 /// Why a `--kill` value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected job:I@SECONDS or producer:I@SECONDS (e.g. job:1@12.5), got {0:?}")]
+#[error(
+    "expected job:I@SECONDS, producer:I@SECONDS or broker@SECONDS (e.g. job:1@12.5), got {0:?}"
+)]
 pub struct BadKill(String);
 
 impl FromStr for KillPlan {
@@ -33,12 +36,17 @@ impl FromStr for KillPlan {
     fn from_str(text: &str) -> Result<Self, BadKill> {
         let bad = || BadKill(text.to_owned());
         let (target, at) = text.split_once('@').ok_or_else(bad)?;
-        let (kind, index) = target.split_once(':').ok_or_else(bad)?;
-        let index = index.parse().map_err(|_| bad())?;
-        let target = match kind {
-            "job" => Role::Job(index),
-            "producer" => Role::Producer(index),
-            _ => return Err(bad()),
+        let target = match target.split_once(':') {
+            None if target == "broker" => Role::Broker,
+            None => return Err(bad()),
+            Some((kind, index)) => {
+                let index = index.parse().map_err(|_| bad())?;
+                match kind {
+                    "job" => Role::Job(index),
+                    "producer" => Role::Producer(index),
+                    _ => return Err(bad()),
+                }
+            }
         };
         let seconds: f64 = at.parse().map_err(|_| bad())?;
         if !(seconds.is_finite() && seconds >= 0.0) {
@@ -53,11 +61,19 @@ impl FromStr for KillPlan {
 
 impl KillPlan {
     /// Whether the run has the child to kill: `jobs` job processes and `producers` producers,
-    /// each numbered from 0; else what is wrong, naming the flag.
-    pub fn within(&self, jobs: u32, producers: u32) -> Result<(), String> {
+    /// each numbered from 0, and a broker of its own when `owns_broker`; else what is wrong, naming
+    /// the flag.
+    pub fn within(&self, jobs: u32, producers: u32, owns_broker: bool) -> Result<(), String> {
         let (index, count, what) = match self.target {
             Role::Job(i) => (i, jobs, "the job has {} process(es)"),
             Role::Producer(i) => (i, producers, "the run has {} producer(s)"),
+            Role::Broker if owns_broker => return Ok(()),
+            Role::Broker => {
+                return Err(format!(
+                    "--kill {self}: the harness kills only a broker it started (the default \
+                     address with no broker there)"
+                ));
+            }
         };
         if index < count {
             return Ok(());
@@ -71,11 +87,12 @@ impl KillPlan {
 
 impl fmt::Display for KillPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (kind, index) = match self.target {
-            Role::Job(i) => ("job", i),
-            Role::Producer(i) => ("producer", i),
-        };
-        write!(f, "{kind}:{index}@{}", self.at.as_secs_f64())
+        let at = self.at.as_secs_f64();
+        match self.target {
+            Role::Job(i) => write!(f, "job:{i}@{at}"),
+            Role::Producer(i) => write!(f, "producer:{i}@{at}"),
+            Role::Broker => write!(f, "broker@{at}"),
+        }
     }
 }
 
@@ -259,6 +276,18 @@ impl Faults {
         }
     }
 
+    /// How the local broker failed: it exited, or it was killed after not answering (`how`), at
+    /// `failed_at_s`, found at `detected_at_s`; injected when the run planned its kill.
+    pub fn broker_failure(&mut self, how: String, failed_at_s: f64, detected_at_s: f64) -> Failure {
+        let injected = self.killed.remove(&Role::Broker) == Some(Killed::Injected);
+        Failure {
+            cause: how,
+            injected,
+            failed_at_s,
+            detected_at_s,
+        }
+    }
+
     /// Whether another restart is allowed.
     pub fn can_restart(&self) -> bool {
         self.restarts_left > 0
@@ -349,6 +378,10 @@ mod tests {
                 target: Role::Producer(0),
                 at: Duration::from_secs(3)
             })
+        );
+        assert_eq!(
+            "broker@7".parse::<KillPlan>().map(|k| k.target),
+            Ok(Role::Broker)
         );
         for bad in [
             "job1@12",

@@ -1,4 +1,4 @@
-//! What a child process is in a run: a job process or a producer, by index. Errors, the supervisor and
+//! What a child process is in a run: a job process or a producer, by index, or the local broker. Errors, the supervisor and
 //! the ledger all name children by it.
 
 use std::fmt;
@@ -10,6 +10,8 @@ pub enum Role {
     Job(u32),
     /// Producer `I`.
     Producer(u32),
+    /// The local broker the harness started (not a child the supervisor starts).
+    Broker,
 }
 
 impl fmt::Display for Role {
@@ -17,6 +19,7 @@ impl fmt::Display for Role {
         match self {
             Role::Job(i) => write!(f, "job {i}"),
             Role::Producer(i) => write!(f, "producer {i}"),
+            Role::Broker => f.write_str("broker"),
         }
     }
 }

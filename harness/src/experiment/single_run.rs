@@ -3,6 +3,7 @@
 //! with a shared base time, the job's exit, then verification and the report. `harness run` is one;
 //! a sweep's cell and a capacity search's step are others.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
 use crate::report::model::{EventCounts, Measured, ProducerFigures, Report, RunSummary};
 use crate::report::plot;
+use crate::services::broker::LocalBroker;
 use crate::services::topics::Topics;
 
 /// How far ahead of the job's start the shared base time is set, so the producers start on schedule.
@@ -41,8 +43,9 @@ pub struct Experiment<'a> {
     pub echo: bool,
     /// Ctrl-C and friends.
     pub interrupt: &'a Interrupt,
-    /// The local broker's process when the harness started it, for the report's CPU figures.
-    pub broker_pid: Option<u32>,
+    /// The local broker when the harness started it: watched during the run (restarted when it
+    /// exits and keeps its data), and measured for the report's CPU figures.
+    pub broker: Option<&'a RefCell<LocalBroker>>,
     /// Job processes to kill during the run (`--kill`).
     pub kills: &'a [KillPlan],
 }
@@ -78,7 +81,7 @@ impl Experiment<'_> {
     /// interrupted, every child is stopped, a partial report written and the error is
     /// [`RunError::Interrupted`].
     pub fn run(&self, profile: &Profile) -> Result<Outcome, RunError> {
-        let cpu = CpuMeter::start(self.broker_pid);
+        let cpu = CpuMeter::start(self.broker.map(|b| b.borrow().pid()));
         let dataflow = sibling_binary("dataflow")?;
         let producer = sibling_binary("producer")?;
         let (profile, profile_path) = self.effective_profile(profile)?;
@@ -104,6 +107,7 @@ impl Experiment<'_> {
             self.interrupt,
             faults,
             metrics.clone(),
+            self.broker,
         )?;
         let outcome = match drive(&mut follow, &collectors.results) {
             Ok(driven) => {

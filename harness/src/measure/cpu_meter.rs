@@ -15,7 +15,8 @@ pub struct CpuMeter {
 }
 
 impl CpuMeter {
-    /// Starts measuring; `broker_pid` is the local broker's process when the harness started it.
+    /// Starts measuring; `broker_pid` is the local broker's process when the harness started it (a
+    /// broker restarted during the run is then not measured: its first process is gone).
     pub fn start(broker_pid: Option<u32>) -> Self {
         Self {
             broker_pid,

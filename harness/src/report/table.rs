@@ -114,7 +114,7 @@ impl Report {
 /// A broker's CPU as the table shows it.
 fn broker_cpu(seconds: Option<f64>) -> String {
     seconds.map_or_else(
-        || "not measured (external)".to_owned(),
+        || "not measured (not the harness's, or restarted)".to_owned(),
         |b| format!("{b:.1}"),
     )
 }

@@ -1,8 +1,8 @@
-//! The local broker (ARCHITECTURE.md, "The broker"): tansu 0.6.0 with memory storage, provisioned
-//! into a per-user cache when it is not on PATH, started on a loopback port, waited for until it
-//! answers Kafka requests, and stopped when dropped. A second build with SQLite storage as well
-//! serves the SASL tests: tansu keeps SCRAM credentials only in its SQL storage engines (with
-//! memory storage its credential store is a no-op).
+//! The local broker (ARCHITECTURE.md, "The broker"): tansu 0.6.0 (provisioned by
+//! [`crate::services::broker_install`]) started on a loopback port with memory or SQLite storage,
+//! waited for until it answers Kafka requests, started again the same way when it died, and stopped
+//! when dropped. The SQLite build keeps data across a crash, and SCRAM credentials for the SASL
+//! tests (with memory storage tansu's credential store is a no-op).
 
 use std::fs::File;
 use std::io::Read as _;
@@ -18,8 +18,9 @@ use adstream_profile::client::Connection;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
-/// The broker version every adstream install uses.
-pub const TANSU_VERSION: &str = "0.6.0";
+pub use crate::services::broker_install::{
+    Build, TANSU_VERSION, cache_dir, ensure_build, ensure_tansu,
+};
 /// How long a started broker may take to answer its first metadata request.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -58,100 +59,6 @@ pub enum BrokerError {
     Io(#[from] std::io::Error),
 }
 
-/// adstream's per-user cache: `$ADSTREAM_CACHE`, else `$XDG_CACHE_HOME/adstream`, else
-/// `~/.cache/adstream`. Outside any checkout, so fresh clones and CI runs reuse what it holds.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("ADSTREAM_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("adstream")
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// A build of tansu: which storage engines it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Build {
-    /// Memory storage (the `dynostore` feature): the broker of every run.
-    Memory,
-    /// SQLite storage too (the `libsql` feature): the one that keeps SCRAM users, for SASL.
-    Sql,
-}
-
-impl Build {
-    fn feature(self) -> &'static str {
-        match self {
-            Build::Memory => "dynostore",
-            Build::Sql => "libsql",
-        }
-    }
-
-    /// Where `cargo install` puts it.
-    fn root(self) -> PathBuf {
-        match self {
-            Build::Memory => cache_dir(),
-            Build::Sql => cache_dir().join("tansu-sql"),
-        }
-    }
-}
-
-/// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache
-/// with `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers,
-/// in this or other processes, wait for a single install.
-pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
-    if let Some(path) = on_path("tansu") {
-        return Ok(path);
-    }
-    ensure_build(Build::Memory)
-}
-
-/// The cached `tansu` of `build`, installed now with `cargo install` when missing (10–15 minutes,
-/// once; the user is told on stderr). Concurrent callers, in this or other processes, wait for a
-/// single install.
-pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
-    let root = build.root();
-    let cached = root.join("bin").join("tansu");
-    if cached.is_file() {
-        return Ok(cached);
-    }
-    std::fs::create_dir_all(&root)?;
-    let lock = File::create(root.join("tansu-install.lock"))?;
-    lock.lock()?;
-    if cached.is_file() {
-        return Ok(cached);
-    }
-    eprintln!(
-        "adstream: installing tansu {TANSU_VERSION} ({} storage) into {} with cargo install (takes \
-         10–15 minutes, once)",
-        build.feature(),
-        root.display()
-    );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["install", "tansu", "--locked", "--version", TANSU_VERSION])
-        .args(["--features", build.feature(), "--root"])
-        .arg(&root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| BrokerError::Install(format!("cannot run cargo: {e}")))?;
-    if !status.success() || !cached.is_file() {
-        return Err(BrokerError::Install(format!(
-            "cargo install exited with {status}"
-        )));
-    }
-    eprintln!("adstream: installed {}", cached.display());
-    Ok(cached)
-}
-
 /// A free TCP port on 127.0.0.1 (free when asked; good enough for tests and generated hostfiles) that
 /// this process has not handed out before: a port is released once found, so without that, two
 /// threads (parallel tests) could be given the same one and the second to bind it would fail.
@@ -176,6 +83,8 @@ pub struct LocalBroker {
     address: String,
     log: PathBuf,
     tansu: PathBuf,
+    /// How it was started, to start it again the same way.
+    setup: Setup,
 }
 
 /// Where a local broker keeps its data.
@@ -233,6 +142,40 @@ impl LocalBroker {
 
     /// Starts tansu as `setup` says and returns once it answers a metadata request of `setup.client`.
     pub fn start_with(setup: &Setup) -> Result<Self, BrokerError> {
+        let (child, log, tansu) = Self::spawn(setup)?;
+        let mut broker = Self {
+            child,
+            address: setup.listen.clone(),
+            log,
+            tansu,
+            setup: setup.clone(),
+        };
+        broker.wait_ready(&setup.client)?;
+        Ok(broker)
+    }
+
+    /// Starts the broker again as it was started, after it exited (or kills it first): on the same
+    /// address, with the data its storage kept (none with memory storage). Returns once it answers.
+    pub fn restart(&mut self) -> Result<(), BrokerError> {
+        self.kill();
+        let (child, log, _) = Self::spawn(&self.setup)?;
+        self.child = child;
+        self.log = log;
+        self.wait_ready(&self.setup.client.clone())
+    }
+
+    /// Kills the broker now (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the broker keeps its data when it dies (not memory storage).
+    pub fn durable(&self) -> bool {
+        self.setup.storage != Storage::Memory
+    }
+
+    fn spawn(setup: &Setup) -> Result<(Child, PathBuf, PathBuf), BrokerError> {
         let address = setup.listen.as_str();
         let tansu = match setup.storage {
             Storage::Memory => ensure_tansu()?,
@@ -245,7 +188,8 @@ impl LocalBroker {
             address.replace(':', "_"),
             std::process::id()
         ));
-        let out = File::create(&log)?;
+        // Appended to: a restarted broker's log follows the one of the broker that died.
+        let out = File::options().create(true).append(true).open(&log)?;
         let mut command = owned_command(&tansu);
         command
             .arg("broker")
@@ -278,14 +222,7 @@ impl LocalBroker {
                 path: tansu.clone(),
                 source,
             })?;
-        let mut broker = Self {
-            child,
-            address: address.to_owned(),
-            log,
-            tansu,
-        };
-        broker.wait_ready(&setup.client)?;
-        Ok(broker)
+        Ok((child, log, tansu))
     }
 
     /// Creates a SCRAM-SHA-512 user on this broker (it must not require authentication yet, and keep

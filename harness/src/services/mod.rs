@@ -2,5 +2,7 @@
 //! and the rule that every process it starts dies with it.
 
 pub mod broker;
+pub mod broker_install;
+pub mod broker_watch;
 pub mod ownership;
 pub mod topics;

@@ -2,6 +2,7 @@
 //! and runs the real binaries as separate processes (see the crate's library for the shared parts).
 
 mod bad_input;
+mod broker_faults;
 mod checkpoints;
 mod client_properties;
 mod dead_letter_topic;

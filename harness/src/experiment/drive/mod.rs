@@ -6,6 +6,7 @@
 //! restarted job reads the events again and skips the results already written, so results stay exact.
 //! Any other child that fails, any line that is not a message, and an interrupt end the run at once.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -24,6 +25,8 @@ use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::TopicReader;
+use crate::services::broker::LocalBroker;
+use crate::services::broker_watch::BrokerWatch;
 use adstream_protocol::liveness::Liveness;
 
 mod restart;
@@ -55,6 +58,10 @@ pub struct Follow<'a> {
     hosts: BTreeMap<Role, String>,
     /// The harness's metrics.
     metrics: HarnessMetrics,
+    /// The local broker when the harness started it.
+    broker: Option<&'a RefCell<LocalBroker>>,
+    /// Whether the broker answers.
+    broker_watch: BrokerWatch,
 }
 
 impl<'a> Follow<'a> {
@@ -66,6 +73,7 @@ impl<'a> Follow<'a> {
         interrupt: &'a Interrupt,
         faults: Faults,
         metrics: HarnessMetrics,
+        broker: Option<&'a RefCell<LocalBroker>>,
     ) -> Result<Self, RunError> {
         let jobs = plan_job(programs.profile, programs.profile_path, programs.dataflow)?;
         let limit = Duration::from_millis(programs.profile.job.liveness_timeout_ms);
@@ -82,6 +90,8 @@ impl<'a> Follow<'a> {
             started: None,
             hosts: BTreeMap::new(),
             metrics,
+            broker,
+            broker_watch: BrokerWatch::start(&programs.profile.kafka.connection())?,
         })
     }
 
@@ -121,10 +131,14 @@ impl<'a> Follow<'a> {
         }
         if self.started.is_some() {
             for kill in self.faults.due(self.since_start()) {
-                self.supervisor.kill(kill.target)?;
+                match (kill.target, self.broker) {
+                    (Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
+                    (target, _) => self.supervisor.kill(target)?,
+                }
             }
         }
         self.kill_silent()?;
+        self.watch_broker()?;
         if let Some((child, status)) = self.supervisor.failed()? {
             // Take in what it said before it died.
             for line in self.supervisor.last_lines(LAST_LINES_QUIET) {

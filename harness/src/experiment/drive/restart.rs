@@ -1,9 +1,12 @@
 //! What a run does when one of its children fails: a job process that exited or went silent stops
 //! the whole job, which starts again from its checkpoints; a producer that exited starts again with
-//! `--resume`, sending only what the topic does not hold. Each failure becomes a fault record.
+//! `--resume`, sending only what the topic does not hold; the local broker, when it exited or stopped
+//! answering, starts again on its address with its data — or, when its storage is memory and the
+//! data is gone, or the broker is not the harness's, the run ends with one line. Each failure the run
+//! survives becomes a fault record.
 
 use std::ffi::OsStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::experiment::error::RunError;
 use crate::experiment::role::Role;
@@ -97,6 +100,69 @@ impl Follow<'_> {
             self.since_start().as_secs_f64(),
         );
         self.faults.producer_restarted(id, record);
+        self.metrics.restarted();
+        Ok(())
+    }
+
+    /// Looks at the broker: the harness's own that exited or has not answered for the liveness
+    /// limit is killed and started again with its data (a fault like a job's, caught up when the job
+    /// has counted what was sent by then); with memory storage the run fails, its events gone. Someone
+    /// else's broker that has not answered for the limit fails the run.
+    pub(super) fn watch_broker(&mut self) -> Result<(), RunError> {
+        let limit = Duration::from_millis(self.programs.profile.job.liveness_timeout_ms);
+        let silent = self.broker_watch.silent_for();
+        let address = &self.programs.profile.kafka.bootstrap;
+        let Some(cell) = self.broker else {
+            if silent < limit {
+                return Ok(());
+            }
+            return Err(RunError::BrokerGone {
+                address: address.clone(),
+                silent_s: silent.as_secs_f64(),
+            });
+        };
+        let mut broker = cell.borrow_mut();
+        let exited = broker
+            .try_status()
+            .map_err(RunError::io("wait for the broker"))?;
+        let now_s = self.since_start().as_secs_f64();
+        let (how, failed_at_s) = match exited {
+            Some(status) => (format!("exited with {status}"), now_s),
+            None if silent >= limit => {
+                broker.kill();
+                let silent_s = silent.as_secs_f64();
+                (
+                    format!("answered nothing for {silent_s:.1} s (hung or cut off), killed"),
+                    (now_s - silent_s).max(0.0),
+                )
+            }
+            None => return Ok(()),
+        };
+        if !broker.durable() {
+            return Err(RunError::BrokerLost {
+                address: address.clone(),
+                how,
+            });
+        }
+        if !self.faults.can_restart() {
+            return Err(RunError::BrokerFailedTooOften {
+                address: address.clone(),
+                how,
+            });
+        }
+        let failure = self.faults.broker_failure(how, failed_at_s, now_s);
+        let injected = if failure.injected { " (injected)" } else { "" };
+        self.display.println(&format!(
+            "the broker {}{injected}: restarting it on {address} with its data ({} of at most {})",
+            failure.cause,
+            self.faults.count() + 1,
+            self.programs.profile.job.max_restarts
+        ));
+        broker.restart()?;
+        drop(broker);
+        self.broker_watch.heard_now();
+        let record = failure.record(Role::Broker.to_string(), self.since_start().as_secs_f64());
+        self.faults.restarted(record, self.ledger.sent());
         self.metrics.restarted();
         Ok(())
     }
