@@ -181,7 +181,7 @@ profile_table! {
             /// A job process that has sent nothing for this long is dead, hung or cut off, and
             /// `harness run` treats it as failed. Its workers report about once a second, so the limit
             /// is at least two of those reports.
-            liveness_timeout_ms: u64 = 10_000,
+            liveness_timeout_ms: u64 = 8_000,
                 flag "--liveness-timeout-ms"
                 help "A job process silent this long is dead, hung or cut off, and is restarted",
                 rule AtLeast(2_000);

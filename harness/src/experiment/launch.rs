@@ -28,6 +28,10 @@ pub struct Programs<'a> {
     pub dataflow: &'a Path,
     /// The `producer` binary.
     pub producer: &'a Path,
+    /// Whether the harness wrote the job's hostfile (loopback ports of its choosing): then each
+    /// incarnation of the job gets fresh ports, so a restarted job does not meet what was wrong with
+    /// the old connections (a port still held, a link cut).
+    pub own_hostfile: bool,
 }
 
 /// How long the job's workers may take to report that they read their partitions.

@@ -84,6 +84,7 @@ impl Experiment<'_> {
         let cpu = CpuMeter::start(self.broker.map(|b| b.borrow().pid()));
         let dataflow = sibling_binary("dataflow")?;
         let producer = sibling_binary("producer")?;
+        let own_hostfile = profile.job.processes > 1 && profile.job.hostfile.is_none();
         let (profile, profile_path) = self.effective_profile(profile)?;
         let metrics = HarnessMetrics::default();
         let endpoint = metrics.serve(&profile)?;
@@ -99,6 +100,7 @@ impl Experiment<'_> {
             profile_path: &profile_path,
             dataflow: &dataflow,
             producer: &producer,
+            own_hostfile,
         };
         let faults = Faults::new(self.kills, profile.job.max_restarts);
         let mut follow = Follow::new(

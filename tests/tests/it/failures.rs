@@ -18,7 +18,7 @@ fn start_run(t: &TestBroker, out: &Path) -> Child {
     t.harness_run()
         .args(["--processes", "2"])
         .args(["--rate", "500", "--duration", "60", "--window", "1"])
-        // A failed job is restarted by default (tests/recovery.rs); here it must stop the run.
+        // A failed job or producer is restarted by default (recovery.rs); here it must stop the run.
         .args(["--max-restarts", "0"])
         .arg("--out")
         .arg(out)
@@ -107,6 +107,7 @@ fn kill_mid_run(
     status
 }
 
+/// With no restarts allowed, a producer that dies ends the run.
 #[test]
 fn a_producer_killed_mid_run_stops_the_run() {
     let status = kill_mid_run(

@@ -12,6 +12,7 @@ mod hostfile;
 mod idle_workers;
 mod job_exactness;
 mod metrics;
+mod network_faults;
 mod ownership;
 mod peer_liveness;
 mod producers_to_broker;

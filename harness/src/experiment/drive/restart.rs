@@ -6,9 +6,11 @@
 //! survives becomes a fault record.
 
 use std::ffi::OsStr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::experiment::error::RunError;
+use crate::experiment::launch::{local_hostfile, plan_job};
 use crate::experiment::role::Role;
 
 use super::Follow;
@@ -42,6 +44,12 @@ impl Follow<'_> {
         let gave_up_on = self.ledger.peer_silence_from(process);
         let (target, failure) = self.faults.failure(process, gave_up_on, &status, now_s);
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
+        let profile = self.programs.profile;
+        if let (true, Some(hostfile)) = (self.programs.own_hostfile, &profile.job.hostfile) {
+            let dir = hostfile.parent().unwrap_or(Path::new("."));
+            local_hostfile(dir, profile.job.processes)?;
+            self.jobs = plan_job(profile, self.programs.profile_path, self.programs.dataflow)?;
+        }
         self.ledger.new_incarnation();
         self.liveness.forget_all();
         let what = failure.headline(process, target, &status);
