@@ -107,9 +107,11 @@ def run_line(report, label):
     print(f"  {label}: job CPU {c['job']:.2f} s, producers {c['producers']:.2f} s, end to end p50 {l['p50']:.0f} "
           f"p90 {l['p90']:.0f} p99 {l['p99']:.0f} ms, exact {r['verification']['exact']}, {r['events']['processed']} events")
     for f in r.get("faults", []):
-        up = f["caught_up_at_s"]
-        print(f"  {label}: {f['target']} killed at {f['failed_at_s']:.2f} s, restarted at {f['restarted_at_s']:.2f} s, "
-              f"caught up at {up:.2f} s: kill to caught up {up - f['failed_at_s']:.2f} s, {f['events_reread']} records read again")
+        up, back = f["caught_up_at_s"], f.get("restarted_at_s") or f.get("resumed_at_s")
+        up_text = f"{up:.2f} s: fault to caught up {up - f['failed_at_s']:.2f} s" if up is not None else "never"
+        back_text = f"back at {back:.2f} s" if back is not None else "nothing restarted"
+        print(f"  {label}: {f['target']} {f['cause']} at {f['failed_at_s']:.2f} s, {back_text}, caught up at {up_text}, "
+              f"{f['events_reread']} records read again")
     for w in r["windows"]:
         if w.get("disturbed"):
             print(f"  {label}: window {w['window_id']} spanned the fault: max latency {w['max_latency_ms']} ms, avg {w['avg_latency_ms']:.1f} ms")

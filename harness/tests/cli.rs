@@ -62,11 +62,16 @@ fn configuration_mistakes_exit_2_with_one_line() {
         ),
         (
             &["run", "--kill", "job:2@3", "--processes", "2"][..],
-            "--kill job:2@3: the job has 2 process(es), numbered from 0",
+            "kill:job:2@3: the job has 2 process(es), numbered from 0",
+        ),
+        (
+            &["run", "--fault", "stop:job:1@3+x"][..],
+            "expected kill|stop:TARGET@SECONDS[+SECONDS] with TARGET job:I, producer:I or broker \
+             (e.g. stop:job:1@10+15), got \"stop:job:1@3+x\"",
         ),
         (
             &["run", "--kill", "producer:2@3", "--producers", "2"][..],
-            "--kill producer:2@3: the run has 2 producer(s), numbered from 0",
+            "kill:producer:2@3: the run has 2 producer(s), numbered from 0",
         ),
         (
             &["run", "--producers", "0"][..],

@@ -38,9 +38,10 @@ pub struct CapacityArgs {
 pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
     let base = args.run.profile()?;
     refuse_external(&base, "a capacity search")?;
-    if !args.run.kills.is_empty() {
+    if !args.run.planned_faults().is_empty() {
         return Err(ConfigError::Flags(
-            "--kill belongs to harness run: a capacity search measures undisturbed runs".to_owned(),
+            "--kill and --fault belong to harness run: a capacity search measures undisturbed runs"
+                .to_owned(),
         )
         .into());
     }
@@ -78,7 +79,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
             echo: args.run.verbose,
             interrupt: &interrupt,
             broker: broker.as_ref(),
-            kills: &[],
+            faults: &[],
         },
     };
     let result = search.run().map_err(|error| match error {

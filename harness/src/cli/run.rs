@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use adstream_harness::experiment::faults::KillPlan;
+use adstream_harness::experiment::fault_plan::FaultPlan;
 use adstream_harness::experiment::interrupt::Interrupt;
 use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::services::topics::Topics;
@@ -51,9 +51,14 @@ pub struct RunArgs {
     broker_storage: Option<BrokerStorage>,
     /// Fault injection: SIGKILL job process I, producer I or the local broker this many seconds
     /// after the producers start (repeatable), e.g. --kill job:1@12 --kill producer:0@20 --kill
-    /// broker@30
-    #[arg(long = "kill", value_name = "job:I@S|producer:I@S|broker@S")]
-    pub kills: Vec<KillPlan>,
+    /// broker@30; the same as --fault kill:…
+    #[arg(long = "kill", value_name = "job:I@S|producer:I@S|broker@S", value_parser = FaultPlan::kill)]
+    pub kills: Vec<FaultPlan>,
+    /// Fault injection: kill (SIGKILL) or stop (SIGSTOP, and SIGCONT after +SECONDS) a job process,
+    /// a producer or the local broker this many seconds after the producers start (repeatable),
+    /// e.g. --fault stop:job:1@10+15 --fault kill:broker@30
+    #[arg(long = "fault", value_name = "kill|stop:TARGET@S[+S]")]
+    pub faults: Vec<FaultPlan>,
 }
 
 impl Override for RunArgs {
@@ -74,6 +79,11 @@ impl Override for RunArgs {
 }
 
 impl RunArgs {
+    /// The faults to inject: `--kill`s and `--fault`s.
+    pub fn planned_faults(&self) -> Vec<FaultPlan> {
+        self.kills.iter().chain(&self.faults).copied().collect()
+    }
+
     /// The profile these flags describe.
     pub fn profile(&self) -> anyhow::Result<Profile> {
         Ok(self.config.resolve(&[
@@ -91,8 +101,10 @@ impl RunArgs {
 /// exact.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
-    for kill in &args.kills {
-        kill.within(profile.job.processes, profile.producers.count, true)
+    let faults = args.planned_faults();
+    for fault in &faults {
+        fault
+            .within(profile.job.processes, profile.producers.count, true)
             .map_err(ConfigError::Flags)?;
     }
     let out = out_dir(args.out.as_deref(), "run")?;
@@ -129,7 +141,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         echo: args.verbose,
         interrupt: &interrupt,
         broker: broker.as_ref(),
-        kills: &args.kills,
+        faults: &faults,
     };
     let outcome = experiment.run(&profile)?;
     let (summary, report) = (&outcome.summary, &outcome.report);

@@ -135,7 +135,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             echo: args.verbose,
             interrupt: &interrupt,
             broker: broker.as_ref(),
-            kills: &[],
+            faults: &[],
         },
     };
     let rows = sweep.run()?;

@@ -4,97 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use adstream_protocol::messages::PeerSilence;
 
+pub use crate::experiment::fault_plan::{Action, FaultPlan};
 use crate::experiment::role::Role;
 
 pub use crate::report::model::FaultRecord;
-
-/// A kill to inject: SIGKILL a job process, a producer or the local broker this long after the
-/// producers started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KillPlan {
-    /// The child to kill.
-    pub target: Role,
-    /// When, counted from the producers' start.
-    pub at: Duration,
-}
-
-/// Why a `--kill` value cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "expected job:I@SECONDS, producer:I@SECONDS or broker@SECONDS (e.g. job:1@12.5), got {0:?}"
-)]
-pub struct BadKill(String);
-
-impl FromStr for KillPlan {
-    type Err = BadKill;
-
-    fn from_str(text: &str) -> Result<Self, BadKill> {
-        let bad = || BadKill(text.to_owned());
-        let (target, at) = text.split_once('@').ok_or_else(bad)?;
-        let target = match target.split_once(':') {
-            None if target == "broker" => Role::Broker,
-            None => return Err(bad()),
-            Some((kind, index)) => {
-                let index = index.parse().map_err(|_| bad())?;
-                match kind {
-                    "job" => Role::Job(index),
-                    "producer" => Role::Producer(index),
-                    _ => return Err(bad()),
-                }
-            }
-        };
-        let seconds: f64 = at.parse().map_err(|_| bad())?;
-        if !(seconds.is_finite() && seconds >= 0.0) {
-            return Err(bad());
-        }
-        Ok(Self {
-            target,
-            at: Duration::from_secs_f64(seconds),
-        })
-    }
-}
-
-impl KillPlan {
-    /// Whether the run has the child to kill: `jobs` job processes and `producers` producers,
-    /// each numbered from 0, and a broker of its own when `owns_broker`; else what is wrong, naming
-    /// the flag.
-    pub fn within(&self, jobs: u32, producers: u32, owns_broker: bool) -> Result<(), String> {
-        let (index, count, what) = match self.target {
-            Role::Job(i) => (i, jobs, "the job has {} process(es)"),
-            Role::Producer(i) => (i, producers, "the run has {} producer(s)"),
-            Role::Broker if owns_broker => return Ok(()),
-            Role::Broker => {
-                return Err(format!(
-                    "--kill {self}: the harness kills only a broker it started (the default \
-                     address with no broker there)"
-                ));
-            }
-        };
-        if index < count {
-            return Ok(());
-        }
-        Err(format!(
-            "--kill {self}: {}, numbered from 0",
-            what.replace("{}", &count.to_string())
-        ))
-    }
-}
-
-impl fmt::Display for KillPlan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = self.at.as_secs_f64();
-        match self.target {
-            Role::Job(i) => write!(f, "job:{i}@{at}"),
-            Role::Producer(i) => write!(f, "producer:{i}@{at}"),
-            Role::Broker => write!(f, "broker@{at}"),
-        }
-    }
-}
 
 /// Why the harness killed a job process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,8 +62,9 @@ impl Failure {
             cause: self.cause,
             injected: self.injected,
             failed_at_s: self.failed_at_s,
-            detected_at_s: self.detected_at_s,
-            restarted_at_s,
+            detected_at_s: Some(self.detected_at_s),
+            restarted_at_s: Some(restarted_at_s),
+            resumed_at_s: None,
             caught_up_at_s: None,
             events_reread: 0,
         }
@@ -164,12 +82,23 @@ struct CatchingUp {
     events_sent: u64,
 }
 
-/// The faults of a run: kills still to inject, failures met and restarts left.
+/// A stop the run injected that is still on: its target, when to continue it, and its record.
+#[derive(Debug, Clone, Copy)]
+struct Stopped {
+    target: Role,
+    until: Option<Duration>,
+    record: usize,
+}
+
+/// The faults of a run: those still to inject, failures met and restarts left.
 #[derive(Debug, Clone)]
 pub struct Faults {
-    planned: Vec<KillPlan>,
+    planned: Vec<FaultPlan>,
+    /// Injected stops not yet over.
+    stopped: Vec<Stopped>,
     /// Children the harness killed and has not yet restarted, with why.
     killed: BTreeMap<Role, Killed>,
+    max_restarts: u32,
     restarts_left: u32,
     records: Vec<FaultRecord>,
     catching_up: Option<CatchingUp>,
@@ -178,13 +107,16 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// A run that injects `planned` kills and restarts the job at most `max_restarts` times.
-    pub fn new(planned: &[KillPlan], max_restarts: u32) -> Self {
+    /// A run that injects `planned` faults and restarts failed children at most `max_restarts`
+    /// times.
+    pub fn new(planned: &[FaultPlan], max_restarts: u32) -> Self {
         let mut planned = planned.to_vec();
         planned.sort_by_key(|k| k.at);
         Self {
             planned,
+            stopped: Vec::new(),
             killed: BTreeMap::new(),
+            max_restarts,
             restarts_left: max_restarts,
             records: Vec::new(),
             catching_up: None,
@@ -192,15 +124,91 @@ impl Faults {
         }
     }
 
-    /// The kills due at `elapsed` since the producers started, taken off the plan and remembered as
-    /// injected.
-    pub fn due(&mut self, elapsed: Duration) -> Vec<KillPlan> {
+    /// The faults due at `elapsed` since the producers started, taken off the plan: a kill is
+    /// remembered as injected (its exit is then recorded as the fault), a stop is recorded now.
+    pub fn due(&mut self, elapsed: Duration) -> Vec<FaultPlan> {
         let due = self.planned.partition_point(|k| k.at <= elapsed);
-        let kills: Vec<KillPlan> = self.planned.drain(..due).collect();
-        for kill in &kills {
-            self.killed.insert(kill.target, Killed::Injected);
+        let faults: Vec<FaultPlan> = self.planned.drain(..due).collect();
+        let at_s = elapsed.as_secs_f64();
+        for fault in &faults {
+            match fault.action {
+                Action::Kill => {
+                    self.killed.insert(fault.target, Killed::Injected);
+                }
+                Action::Stop => {
+                    let cause = match fault.lasts {
+                        Some(lasts) => {
+                            format!("stopped (SIGSTOP) for {:.1} s", lasts.as_secs_f64())
+                        }
+                        None => "stopped (SIGSTOP) for good".to_owned(),
+                    };
+                    self.records.push(FaultRecord {
+                        target: fault.target.to_string(),
+                        cause,
+                        injected: true,
+                        failed_at_s: at_s,
+                        detected_at_s: None,
+                        restarted_at_s: None,
+                        resumed_at_s: None,
+                        caught_up_at_s: None,
+                        events_reread: 0,
+                    });
+                    self.stopped.push(Stopped {
+                        target: fault.target,
+                        until: fault.lasts.map(|l| fault.at + l),
+                        record: self.records.len() - 1,
+                    });
+                }
+            }
         }
-        kills
+        faults
+    }
+
+    /// The stopped children to continue at `elapsed`, with the events the producers had `sent` by
+    /// then: each record notes it, and the run has caught up once that many are counted (a producer:
+    /// once it is back on its schedule).
+    pub fn ended(&mut self, elapsed: Duration, sent: u64) -> Vec<Role> {
+        let (over, still): (Vec<Stopped>, Vec<Stopped>) = self
+            .stopped
+            .iter()
+            .partition(|s| s.until.is_some_and(|u| u <= elapsed));
+        self.stopped = still;
+        for s in &over {
+            self.records[s.record].resumed_at_s = Some(elapsed.as_secs_f64());
+            self.catch_up(s.target, s.record, sent);
+        }
+        over.into_iter().map(|s| s.target).collect()
+    }
+
+    /// From now on record `fault` of `target` waits for the run to catch up.
+    fn catch_up(&mut self, target: Role, fault: usize, sent: u64) {
+        match target {
+            Role::Producer(id) => {
+                self.producers_catching_up.insert(id, fault);
+            }
+            Role::Job(_) | Role::Broker => {
+                self.catching_up = Some(CatchingUp {
+                    fault,
+                    events_sent: sent,
+                });
+            }
+        }
+    }
+
+    /// Files `record` of a failure and its restart: into the record of a stop injected into the same
+    /// child, when one is on (the stop caused it), else as a record of its own; its index.
+    fn file(&mut self, record: FaultRecord, target: Role) -> usize {
+        self.restarts_left = self.restarts_left.saturating_sub(1);
+        let Some(i) = self.stopped.iter().position(|s| s.target == target) else {
+            self.records.push(record);
+            return self.records.len() - 1;
+        };
+        let stop = self.stopped.remove(i);
+        let filed = &mut self.records[stop.record];
+        filed.cause = format!("{}; then {}", filed.cause, record.cause);
+        filed.detected_at_s = record.detected_at_s;
+        filed.restarted_at_s = record.restarted_at_s;
+        stop.record
     }
 
     /// Job process `process` is killed because it was silent from `last_heard_at_s` until
@@ -293,23 +301,17 @@ impl Faults {
         self.restarts_left > 0
     }
 
-    /// Records a failure and the restart that follows it: `counted` events the failed job had counted,
-    /// `sent` the producers had sent by the restart.
-    pub fn restarted(&mut self, record: FaultRecord, sent: u64) {
-        self.restarts_left = self.restarts_left.saturating_sub(1);
-        self.records.push(record);
-        self.catching_up = Some(CatchingUp {
-            fault: self.records.len() - 1,
-            events_sent: sent,
-        });
+    /// Records a failure of `target` (a job process or the broker) and the restart that follows it,
+    /// `sent` the events the producers had sent by the restart.
+    pub fn restarted(&mut self, target: Role, record: FaultRecord, sent: u64) {
+        let fault = self.file(record, target);
+        self.catch_up(target, fault, sent);
     }
 
     /// Records a producer's failure and its restart (`record.target` names it as `producer I`).
     pub fn producer_restarted(&mut self, id: u32, record: FaultRecord) {
-        self.restarts_left = self.restarts_left.saturating_sub(1);
-        self.records.push(record);
-        self.producers_catching_up
-            .insert(id, self.records.len() - 1);
+        let fault = self.file(record, Role::Producer(id));
+        self.catch_up(Role::Producer(id), fault, 0);
     }
 
     /// Notes how far behind its schedule restarted producer `id` sent its latest event, at
@@ -340,9 +342,9 @@ impl Faults {
         self.records
     }
 
-    /// Failures met so far.
-    pub fn count(&self) -> usize {
-        self.records.len()
+    /// Restarts made so far.
+    pub fn restarts(&self) -> u32 {
+        self.max_restarts - self.restarts_left
     }
 }
 
@@ -355,49 +357,18 @@ mod tests {
             target: "job 1".to_owned(),
             cause: "signal: 9".to_owned(),
             injected: true,
-            detected_at_s: failed_at_s,
+            detected_at_s: Some(failed_at_s),
             failed_at_s,
-            restarted_at_s: failed_at_s + 0.1,
+            restarted_at_s: Some(failed_at_s + 0.1),
+            resumed_at_s: None,
             caught_up_at_s: None,
             events_reread: 10,
         }
     }
 
     #[test]
-    fn kills_parse_and_name_what_is_wrong() {
-        assert_eq!(
-            "job:1@12.5".parse::<KillPlan>(),
-            Ok(KillPlan {
-                target: Role::Job(1),
-                at: Duration::from_millis(12_500)
-            })
-        );
-        assert_eq!(
-            "producer:0@3".parse::<KillPlan>(),
-            Ok(KillPlan {
-                target: Role::Producer(0),
-                at: Duration::from_secs(3)
-            })
-        );
-        assert_eq!(
-            "broker@7".parse::<KillPlan>().map(|k| k.target),
-            Ok(Role::Broker)
-        );
-        for bad in [
-            "job1@12",
-            "job:x@1",
-            "job:1@",
-            "broker:0@3",
-            "job:1@-2",
-            "job@1",
-        ] {
-            assert!(bad.parse::<KillPlan>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn kills_come_due_in_time_order_once() {
-        let plan = ["job:0@27", "job:1@12"].map(|k| k.parse().unwrap());
+        let plan = ["job:0@27", "job:1@12"].map(|k| FaultPlan::kill(k).unwrap());
         let mut faults = Faults::new(&plan, 3);
         assert!(faults.due(Duration::from_secs(5)).is_empty());
         assert_eq!(faults.due(Duration::from_secs(13))[0].target, Role::Job(1));
@@ -409,7 +380,7 @@ mod tests {
     fn restarts_are_bounded_and_catching_up_is_timed() {
         let mut faults = Faults::new(&[], 1);
         assert!(faults.can_restart());
-        faults.restarted(record(12.0), 1_000);
+        faults.restarted(Role::Job(1), record(12.0), 1_000);
         assert!(!faults.can_restart());
         faults.progress(999, 5, 12.5);
         faults.progress(1_000, 7, 13.0);
@@ -421,8 +392,62 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ridden_out_is_recorded_continued_and_caught_up() {
+        let plan = ["stop:job:1@10+3".parse().unwrap()];
+        let mut faults = Faults::new(&plan, 1);
+        assert!(faults.ended(Duration::from_secs(11), 100).is_empty());
+        assert_eq!(faults.due(Duration::from_secs(10))[0].action, Action::Stop);
+        assert!(faults.ended(Duration::from_millis(12_900), 900).is_empty());
+        assert_eq!(faults.ended(Duration::from_secs(13), 1_000), [Role::Job(1)]);
+        assert!(faults.ended(Duration::from_secs(14), 1_100).is_empty());
+        faults.progress(999, 0, 13.5);
+        faults.progress(1_000, 0, 14.0);
+        assert_eq!(faults.restarts(), 0);
+        let records = faults.into_records();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(
+            (r.target.as_str(), r.cause.as_str(), r.injected),
+            ("job 1", "stopped (SIGSTOP) for 3.0 s", true)
+        );
+        assert_eq!((r.failed_at_s, r.resumed_at_s), (10.0, Some(13.0)));
+        assert_eq!((r.detected_at_s, r.restarted_at_s), (None, None));
+        assert_eq!(r.caught_up_at_s, Some(14.0));
+    }
+
+    #[test]
+    fn a_stop_that_leads_to_a_restart_is_one_record() {
+        let plan = ["stop:job:1@10".parse().unwrap()];
+        let mut faults = Faults::new(&plan, 2);
+        faults.due(Duration::from_secs(10));
+        faults.silent(1, 9.9, 13.0);
+        let (target, failure) = faults.failure(1, None, &"signal: 9 (SIGKILL)", 13.1);
+        faults.restarted(
+            Role::Job(target),
+            failure.record("job 1".to_owned(), 13.2),
+            500,
+        );
+        assert_eq!(faults.restarts(), 1);
+        faults.progress(500, 40, 14.0);
+        let records = faults.into_records();
+        assert_eq!(records.len(), 1, "{records:?}");
+        let r = &records[0];
+        assert_eq!(
+            r.cause,
+            "stopped (SIGSTOP) for good; then silent for 3.1 s (dead, hung or cut off), killed: \
+             signal: 9 (SIGKILL)"
+        );
+        assert_eq!((r.failed_at_s, r.detected_at_s), (10.0, Some(13.0)));
+        assert_eq!(
+            (r.restarted_at_s, r.caught_up_at_s),
+            (Some(13.2), Some(14.0))
+        );
+        assert_eq!(r.events_reread, 40);
+    }
+
+    #[test]
     fn a_killed_producer_is_injected_and_caught_up_once_back_on_schedule() {
-        let plan = ["producer:1@5".parse().unwrap()];
+        let plan = [FaultPlan::kill("producer:1@5").unwrap()];
         let mut faults = Faults::new(&plan, 2);
         assert_eq!(
             faults.due(Duration::from_secs(6))[0].target,

@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod drive;
 pub mod error;
+pub mod fault_plan;
 pub mod faults;
 pub mod harness_metrics;
 pub mod interrupt;

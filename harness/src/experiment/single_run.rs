@@ -14,7 +14,7 @@ use adstream_protocol::exactness::Verification;
 
 use crate::experiment::drive::{Driven, Follow, drive};
 use crate::experiment::error::RunError;
-use crate::experiment::faults::{FaultRecord, Faults, KillPlan};
+use crate::experiment::faults::{FaultPlan, FaultRecord, Faults};
 use crate::experiment::harness_metrics::{HarnessMetrics, Phase, place_children, scrape_targets};
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{Programs, job_processes, local_hostfile};
@@ -46,8 +46,8 @@ pub struct Experiment<'a> {
     /// The local broker when the harness started it: watched during the run (restarted when it
     /// exits and keeps its data), and measured for the report's CPU figures.
     pub broker: Option<&'a RefCell<LocalBroker>>,
-    /// Job processes to kill during the run (`--kill`).
-    pub kills: &'a [KillPlan],
+    /// Faults to inject during the run (`--kill`, `--fault`).
+    pub faults: &'a [FaultPlan],
 }
 
 /// What a completed run produced.
@@ -102,7 +102,7 @@ impl Experiment<'_> {
             producer: &producer,
             own_hostfile,
         };
-        let faults = Faults::new(self.kills, profile.job.max_restarts);
+        let faults = Faults::new(self.faults, profile.job.max_restarts);
         let mut follow = Follow::new(
             &programs,
             self.echo,

@@ -197,6 +197,17 @@ impl Supervisor {
         Ok(())
     }
 
+    /// The process id of `role` while it runs.
+    pub fn pid(&mut self, role: Role) -> Option<u32> {
+        self.guards
+            .iter_mut()
+            .filter(|g| g.role == role)
+            .find_map(|g| {
+                let running = g.try_status().ok().flatten().is_none();
+                running.then(|| g.child.id())
+            })
+    }
+
     /// Stops and forgets every child that `is` picks out (killing those still running).
     pub fn remove(&mut self, is: impl Fn(Role) -> bool) {
         self.guards.retain(|g| !is(g.role));

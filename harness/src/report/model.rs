@@ -163,25 +163,30 @@ impl RunSummary {
     }
 }
 
-/// One failure of the job and its recovery, in seconds since the producers started.
+/// One fault of a run — a failure of a child, or a fault the run injected — and the recovery, in seconds
+/// since the producers started.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultRecord {
-    /// The child that failed, e.g. `job 1` or `producer 0`.
+    /// The child that failed, e.g. `job 1`, `producer 0` or `broker`.
     pub target: String,
-    /// How it ended, e.g. `signal: 9 (SIGKILL)`.
+    /// What happened, e.g. `signal: 9 (SIGKILL)` or `stopped (SIGSTOP) for 3.0 s`.
     pub cause: String,
-    /// Whether the harness injected it (`--kill`).
+    /// Whether the harness injected it (`--kill`, `--fault`).
     pub injected: bool,
-    /// When it failed: its exit, or for a process that went silent the last time the harness heard
-    /// from it.
+    /// When it failed or was injected: an exit, a stop, or for a process that went silent the last
+    /// time the harness heard from it.
     pub failed_at_s: f64,
-    /// When the harness knew: at once for an exit, after the liveness limit for a silent process.
-    pub detected_at_s: f64,
-    /// When the job's processes (or the producer) were started again.
-    pub restarted_at_s: f64,
-    /// When the restarted job's read position was back at the broker's end: it had counted as many
-    /// events as the producers had sent when it was restarted; for a producer, when it was back on
-    /// its schedule. `None` if the run ended first.
+    /// When the harness knew it had to act: at once for an exit, after the liveness limit for a
+    /// silent process; `None` when nothing had to be done (a stop the run rode out).
+    pub detected_at_s: Option<f64>,
+    /// When the job's processes (or the producer, or the broker) were started again; `None` when
+    /// nothing was restarted.
+    pub restarted_at_s: Option<f64>,
+    /// When a stopped process was continued (SIGCONT); `None` for other faults.
+    pub resumed_at_s: Option<f64>,
+    /// When the run was back to normal: the job had counted as many events as the producers had sent
+    /// by its restart (or the end of the fault); for a producer, when it was back on its schedule.
+    /// `None` if the run ended first.
     pub caught_up_at_s: Option<f64>,
     /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught
     /// up (0 for a producer).

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::model::Report;
+use crate::report::model::{FaultRecord, Report};
 
 impl Report {
     /// The summary table printed at the end of a run.
@@ -53,32 +53,7 @@ impl Report {
             );
         }
         for f in &self.faults {
-            let _ = writeln!(
-                t,
-                "fault       {} {} at {:.1} s{}{}: restarted at {:.1} s, {}{}",
-                f.target,
-                f.cause,
-                f.failed_at_s,
-                if f.injected { " (injected)" } else { "" },
-                if f.detected_at_s > f.failed_at_s {
-                    format!(", detected at {:.1} s", f.detected_at_s)
-                } else {
-                    String::new()
-                },
-                f.restarted_at_s,
-                f.recovery_s().map_or_else(
-                    || "not caught up by the end".to_owned(),
-                    |r| format!(
-                        "caught up at {:.1} s (recovery {r:.1} s)",
-                        f.failed_at_s + r
-                    )
-                ),
-                if f.of_job() {
-                    format!("; {} records read again", f.events_reread)
-                } else {
-                    String::new()
-                }
-            );
+            let _ = writeln!(t, "fault       {}", fault_line(f));
         }
         if let (Some(calm), Some(hit)) = (&self.latency_undisturbed_ms, &self.latency_disturbed_ms)
         {
@@ -109,6 +84,34 @@ impl Report {
         }
         t
     }
+}
+
+/// A fault's line: what happened to which child, when, and how the run came back.
+fn fault_line(f: &FaultRecord) -> String {
+    let mut line = format!("{} {} at {:.1} s", f.target, f.cause, f.failed_at_s);
+    if f.injected {
+        line.push_str(" (injected)");
+    }
+    if let Some(detected) = f.detected_at_s.filter(|&d| d > f.failed_at_s) {
+        line.push_str(&format!(", detected at {detected:.1} s"));
+    }
+    if let Some(resumed) = f.resumed_at_s {
+        line.push_str(&format!(", continued at {resumed:.1} s"));
+    }
+    if let Some(restarted) = f.restarted_at_s {
+        line.push_str(&format!(", restarted at {restarted:.1} s"));
+    }
+    line.push_str(&match f.recovery_s() {
+        Some(r) => format!(
+            ", caught up at {:.1} s (recovery {r:.1} s)",
+            f.failed_at_s + r
+        ),
+        None => ", not caught up by the end".to_owned(),
+    });
+    if f.of_job() && f.restarted_at_s.is_some() {
+        line.push_str(&format!("; {} records read again", f.events_reread));
+    }
+    line
 }
 
 /// A broker's CPU as the table shows it.

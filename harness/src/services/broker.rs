@@ -19,7 +19,7 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
 pub use crate::services::broker_install::{
-    Build, TANSU_VERSION, cache_dir, ensure_build, ensure_tansu,
+    Build, InstallError, TANSU_VERSION, cache_dir, ensure_build, ensure_tansu,
 };
 /// How long a started broker may take to answer its first metadata request.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,6 +27,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A problem provisioning or starting the local broker.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    /// tansu could not be provisioned.
+    #[error(transparent)]
+    Provision(#[from] InstallError),
     /// `cargo install` could not be run or failed.
     #[error("installing tansu {TANSU_VERSION} failed: {0}")]
     Install(String),

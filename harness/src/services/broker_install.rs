@@ -5,10 +5,19 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::services::broker::BrokerError;
-
 /// The broker version every adstream install uses.
 pub const TANSU_VERSION: &str = "0.6.0";
+
+/// Why tansu could not be provisioned.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// `cargo install` could not be run or failed.
+    #[error("installing tansu {TANSU_VERSION} failed: {0}")]
+    Failed(String),
+    /// The cache or its lock file could not be used.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
 
 /// adstream's per-user cache: `$ADSTREAM_CACHE`, else `$XDG_CACHE_HOME/adstream`, else
 /// `~/.cache/adstream`. Outside any checkout, so fresh clones and CI runs reuse what it holds.
@@ -58,7 +67,7 @@ impl Build {
 /// The `tansu` binary: the one on PATH, else the cached one, else one installed now into the cache
 /// with `cargo install` (about 10 minutes, once; the user is told on stderr). Concurrent callers,
 /// in this or other processes, wait for a single install.
-pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
+pub fn ensure_tansu() -> Result<PathBuf, InstallError> {
     if let Some(path) = on_path("tansu") {
         return Ok(path);
     }
@@ -68,7 +77,7 @@ pub fn ensure_tansu() -> Result<PathBuf, BrokerError> {
 /// The cached `tansu` of `build`, installed now with `cargo install` when missing (10–15 minutes,
 /// once; the user is told on stderr). Concurrent callers, in this or other processes, wait for a
 /// single install.
-pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
+pub fn ensure_build(build: Build) -> Result<PathBuf, InstallError> {
     let root = build.root();
     let cached = root.join("bin").join("tansu");
     if cached.is_file() {
@@ -94,9 +103,9 @@ pub fn ensure_build(build: Build) -> Result<PathBuf, BrokerError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .status()
-        .map_err(|e| BrokerError::Install(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| InstallError::Failed(format!("cannot run cargo: {e}")))?;
     if !status.success() || !cached.is_file() {
-        return Err(BrokerError::Install(format!(
+        return Err(InstallError::Failed(format!(
             "cargo install exited with {status}"
         )));
     }

@@ -5,4 +5,5 @@ pub mod broker;
 pub mod broker_install;
 pub mod broker_watch;
 pub mod ownership;
+pub mod signals;
 pub mod topics;

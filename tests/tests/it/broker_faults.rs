@@ -6,24 +6,11 @@
 //! The runs with a broker of the harness's own run in a network namespace of their own, where the
 //! default broker address is free whatever this machine runs on it.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use adstream_tests::{TestBroker, bin, lines_until, pgrep, read_topic, run_json};
-
-/// `harness run ARGS --out OUT` in a network namespace of its own, with its own broker.
-fn run_in_own_namespace(out: &std::path::Path, args: &str) -> Output {
-    let script = format!(
-        "ip link set lo up && exec {} run {args} --out {}",
-        bin("harness").display(),
-        out.display()
-    );
-    Command::new("unshare")
-        .args(["--net", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run harness in its own network namespace")
-}
+use adstream_tests::netns::run_in_own_namespace;
+use adstream_tests::{TestBroker, lines_until, pgrep, read_topic, run_json};
 
 #[test]
 fn a_crashed_broker_with_sqlite_storage_comes_back_with_its_data_and_the_run_stays_exact() {

@@ -7,6 +7,7 @@ mod checkpoints;
 mod client_properties;
 mod dead_letter_topic;
 mod failures;
+mod fault_schedule;
 mod foreign_producers;
 mod hostfile;
 mod idle_workers;

@@ -10,7 +10,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adstream_tests::{bin, lines_until, pgrep, run_json};
+use adstream_tests::netns::harness_run_in_own_namespace;
+use adstream_tests::{lines_until, pgrep, run_json};
 
 /// The ports of a generated loopback hostfile.
 fn ports_of(hostfile: &std::path::Path) -> Vec<String> {
@@ -35,19 +36,15 @@ fn iptables_in(pid: u32, args: &[&str]) {
 #[test]
 fn a_link_between_job_processes_cut_for_good_is_detected_and_the_job_restarted_exact() {
     let out = std::env::temp_dir().join(format!("adstream-cut-link-{}", std::process::id()));
-    let script = format!(
-        "ip link set lo up && exec {} run --processes 2 --producers 2 --generator uniform \
-         --rate 500 --duration 20 --liveness-timeout-ms 3000 --out {}",
-        bin("harness").display(),
-        out.display()
-    );
-    let mut run = Command::new("unshare")
-        .args(["--net", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run harness in its own network namespace");
+    let mut run = harness_run_in_own_namespace(
+        &out,
+        "--processes 2 --producers 2 --generator uniform --rate 500 --duration 20 \
+         --liveness-timeout-ms 3000",
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("run harness in its own network namespace");
     // sh execs the harness: the child's pid is the harness's, and its namespace the run's.
     let harness = run.id();
     let (said, rest) = lines_until(run.stderr.take().unwrap(), |l| l.starts_with("run: "));

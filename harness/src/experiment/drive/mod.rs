@@ -27,8 +27,10 @@ use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::TopicReader;
 use crate::services::broker::LocalBroker;
 use crate::services::broker_watch::BrokerWatch;
+use crate::services::signals::Signal;
 use adstream_protocol::liveness::Liveness;
 
+mod inject;
 mod restart;
 
 /// How long the job may take to finish after the last producer ended, beyond one window.
@@ -130,11 +132,11 @@ impl<'a> Follow<'a> {
             self.take(line)?;
         }
         if self.started.is_some() {
-            for kill in self.faults.due(self.since_start()) {
-                match (kill.target, self.broker) {
-                    (Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
-                    (target, _) => self.supervisor.kill(target)?,
-                }
+            for fault in self.faults.due(self.since_start()) {
+                self.inject(fault)?;
+            }
+            for target in self.faults.ended(self.since_start(), self.ledger.sent()) {
+                self.signal(target, Signal::Cont)?;
             }
         }
         self.kill_silent()?;
@@ -179,7 +181,7 @@ impl<'a> Follow<'a> {
             windows: live.windows(),
             latency_last_ms: live.last_ms(),
             latency_max_ms: live.max_ms(),
-            restarts: self.faults.count(),
+            restarts: self.faults.restarts() as usize,
         });
     }
 

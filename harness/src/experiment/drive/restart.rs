@@ -55,7 +55,7 @@ impl Follow<'_> {
         let what = failure.headline(process, target, &status);
         self.display.println(&format!(
             "{what}: restarting the job ({} of at most {})",
-            self.faults.count() + 1,
+            self.faults.restarts() + 1,
             self.programs.profile.job.max_restarts
         ));
         self.start_job()?;
@@ -63,7 +63,8 @@ impl Follow<'_> {
             Role::Job(target).to_string(),
             self.since_start().as_secs_f64(),
         );
-        self.faults.restarted(record, self.ledger.sent());
+        self.faults
+            .restarted(Role::Job(target), record, self.ledger.sent());
         self.metrics.restarted();
         Ok(())
     }
@@ -97,7 +98,7 @@ impl Follow<'_> {
         self.display.println(&format!(
             "producer {id} exited with {status}{injected}: restarting it where its events end ({} of \
              at most {})",
-            self.faults.count() + 1,
+            self.faults.restarts() + 1,
             self.programs.profile.job.max_restarts
         ));
         self.supervisor.remove(|r| r == Role::Producer(id));
@@ -163,14 +164,15 @@ impl Follow<'_> {
         self.display.println(&format!(
             "the broker {}{injected}: restarting it on {address} with its data ({} of at most {})",
             failure.cause,
-            self.faults.count() + 1,
+            self.faults.restarts() + 1,
             self.programs.profile.job.max_restarts
         ));
         broker.restart()?;
         drop(broker);
         self.broker_watch.heard_now();
         let record = failure.record(Role::Broker.to_string(), self.since_start().as_secs_f64());
-        self.faults.restarted(record, self.ledger.sent());
+        self.faults
+            .restarted(Role::Broker, record, self.ledger.sent());
         self.metrics.restarted();
         Ok(())
     }

@@ -1,0 +1,39 @@
+//! Injecting the faults a run plans (`--kill`, `--fault`): a kill is SIGKILL, after which the child's
+//! exit is handled like any failure; a stop is SIGSTOP, and SIGCONT when it is over — what follows in
+//! between (a silent job process found and restarted, a producer falling behind, a broker not
+//! answering) is the run's ordinary handling of such a child.
+
+use crate::experiment::error::RunError;
+use crate::experiment::fault_plan::{Action, FaultPlan};
+use crate::experiment::role::Role;
+use crate::services::signals::{self, Signal};
+
+use super::Follow;
+
+impl Follow<'_> {
+    /// Injects `fault` now.
+    pub(super) fn inject(&mut self, fault: FaultPlan) -> Result<(), RunError> {
+        self.display.println(&format!("injecting {fault}"));
+        match (fault.action, fault.target, self.broker) {
+            (Action::Kill, Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
+            (Action::Kill, target, _) => self.supervisor.kill(target)?,
+            (Action::Stop, target, _) => self.signal(target, Signal::Stop)?,
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to `target`, when it runs (a child restarted meanwhile is a new process, which
+    /// a continue does not hurt).
+    pub(super) fn signal(&mut self, target: Role, signal: Signal) -> Result<(), RunError> {
+        let pid = match (target, self.broker) {
+            (Role::Broker, Some(broker)) => Some(broker.borrow().pid()),
+            (Role::Broker, None) => None,
+            (child, _) => self.supervisor.pid(child),
+        };
+        if let Some(pid) = pid {
+            signals::send(pid, signal)
+                .map_err(RunError::io(format!("signal {target} ({signal:?})")))?;
+        }
+        Ok(())
+    }
+}

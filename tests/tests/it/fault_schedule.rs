@@ -1,0 +1,54 @@
+//! A run's fault schedule (`--fault`): a job process, a producer and the broker each stopped (SIGSTOP)
+//! for a while and continued, all shorter than the liveness limit. Nothing has to be restarted: the run
+//! rides them out, stays exact, and the report lists each fault with when it was injected, when its
+//! target was continued and when the run had caught up.
+
+use adstream_tests::netns::run_in_own_namespace;
+use adstream_tests::run_json;
+
+#[test]
+fn stops_shorter_than_the_limit_are_ridden_out_exact_and_each_is_reported() {
+    let out = std::env::temp_dir().join(format!("adstream-fault-schedule-{}", std::process::id()));
+    let run = run_in_own_namespace(
+        &out,
+        "--processes 2 --producers 2 --partitions 4 --generator uniform --rate 500 --duration 16 \
+         --fault stop:job:1@3+3 --fault stop:producer:0@7+2 --fault stop:broker@10+2",
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("verification EXACT"), "{err}");
+    for fault in ["stop:job:1@3+3", "stop:producer:0@7+2", "stop:broker@10+2"] {
+        assert!(err.contains(&format!("injecting {fault}")), "{err}");
+    }
+    let report = run_json(&out, "report.json");
+    assert_eq!(report["events"]["produced"], 16_000, "{report}");
+    assert_eq!(report["events"]["processed"], 16_000, "{report}");
+    let faults = report["faults"].as_array().expect("faults");
+    let expected = [
+        ("job 1", "stopped (SIGSTOP) for 3.0 s", 3.0, 6.0),
+        ("producer 0", "stopped (SIGSTOP) for 2.0 s", 7.0, 9.0),
+        ("broker", "stopped (SIGSTOP) for 2.0 s", 10.0, 12.0),
+    ];
+    assert_eq!(faults.len(), expected.len(), "{report}");
+    for (fault, (target, cause, at, until)) in faults.iter().zip(expected) {
+        assert_eq!(fault["target"], target, "{fault}");
+        assert_eq!(fault["cause"], cause, "{fault}");
+        assert_eq!(fault["injected"], true, "{fault}");
+        assert!(fault["failed_at_s"].as_f64().unwrap() >= at, "{fault}");
+        assert!(fault["resumed_at_s"].as_f64().unwrap() >= until, "{fault}");
+        assert!(
+            fault["detected_at_s"].is_null(),
+            "nothing had to be done: {fault}"
+        );
+        assert!(
+            fault["restarted_at_s"].is_null(),
+            "nothing restarted: {fault}"
+        );
+        let caught_up = fault["caught_up_at_s"].as_f64().expect("caught up");
+        assert!(
+            caught_up >= fault["resumed_at_s"].as_f64().unwrap(),
+            "{fault}"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
