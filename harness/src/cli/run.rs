@@ -2,10 +2,13 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use adstream_harness::experiment::fault_plan::FaultPlan;
 use adstream_harness::experiment::interrupt::Interrupt;
+use adstream_harness::experiment::random_faults::{Targets, random_schedule};
 use adstream_harness::experiment::single_run::Experiment;
+use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;
 use adstream_profile::flags::{
@@ -59,6 +62,14 @@ pub struct RunArgs {
     /// e.g. --fault stop:job:1@10+15 --fault kill:broker@30
     #[arg(long = "fault", value_name = "kill|stop:TARGET@S[+S]")]
     pub faults: Vec<FaultPlan>,
+    /// Fault injection for long runs: about one fault every SECONDS, of a kind drawn at random
+    /// (job processes and producers killed or stopped, the local broker stopped, and killed when its
+    /// storage keeps its data), from --fault-seed; the schedule is printed
+    #[arg(long, value_name = "SECONDS")]
+    pub random_faults: Option<f64>,
+    /// The seed of --random-faults' schedule
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fault_seed: u64,
 }
 
 impl Override for RunArgs {
@@ -109,13 +120,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     let out = out_dir(args.out.as_deref(), "run")?;
     let broker = ensure_broker(&profile, &out)?.map(RefCell::new);
-    for kill in &args.kills {
-        kill.within(
-            profile.job.processes,
-            profile.producers.count,
-            broker.is_some(),
-        )
-        .map_err(ConfigError::Flags)?;
+    let (mut profile, mut faults) = (profile, faults);
+    if let Some(every) = args.random_faults {
+        let drawn = random_faults(args, &profile, every, broker.as_ref())?;
+        // Each fault may cost a restart: the run must not give up on the schedule itself.
+        profile.job.max_restarts = profile.job.max_restarts.max(drawn.len() as u32);
+        let listed: Vec<String> = drawn.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "random faults (seed {}): {}; at most {} restarts",
+            args.fault_seed,
+            listed.join(" "),
+            profile.job.max_restarts
+        );
+        faults.extend(drawn);
+    }
+    for fault in &faults {
+        fault
+            .within(
+                profile.job.processes,
+                profile.producers.count,
+                broker.is_some(),
+            )
+            .map_err(ConfigError::Flags)?;
     }
     // Tests and users may look at the topics once this line is out: they are fresh by then.
     Topics::connect(&profile.kafka)?.clear()?;
@@ -171,4 +197,32 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         endpoint.serve_until_exit(profile.metrics.linger());
     }
     Ok(())
+}
+
+/// The drawn schedule of `--random-faults EVERY` for the run of `profile`.
+fn random_faults(
+    args: &RunArgs,
+    profile: &Profile,
+    every: f64,
+    broker: Option<&RefCell<LocalBroker>>,
+) -> anyhow::Result<Vec<FaultPlan>> {
+    if !(every.is_finite() && every >= 1.0) {
+        return Err(ConfigError::Flags(format!(
+            "--random-faults takes the seconds between faults, at least 1, got {every}"
+        ))
+        .into());
+    }
+    let targets = Targets {
+        jobs: profile.job.processes,
+        producers: profile.producers.count,
+        broker: broker.is_some(),
+        broker_durable: broker.is_some_and(|b| b.borrow().durable()),
+        limit: Duration::from_millis(profile.job.liveness_timeout_ms),
+    };
+    Ok(random_schedule(
+        args.fault_seed,
+        Duration::from_secs(profile.producers.duration),
+        Duration::from_secs_f64(every),
+        &targets,
+    ))
 }

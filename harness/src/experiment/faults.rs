@@ -101,7 +101,8 @@ pub struct Faults {
     max_restarts: u32,
     restarts_left: u32,
     records: Vec<FaultRecord>,
-    catching_up: Option<CatchingUp>,
+    /// Faults the job has not caught up from yet.
+    catching_up: Vec<CatchingUp>,
     /// Restarted producers not yet back on their schedule: their fault records.
     producers_catching_up: BTreeMap<u32, usize>,
 }
@@ -119,7 +120,7 @@ impl Faults {
             max_restarts,
             restarts_left: max_restarts,
             records: Vec::new(),
-            catching_up: None,
+            catching_up: Vec::new(),
             producers_catching_up: BTreeMap::new(),
         }
     }
@@ -187,7 +188,7 @@ impl Faults {
                 self.producers_catching_up.insert(id, fault);
             }
             Role::Job(_) | Role::Broker => {
-                self.catching_up = Some(CatchingUp {
+                self.catching_up.push(CatchingUp {
                     fault,
                     events_sent: sent,
                 });
@@ -327,14 +328,18 @@ impl Faults {
     /// Notes the restarted job's count of events and of records it read again at `elapsed_s`; marks
     /// it caught up when it has counted what the producers had sent at the restart.
     pub fn progress(&mut self, counted: u64, replayed: u64, elapsed_s: f64) {
-        if let Some(c) = self.catching_up
-            && counted >= c.events_sent
-        {
-            let record = &mut self.records[c.fault];
+        let records = &mut self.records;
+        self.catching_up.retain(|c| {
+            if counted < c.events_sent {
+                return true;
+            }
+            let record = &mut records[c.fault];
             record.caught_up_at_s = Some(elapsed_s);
-            record.events_reread = replayed;
-            self.catching_up = None;
-        }
+            if record.restarted_at_s.is_some() {
+                record.events_reread = replayed;
+            }
+            false
+        });
     }
 
     /// Every failure met, in order.
@@ -413,6 +418,25 @@ mod tests {
         assert_eq!((r.failed_at_s, r.resumed_at_s), (10.0, Some(13.0)));
         assert_eq!((r.detected_at_s, r.restarted_at_s), (None, None));
         assert_eq!(r.caught_up_at_s, Some(14.0));
+    }
+
+    #[test]
+    fn faults_close_together_are_each_caught_up_in_turn() {
+        let plan = ["stop:job:0@20+2".parse().unwrap()];
+        let mut faults = Faults::new(&plan, 3);
+        faults.restarted(Role::Job(1), record(12.0), 1_000);
+        faults.due(Duration::from_secs(20));
+        faults.ended(Duration::from_secs(22), 2_000);
+        faults.progress(1_500, 30, 22.5);
+        faults.progress(2_000, 31, 23.0);
+        let records = faults.into_records();
+        assert_eq!(records[0].caught_up_at_s, Some(22.5));
+        assert_eq!(records[0].events_reread, 30);
+        assert_eq!(records[1].caught_up_at_s, Some(23.0));
+        assert_eq!(
+            records[1].events_reread, 0,
+            "nothing was restarted for the stop"
+        );
     }
 
     #[test]
