@@ -42,6 +42,7 @@ pub mod checkpoint_place;
 pub mod cluster;
 pub mod error;
 pub mod job_metrics;
+pub mod lost_peer;
 
 /// The profile checked for this process (exact mode needs the run's base time; bounded mode infers it
 /// from the events when it is not given) and its timely configuration.
@@ -235,6 +236,9 @@ pub fn run(
         timely::CommunicationConfig::Cluster { addresses, .. } => addresses.clone(),
         _ => Vec::new(),
     };
+    if addresses.len() > 1 {
+        lost_peer::end_when_a_peer_is_lost(process, addresses.clone(), Arc::clone(&outbox));
+    }
     // Each worker says how it ended as it ends, so a peer found silent ends the process at once:
     // joining the workers would wait for timely's network threads, which never end while the peer
     // is hung.

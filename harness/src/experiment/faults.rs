@@ -44,6 +44,11 @@ impl Failure {
     /// What happened, in one line: job process `exited` ended with `status`, and the fault is job
     /// process `target`'s (another one when `exited` gave up on a silent peer).
     pub fn headline(&self, exited: u32, target: u32, status: &dyn fmt::Display) -> String {
+        if target != exited && self.detected_at_s == self.failed_at_s {
+            return format!(
+                "job {exited} lost its connection to job {target}, so it ended with {status}"
+            );
+        }
         if target != exited {
             return format!(
                 "job {target} sent job {exited} nothing for {:.1} s (dead, hung or cut off), so \
@@ -238,10 +243,14 @@ impl Faults {
         if let Some(silence) = gave_up_on {
             self.killed.remove(&Role::Job(silence.process));
             let silent_s = silence.silent_ms as f64 / 1_000.0;
+            let how = if silence.silent_ms == 0 {
+                "gone (its connection closed)".to_owned()
+            } else {
+                format!("silent for {silent_s:.1} s (dead, hung or cut off)")
+            };
             let failure = Failure {
                 cause: format!(
-                    "silent for {silent_s:.1} s (dead, hung or cut off): job {} gave up on it \
-                     and ended with {status}",
+                    "{how}: job {} gave up on it and ended with {status}",
                     silence.process
                 ),
                 injected: false,

@@ -1,7 +1,8 @@
-//! A standalone job (no harness) whose peer hangs: each `dataflow` process hears its peers' heartbeats,
-//! so when one is SIGSTOPped the other's `/healthz` turns unhealthy, and at the liveness limit it exits
-//! non-zero with one line naming the silent peer — for systemd or Kubernetes to restart it — instead
-//! of waiting forever (ARCHITECTURE.md, "Fault tolerance").
+//! A standalone job (no harness) whose peer hangs or dies: each `dataflow` process hears its peers'
+//! heartbeats, so when one is SIGSTOPped the other's `/healthz` turns unhealthy, and at the liveness
+//! limit it exits non-zero with one line naming the silent peer — for systemd or Kubernetes to restart
+//! it — instead of waiting forever; when one is SIGKILLed the other exits at once with one line naming
+//! it, not with timely's panics (ARCHITECTURE.md, "Fault tolerance").
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
@@ -107,6 +108,69 @@ fn a_process_whose_peer_hangs_turns_unhealthy_then_exits_naming_the_peer() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    drop(job);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_process_whose_peer_dies_exits_at_once_with_one_line_naming_it() {
+    let t = TestBroker::with_topics(2);
+    let dir = std::env::temp_dir().join(format!("adstream-peer-dies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ports = [free_port().unwrap(), free_port().unwrap()];
+    let hosts = dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let base = unix_ms().to_string();
+    let start = |process: u32| {
+        Command::new(bin("dataflow"))
+            .args(["--bootstrap", &t.kafka.bootstrap, "--producers", "1"])
+            .args(["--base-time-ms", &base, "--processes", "2"])
+            .args(["--process", &process.to_string()])
+            .arg("--hostfile")
+            .arg(&hosts)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut job = Processes(vec![start(0), start(1)]);
+    let stdout = job.0[0].stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok);
+    assert!(
+        lines.any(|line| line.contains("\"ready\"")),
+        "process 0 never became ready"
+    );
+    job.0[1].kill().unwrap();
+    job.0[1].wait().unwrap();
+    let status = job.0[0].wait().unwrap();
+    let said: Vec<String> = lines.collect();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut job.0[0].stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    // How the connection ended depends on the moment (closed, reset, a broken pipe); who is named
+    // does not.
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].starts_with(
+            "error: job process 1 is gone: the connection to it closed (timely communication \
+             error: "
+        ) && errors[0].ends_with(&format!(") (it runs at 127.0.0.1:{})", ports[1])),
+        "{err}"
+    );
+    // The harness is told whose fault it is.
+    assert!(
+        said.iter()
+            .any(|l| l == r#"{"peer_silent":{"process":0,"peer":1,"silent_ms":0}}"#),
+        "{said:?}"
+    );
     drop(job);
     std::fs::remove_dir_all(dir).unwrap();
 }
