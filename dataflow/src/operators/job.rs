@@ -95,6 +95,12 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     // every result is delivered.
     let reader = Rc::new(RefCell::new(edges.reader));
     let probe = ProbeHandle::new();
+    // The heartbeats' dataflow comes first in every worker (timely matches dataflows by their order),
+    // so the results sink can be given their lease.
+    let mut heartbeats = edges
+        .peers
+        .map(|p| Heartbeats::new(worker, p.process, p.processes, p.limit, Instant::now()));
+    let lease = heartbeats.as_ref().map(Heartbeats::lease);
     {
         let counts = Rc::clone(&counts);
         let reader = Rc::clone(&reader);
@@ -117,13 +123,17 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
             .as_collection()
             .consolidate()
             .inner;
-            deliver_results(released, window_size_ns, writer, counts, edges.metrics)
-                .probe_with(&probe);
+            deliver_results(
+                released,
+                window_size_ns,
+                writer,
+                counts,
+                edges.metrics,
+                lease,
+            )
+            .probe_with(&probe);
         });
     }
-    let mut heartbeats = edges
-        .peers
-        .map(|p| Heartbeats::new(worker, p.process, p.processes, p.limit, Instant::now()));
     let mut reported = Instant::now();
     let mut said_alive: Option<Instant> = None;
     while !probe.done() {

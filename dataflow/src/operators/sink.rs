@@ -2,9 +2,14 @@
 //! record and holds the window's timestamp until the broker has confirmed every record of it. Its
 //! output frontier is therefore the *delivered* frontier — every window below it is in the results
 //! topic — which is what a job may safely forget, and what tells a worker its job is done.
+//!
+//! In a job of several processes it writes only while the worker holds its [`Lease`] (every peer
+//! heard from recently); without it the results wait, and the window with them. A process cut off
+//! from its peers, or stopped and continued after its job was restarted elsewhere, so writes nothing
+//! the new incarnation writes too.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +26,12 @@ use timely::dataflow::operators::generic::Operator;
 use crate::core::aggregate::Aggregate;
 use crate::edges::ResultWriter;
 use crate::operators::board::WorkerBoard;
+use crate::operators::heartbeat::Lease;
 
 /// How soon a sink with results in flight looks at its delivery reports again.
 const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
+/// How soon a sink whose results wait for the lease looks at it again.
+const LEASE_RECHECK: Duration = Duration::from_millis(50);
 
 /// One released update of the consolidated collection: (campaign, window, aggregate) — the window is
 /// the update's timely time.
@@ -47,14 +55,16 @@ fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) ->
     }
 }
 
-/// Writes every released result with `writer` and returns a stream whose frontier passes a window
-/// only once all of its results are delivered; each result written is counted on `board`, when given.
+/// Writes every released result with `writer` — while `lease`, when given, holds — and returns a
+/// stream whose frontier passes a window only once all of its results are delivered; each result
+/// written is counted on `board`, when given.
 pub fn deliver_results<'s, W: ResultWriter>(
     released: Stream<'s, u64, Vec<Released>>,
     window_size_ns: u64,
     writer: Rc<RefCell<W>>,
     counts: Rc<RefCell<JobCounts>>,
     board: Option<Arc<WorkerBoard>>,
+    lease: Option<Lease>,
 ) -> Stream<'s, u64, Vec<()>> {
     let scope = released.scope();
     released.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -63,6 +73,8 @@ pub fn deliver_results<'s, W: ResultWriter>(
         move |_, info| {
             let activator = scope.activator_for(info.address);
             let mut held = BTreeMap::new();
+            let mut waiting: Vec<Released> = Vec::new();
+            let mut told = BTreeSet::new();
             move |(input, frontier), output| {
                 let mut writer = writer.borrow_mut();
                 input.for_each_stamp(|cap, data| {
@@ -70,7 +82,13 @@ pub fn deliver_results<'s, W: ResultWriter>(
                         held.entry(*cap.time()).or_insert(cap);
                     }
                     for batch in data {
-                        for (campaign, window, aggregate) in batch.drain(..) {
+                        waiting.append(batch);
+                    }
+                });
+                let leased = lease.as_ref().map_or(Ok(()), |l| l.holds(unix_ms()));
+                match leased {
+                    Ok(()) => {
+                        for (campaign, window, aggregate) in waiting.drain(..) {
                             let result = result_of(window_size_ns, window, campaign, &aggregate);
                             if writer.write(&result) {
                                 let mut c = counts.borrow_mut();
@@ -86,11 +104,28 @@ pub fn deliver_results<'s, W: ResultWriter>(
                             }
                         }
                     }
-                });
-                // A window is done once no more of its results can come (the input frontier passed it)
-                // and the broker confirmed every one written.
+                    Err(lost) => {
+                        for &(_, window, _) in &waiting {
+                            if told.insert(window) {
+                                eprintln!(
+                                    "not writing window {window}'s results: the newest heartbeat \
+                                     of job process {} is {:.1} s old, so this process has lost \
+                                     its lease to write (another incarnation of the job may be \
+                                     writing them)",
+                                    lost.peer,
+                                    lost.age_ms as f64 / 1_000.0
+                                );
+                            }
+                        }
+                        activator.activate_after(LEASE_RECHECK);
+                    }
+                }
+                // A window is done once no more of its results can come (the input frontier passed it),
+                // none waits for the lease, and the broker confirmed every one written.
                 held.retain(|window, _| {
-                    frontier.frontier().less_equal(window) || !writer.delivered(*window)
+                    frontier.frontier().less_equal(window)
+                        || waiting.iter().any(|(_, w, _)| w == window)
+                        || !writer.delivered(*window)
                 });
                 if !held.is_empty() {
                     activator.activate_after(DELIVERY_RECHECK);
