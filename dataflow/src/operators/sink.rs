@@ -134,3 +134,76 @@ pub fn deliver_results<'s, W: ResultWriter>(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use adstream_protocol::window::BaseRange;
+    use timely::dataflow::InputHandle;
+    use timely::dataflow::operators::{Input, Probe};
+
+    use super::*;
+    use crate::edges::memory::MemoryResults;
+
+    fn aggregate(count: u64) -> Aggregate {
+        Aggregate {
+            count,
+            views: count,
+            clicks: 0,
+            purchases: 0,
+            max_produce_time: 1,
+            base: BaseRange::exactly(0),
+        }
+    }
+
+    /// A worker whose lease is lost writes nothing and holds the window; once a peer's heartbeat
+    /// renews it, the results go out and the window passes.
+    #[test]
+    fn without_the_lease_results_wait_and_so_does_the_window() {
+        timely::execute_directly(|worker| {
+            let written = Arc::new(Mutex::new(Vec::new()));
+            let writer = Rc::new(RefCell::new(MemoryResults(Arc::clone(&written))));
+            let lease = Lease::new([1], 0);
+            let mut input = InputHandle::new();
+            let probe = worker.dataflow::<u64, _, _>(|scope| {
+                let released = scope.input_from(&mut input);
+                deliver_results(
+                    released,
+                    1_000_000_000,
+                    writer,
+                    Rc::new(RefCell::new(JobCounts::default())),
+                    None,
+                    Some(lease.clone()),
+                )
+                .probe()
+                .0
+            });
+            // Peer 1 was last heard from at the Unix epoch: the lease is long lost.
+            input.send((7, 0, aggregate(3)));
+            input.advance_to(1);
+            for _ in 0..100 {
+                worker.step();
+            }
+            assert!(written.lock().unwrap().is_empty());
+            assert!(
+                probe.less_than(&1),
+                "window 0 is held while its results wait"
+            );
+            lease.heard(1, unix_ms());
+            while probe.less_than(&1) {
+                worker.step();
+            }
+            let written = written.lock().unwrap();
+            assert_eq!(written.len(), 1);
+            assert_eq!(
+                (
+                    written[0].window_id,
+                    written[0].campaign_id,
+                    written[0].count
+                ),
+                (0, 7, 3)
+            );
+        });
+    }
+}

@@ -72,6 +72,7 @@ impl Failure {
             resumed_at_s: None,
             caught_up_at_s: None,
             events_reread: 0,
+            last_words: String::new(),
         }
     }
 }
@@ -158,6 +159,7 @@ impl Faults {
                         resumed_at_s: None,
                         caught_up_at_s: None,
                         events_reread: 0,
+                        last_words: String::new(),
                     });
                     self.stopped.push(Stopped {
                         target: fault.target,
@@ -214,6 +216,7 @@ impl Faults {
         filed.cause = format!("{}; then {}", filed.cause, record.cause);
         filed.detected_at_s = record.detected_at_s;
         filed.restarted_at_s = record.restarted_at_s;
+        filed.last_words = record.last_words;
         stop.record
     }
 
@@ -377,6 +380,7 @@ mod tests {
             resumed_at_s: None,
             caught_up_at_s: None,
             events_reread: 10,
+            last_words: String::new(),
         }
     }
 

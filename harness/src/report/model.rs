@@ -191,6 +191,9 @@ pub struct FaultRecord {
     /// Records the restarted job read again (from its checkpoints' replay offsets) until it caught
     /// up (0 for a producer).
     pub events_reread: u64,
+    /// The last lines the failed process wrote on stderr, to tell why it ended.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_words: String,
 }
 
 impl FaultRecord {

@@ -24,3 +24,4 @@ mod secured_clusters;
 mod ssh_launch;
 mod topics;
 mod verify;
+mod zombie;

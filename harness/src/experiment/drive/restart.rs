@@ -45,6 +45,7 @@ impl Follow<'_> {
         let now_s = self.since_start().as_secs_f64();
         let gave_up_on = self.ledger.peer_silence_from(process);
         let (target, failure) = self.faults.failure(process, gave_up_on, &status, now_s);
+        let last_words = self.ledger.last_words(Role::Job(process));
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         let profile = self.programs.profile;
         if profile.job.processes > 1 {
@@ -67,10 +68,11 @@ impl Follow<'_> {
             self.programs.profile.job.max_restarts
         ));
         self.start_job()?;
-        let record = failure.record(
+        let mut record = failure.record(
             Role::Job(target).to_string(),
             self.since_start().as_secs_f64(),
         );
+        record.last_words = last_words;
         self.faults
             .restarted(Role::Job(target), record, self.ledger.sent());
         self.metrics.restarted();
@@ -112,10 +114,11 @@ impl Follow<'_> {
         self.supervisor.remove(|r| r == Role::Producer(id));
         self.ledger.producer_restarted(id);
         self.start_producer(id, true)?;
-        let record = failure.record(
+        let mut record = failure.record(
             Role::Producer(id).to_string(),
             self.since_start().as_secs_f64(),
         );
+        record.last_words = self.ledger.last_words(Role::Producer(id));
         self.faults.producer_restarted(id, record);
         self.metrics.restarted();
         Ok(())
