@@ -245,6 +245,12 @@ impl Faults {
     ) -> (u32, Failure) {
         if let Some(silence) = gave_up_on {
             self.killed.remove(&Role::Job(silence.process));
+            if let Some(killed) = self.killed.remove(&Role::Job(silence.peer)) {
+                // The harness killed the peer itself (found silent, or as planned), and the process
+                // that noticed its connection close was faster to exit: the kill is the fault.
+                let failure = Self::of_kill(Some(killed), &"signal: 9 (SIGKILL)", now_s);
+                return (silence.peer, failure);
+            }
             let silent_s = silence.silent_ms as f64 / 1_000.0;
             let how = if silence.silent_ms == 0 {
                 "gone (its connection closed)".to_owned()
@@ -262,7 +268,14 @@ impl Faults {
             };
             return (silence.peer, failure);
         }
-        let failure = match self.killed.remove(&Role::Job(process)) {
+        let killed = self.killed.remove(&Role::Job(process));
+        (process, Self::of_kill(killed, status, now_s))
+    }
+
+    /// The failure of a process that ended with `status` at `now_s`, and why when the harness
+    /// `killed` it.
+    fn of_kill(killed: Option<Killed>, status: &dyn fmt::Display, now_s: f64) -> Failure {
+        match killed {
             Some(Killed::Silent {
                 last_heard_at_s,
                 detected_at_s,
@@ -281,8 +294,7 @@ impl Faults {
                 failed_at_s: now_s,
                 detected_at_s: now_s,
             },
-        };
-        (process, failure)
+        }
     }
 
     /// How producer `id` failed, now that it exited with `status` at `now_s`: on its own, or killed
@@ -528,6 +540,33 @@ mod tests {
         let (_, failure) = faults.failure(1, None, &"exit status: 1", 20.0);
         assert_eq!((failure.failed_at_s, failure.detected_at_s), (20.0, 20.0));
         assert!(!failure.injected);
+    }
+
+    #[test]
+    fn a_peer_the_harness_killed_keeps_its_kill_whoever_exits_first() {
+        let mut faults = Faults::new(&[FaultPlan::kill("job:1@5").unwrap()], 3);
+        faults.due(Duration::from_secs(5));
+        let lost = PeerSilence {
+            process: 0,
+            peer: 1,
+            silent_ms: 0,
+        };
+        let (target, failure) = faults.failure(0, Some(lost), &"exit status: 1", 5.1);
+        assert_eq!(target, 1);
+        assert!(failure.injected);
+        assert_eq!(failure.cause, "signal: 9 (SIGKILL)");
+        faults.silent(1, 10.0, 13.0);
+        let (target, failure) = faults.failure(0, Some(lost), &"exit status: 1", 13.1);
+        assert_eq!(target, 1);
+        assert_eq!(
+            (failure.failed_at_s, failure.detected_at_s, failure.injected),
+            (10.0, 13.0, false)
+        );
+        assert!(
+            failure.cause.starts_with("silent for 3.0 s"),
+            "{}",
+            failure.cause
+        );
     }
 
     #[test]
