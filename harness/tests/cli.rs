@@ -66,8 +66,8 @@ fn configuration_mistakes_exit_2_with_one_line() {
         ),
         (
             &["run", "--fault", "stop:job:1@3+x"][..],
-            "expected kill|stop:TARGET@SECONDS[+SECONDS] with TARGET job:I, producer:I or broker \
-             (e.g. stop:job:1@10+15), got \"stop:job:1@3+x\"",
+            "expected kill|stop|cut:TARGET@SECONDS[+SECONDS] with TARGET job:I, producer:I or \
+             broker (e.g. stop:job:1@10+15), got \"stop:job:1@3+x\"",
         ),
         (
             &["run", "--kill", "producer:2@3", "--producers", "2"][..],

@@ -57,14 +57,16 @@ pub struct RunArgs {
     /// broker@30; the same as --fault kill:…
     #[arg(long = "kill", value_name = "job:I@S|producer:I@S|broker@S", value_parser = FaultPlan::kill)]
     pub kills: Vec<FaultPlan>,
-    /// Fault injection: kill (SIGKILL) or stop (SIGSTOP, and SIGCONT after +SECONDS) a job process,
-    /// a producer or the local broker this many seconds after the producers start (repeatable),
-    /// e.g. --fault stop:job:1@10+15 --fault kill:broker@30
-    #[arg(long = "fault", value_name = "kill|stop:TARGET@S[+S]")]
+    /// Fault injection: kill (SIGKILL), stop (SIGSTOP, and SIGCONT after +SECONDS) or cut off the
+    /// network (iptables, as root; restored after +SECONDS) a job process, a producer (not cut) or
+    /// the local broker this many seconds after the producers start (repeatable), e.g. --fault
+    /// stop:job:1@10+15 --fault cut:job:0@20+5 --fault kill:broker@30
+    #[arg(long = "fault", value_name = "kill|stop|cut:TARGET@S[+S]")]
     pub faults: Vec<FaultPlan>,
     /// Fault injection for long runs: about one fault every SECONDS, of a kind drawn at random
     /// (job processes and producers killed or stopped, the local broker stopped, and killed when its
-    /// storage keeps its data), from --fault-seed; the schedule is printed
+    /// storage keeps its data, job processes and the broker cut off briefly where iptables can be
+    /// used), from --fault-seed; the schedule is printed
     #[arg(long, value_name = "SECONDS")]
     pub random_faults: Option<f64>,
     /// The seed of --random-faults' schedule
@@ -217,6 +219,7 @@ fn random_faults(
         producers: profile.producers.count,
         broker: broker.is_some(),
         broker_durable: broker.is_some_and(|b| b.borrow().durable()),
+        cuts: adstream_harness::services::cut::available(),
         limit: Duration::from_millis(profile.job.liveness_timeout_ms),
     };
     Ok(random_schedule(

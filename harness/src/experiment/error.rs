@@ -20,6 +20,9 @@ pub enum RunError {
     /// The local broker could not be provisioned or started.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// A port could not be cut off the network for a fault.
+    #[error(transparent)]
+    Cut(#[from] crate::services::cut::CutError),
     /// The broker could not be watched.
     #[error(transparent)]
     Watch(#[from] crate::services::broker_watch::WatchError),

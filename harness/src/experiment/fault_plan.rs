@@ -5,6 +5,9 @@
 //! - `kill:T@S` — SIGKILL: a crash. Not for a time: a killed process does not come back by itself.
 //! - `stop:T@S+D` — SIGSTOP, then SIGCONT D seconds later: a process that hangs (a frozen VM, a long
 //!   pause) and comes back; `stop:T@S` never continues it.
+//! - `cut:T@S+D` — every packet to and from the target's port dropped for D seconds (for good
+//!   without): a job process cut off from its peers, or the broker from its clients. Not for a
+//!   producer, which has no port of its own.
 //!
 //! Targets: `job:I`, `producer:I`, `broker` (the local broker the harness started).
 
@@ -21,6 +24,8 @@ pub enum Action {
     Kill,
     /// SIGSTOP (and SIGCONT when the fault has a duration).
     Stop,
+    /// Its port cut off the network (and restored when the fault has a duration).
+    Cut,
 }
 
 impl Action {
@@ -28,6 +33,7 @@ impl Action {
         match self {
             Action::Kill => "kill",
             Action::Stop => "stop",
+            Action::Cut => "cut",
         }
     }
 }
@@ -54,8 +60,8 @@ pub struct BadFault {
 }
 
 /// The grammar, for error messages.
-const FAULT_FORM: &str = "expected kill|stop:TARGET@SECONDS[+SECONDS] with TARGET job:I, producer:I \
-                          or broker (e.g. stop:job:1@10+15)";
+const FAULT_FORM: &str = "expected kill|stop|cut:TARGET@SECONDS[+SECONDS] with TARGET job:I, \
+                          producer:I or broker (e.g. stop:job:1@10+15)";
 const KILL_FORM: &str =
     "expected job:I@SECONDS, producer:I@SECONDS or broker@SECONDS (e.g. job:1@12.5)";
 
@@ -96,6 +102,11 @@ impl FaultPlan {
     /// Whether the run has the child: `jobs` job processes and `producers` producers, each numbered
     /// from 0, and a broker of its own when `owns_broker`; else what is wrong, naming the fault.
     pub fn within(&self, jobs: u32, producers: u32, owns_broker: bool) -> Result<(), String> {
+        if let (Action::Cut, Role::Producer(_)) = (self.action, self.target) {
+            return Err(format!(
+                "{self}: a producer has no port of its own to cut (cut the broker instead)"
+            ));
+        }
         let (index, count, what) = match self.target {
             Role::Job(i) => (i, jobs, "the job has {} process(es)"),
             Role::Producer(i) => (i, producers, "the run has {} producer(s)"),
@@ -129,6 +140,7 @@ impl FromStr for FaultPlan {
         let action = match action {
             "kill" => Action::Kill,
             "stop" => Action::Stop,
+            "cut" => Action::Cut,
             _ => return Err(bad(FAULT_FORM)),
         };
         let (who, when) = rest.split_once('@').ok_or_else(|| bad(FAULT_FORM))?;
@@ -227,6 +239,19 @@ mod tests {
             Err("stop:producer:2@3+1: the run has 2 producer(s), numbered from 0".to_owned())
         );
         assert!(plan.within(2, 3, false).is_ok());
+        let cut: FaultPlan = "cut:producer:0@3+1".parse().unwrap();
+        assert!(
+            cut.within(2, 2, true)
+                .unwrap_err()
+                .contains("no port of its own")
+        );
+        assert!(
+            "cut:job:1@3"
+                .parse::<FaultPlan>()
+                .unwrap()
+                .within(2, 2, true)
+                .is_ok()
+        );
         let broker: FaultPlan = "kill:broker@3".parse().unwrap();
         assert!(broker.within(1, 1, true).is_ok());
         assert!(

@@ -88,10 +88,11 @@ struct CatchingUp {
     events_sent: u64,
 }
 
-/// A stop the run injected that is still on: its target, when to continue it, and its record.
+/// A stop or a cut the run injected that is still on: its target, when it is over, and its record.
 #[derive(Debug, Clone, Copy)]
 struct Stopped {
     target: Role,
+    action: Action,
     until: Option<Duration>,
     record: usize,
 }
@@ -142,12 +143,14 @@ impl Faults {
                 Action::Kill => {
                     self.killed.insert(fault.target, Killed::Injected);
                 }
-                Action::Stop => {
+                Action::Stop | Action::Cut => {
+                    let what = match fault.action {
+                        Action::Cut => "cut off (its packets dropped)",
+                        _ => "stopped (SIGSTOP)",
+                    };
                     let cause = match fault.lasts {
-                        Some(lasts) => {
-                            format!("stopped (SIGSTOP) for {:.1} s", lasts.as_secs_f64())
-                        }
-                        None => "stopped (SIGSTOP) for good".to_owned(),
+                        Some(lasts) => format!("{what} for {:.1} s", lasts.as_secs_f64()),
+                        None => format!("{what} for good"),
                     };
                     self.records.push(FaultRecord {
                         target: fault.target.to_string(),
@@ -163,6 +166,7 @@ impl Faults {
                     });
                     self.stopped.push(Stopped {
                         target: fault.target,
+                        action: fault.action,
                         until: fault.lasts.map(|l| fault.at + l),
                         record: self.records.len() - 1,
                     });
@@ -172,10 +176,10 @@ impl Faults {
         faults
     }
 
-    /// The stopped children to continue at `elapsed`, with the events the producers had `sent` by
-    /// then: each record notes it, and the run has caught up once that many are counted (a producer:
-    /// once it is back on its schedule).
-    pub fn ended(&mut self, elapsed: Duration, sent: u64) -> Vec<Role> {
+    /// The stops and cuts over at `elapsed` (their targets to continue or reconnect), with the events
+    /// the producers had `sent` by then: each record notes it, and the run has caught up once that
+    /// many are counted (a producer: once it is back on its schedule).
+    pub fn ended(&mut self, elapsed: Duration, sent: u64) -> Vec<(Role, Action)> {
         let (over, still): (Vec<Stopped>, Vec<Stopped>) = self
             .stopped
             .iter()
@@ -185,7 +189,7 @@ impl Faults {
             self.records[s.record].resumed_at_s = Some(elapsed.as_secs_f64());
             self.catch_up(s.target, s.record, sent);
         }
-        over.into_iter().map(|s| s.target).collect()
+        over.into_iter().map(|s| (s.target, s.action)).collect()
     }
 
     /// From now on record `fault` of `target` waits for the run to catch up.
@@ -203,8 +207,8 @@ impl Faults {
         }
     }
 
-    /// Files `record` of a failure and its restart: into the record of a stop injected into the same
-    /// child, when one is on (the stop caused it), else as a record of its own; its index.
+    /// Files `record` of a failure and its restart: into the record of a stop or cut injected into the
+    /// same child, when one is on (it caused it), else as a record of its own; its index.
     fn file(&mut self, record: FaultRecord, target: Role) -> usize {
         self.restarts_left = self.restarts_left.saturating_sub(1);
         let Some(i) = self.stopped.iter().position(|s| s.target == target) else {
@@ -428,7 +432,10 @@ mod tests {
         assert!(faults.ended(Duration::from_secs(11), 100).is_empty());
         assert_eq!(faults.due(Duration::from_secs(10))[0].action, Action::Stop);
         assert!(faults.ended(Duration::from_millis(12_900), 900).is_empty());
-        assert_eq!(faults.ended(Duration::from_secs(13), 1_000), [Role::Job(1)]);
+        assert_eq!(
+            faults.ended(Duration::from_secs(13), 1_000),
+            [(Role::Job(1), Action::Stop)]
+        );
         assert!(faults.ended(Duration::from_secs(14), 1_100).is_empty());
         faults.progress(999, 0, 13.5);
         faults.progress(1_000, 0, 14.0);

@@ -1,7 +1,8 @@
 //! A seeded random fault schedule for long runs (`harness run --random-faults SECONDS`): about one
 //! fault every SECONDS, each a kind drawn at random among those the run can survive — a job process
 //! killed or stopped (briefly, or past the liveness limit so it is found and restarted), a producer
-//! killed or stopped, the local broker stopped, and killed when its storage keeps its data. The same
+//! killed or stopped, the local broker stopped, and killed when its storage keeps its data, and, where
+//! iptables can be used, a job process or the broker briefly cut off the network. The same
 //! seed gives the same schedule, which the run prints, so a soak that failed can be run again as it was.
 
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct Targets {
     pub broker: bool,
     /// Whether the broker keeps its data when killed (it can be killed).
     pub broker_durable: bool,
+    /// Whether ports can be cut off the network here (iptables, as root).
+    pub cuts: bool,
     /// The liveness limit: a stop longer than it is a hang the run must find.
     pub limit: Duration,
 }
@@ -37,6 +40,8 @@ enum Kind {
     PauseProducer,
     PauseBroker,
     KillBroker,
+    CutJob,
+    CutBroker,
 }
 
 impl Targets {
@@ -50,6 +55,12 @@ impl Targets {
         }
         if self.broker && self.broker_durable {
             kinds.push(Kind::KillBroker);
+        }
+        if self.cuts {
+            kinds.push(Kind::CutJob);
+            if self.broker {
+                kinds.push(Kind::CutBroker);
+            }
         }
         kinds
     }
@@ -86,6 +97,8 @@ pub fn random_schedule(
             Kind::PauseProducer => (Action::Stop, producer, secs(&mut rng, 1.0, 10.0)),
             Kind::PauseBroker => (Action::Stop, Role::Broker, secs(&mut rng, 1.0, limit / 2.0)),
             Kind::KillBroker => (Action::Kill, Role::Broker, None),
+            Kind::CutJob => (Action::Cut, job, secs(&mut rng, 1.0, limit / 2.0)),
+            Kind::CutBroker => (Action::Cut, Role::Broker, secs(&mut rng, 1.0, limit / 2.0)),
         };
         faults.push(FaultPlan {
             action,
@@ -109,6 +122,7 @@ mod tests {
             producers: 2,
             broker: true,
             broker_durable,
+            cuts: broker_durable,
             limit: Duration::from_secs(8),
         }
     }
@@ -127,14 +141,16 @@ mod tests {
             assert!(fault.within(2, 2, true).is_ok(), "{fault}");
             match (fault.action, fault.lasts) {
                 (Action::Kill, lasts) => assert_eq!(lasts, None, "{fault}"),
-                (Action::Stop, lasts) => assert!(lasts.is_some(), "{fault}"),
+                (Action::Stop | Action::Cut, lasts) => assert!(lasts.is_some(), "{fault}"),
             }
         }
-        // With memory storage the broker is only ever stopped, briefly.
+        // With memory storage the broker is only ever stopped, briefly; without iptables nothing is
+        // cut.
         assert!(
             !a.iter()
                 .any(|f| f.target == Role::Broker && f.action == Action::Kill)
         );
+        assert!(!a.iter().any(|f| f.action == Action::Cut));
         let many = random_schedule(1, Duration::from_secs(6_000), every, &targets(true));
         let has = |action, target: fn(Role) -> bool| {
             many.iter().any(|f| f.action == action && target(f.target))
@@ -145,6 +161,8 @@ mod tests {
         assert!(has(Action::Stop, |t| matches!(t, Role::Producer(_))));
         assert!(has(Action::Stop, |t| t == Role::Broker));
         assert!(has(Action::Kill, |t| t == Role::Broker));
+        assert!(has(Action::Cut, |t| matches!(t, Role::Job(_))));
+        assert!(has(Action::Cut, |t| t == Role::Broker));
         // Some stops of job processes outlast the limit: hangs the run must find.
         assert!(many.iter().any(|f| matches!(f.target, Role::Job(_))
             && f.lasts.is_some_and(|l| l > Duration::from_secs(8))));

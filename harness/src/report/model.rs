@@ -182,7 +182,8 @@ pub struct FaultRecord {
     /// When the job's processes (or the producer, or the broker) were started again; `None` when
     /// nothing was restarted.
     pub restarted_at_s: Option<f64>,
-    /// When a stopped process was continued (SIGCONT); `None` for other faults.
+    /// When a stop or a cut was over (the process continued, its packets let through again); `None`
+    /// for other faults.
     pub resumed_at_s: Option<f64>,
     /// When the run was back to normal: the job had counted as many events as the producers had sent
     /// by its restart (or the end of the fault); for a producer, when it was back on its schedule.

@@ -96,7 +96,7 @@ fn fault_line(f: &FaultRecord) -> String {
         line.push_str(&format!(", detected at {detected:.1} s"));
     }
     if let Some(resumed) = f.resumed_at_s {
-        line.push_str(&format!(", continued at {resumed:.1} s"));
+        line.push_str(&format!(", over at {resumed:.1} s"));
     }
     if let Some(restarted) = f.restarted_at_s {
         line.push_str(&format!(", restarted at {restarted:.1} s"));

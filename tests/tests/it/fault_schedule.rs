@@ -1,5 +1,6 @@
 //! A run's fault schedule (`--fault`): a job process, a producer and the broker each stopped (SIGSTOP)
-//! for a while and continued, all shorter than the liveness limit. Nothing has to be restarted: the run
+//! for a while and continued, and a job process cut off its peers (iptables, inside the run's own
+//! network namespace) for a while, all shorter than the liveness limit. Nothing has to be restarted: the run
 //! rides them out, stays exact, and the report lists each fault with when it was injected, when its
 //! target was continued and when the run had caught up.
 
@@ -11,23 +12,35 @@ fn stops_shorter_than_the_limit_are_ridden_out_exact_and_each_is_reported() {
     let out = std::env::temp_dir().join(format!("adstream-fault-schedule-{}", std::process::id()));
     let run = run_in_own_namespace(
         &out,
-        "--processes 2 --producers 2 --partitions 4 --generator uniform --rate 500 --duration 16 \
-         --fault stop:job:1@3+3 --fault stop:producer:0@7+2 --fault stop:broker@10+2",
+        "--processes 2 --producers 2 --partitions 4 --generator uniform --rate 500 --duration 19 \
+         --fault stop:job:1@3+3 --fault stop:producer:0@7+2 --fault stop:broker@10+2 \
+         --fault cut:job:0@13+2",
     );
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{err}");
     assert!(err.contains("verification EXACT"), "{err}");
-    for fault in ["stop:job:1@3+3", "stop:producer:0@7+2", "stop:broker@10+2"] {
+    for fault in [
+        "stop:job:1@3+3",
+        "stop:producer:0@7+2",
+        "stop:broker@10+2",
+        "cut:job:0@13+2",
+    ] {
         assert!(err.contains(&format!("injecting {fault}")), "{err}");
     }
     let report = run_json(&out, "report.json");
-    assert_eq!(report["events"]["produced"], 16_000, "{report}");
-    assert_eq!(report["events"]["processed"], 16_000, "{report}");
+    assert_eq!(report["events"]["produced"], 19_000, "{report}");
+    assert_eq!(report["events"]["processed"], 19_000, "{report}");
     let faults = report["faults"].as_array().expect("faults");
     let expected = [
         ("job 1", "stopped (SIGSTOP) for 3.0 s", 3.0, 6.0),
         ("producer 0", "stopped (SIGSTOP) for 2.0 s", 7.0, 9.0),
         ("broker", "stopped (SIGSTOP) for 2.0 s", 10.0, 12.0),
+        (
+            "job 0",
+            "cut off (its packets dropped) for 2.0 s",
+            13.0,
+            15.0,
+        ),
     ];
     assert_eq!(faults.len(), expected.len(), "{report}");
     for (fault, (target, cause, at, until)) in faults.iter().zip(expected) {

@@ -1,11 +1,13 @@
 //! Injecting the faults a run plans (`--kill`, `--fault`): a kill is SIGKILL, after which the child's
-//! exit is handled like any failure; a stop is SIGSTOP, and SIGCONT when it is over — what follows in
-//! between (a silent job process found and restarted, a producer falling behind, a broker not
-//! answering) is the run's ordinary handling of such a child.
+//! exit is handled like any failure; a stop is SIGSTOP, and SIGCONT when it is over; a cut drops every
+//! packet of the target's port until it is over — what follows in between (a silent job process found
+//! and restarted, a producer falling behind, a broker not answering) is the run's ordinary handling of
+//! such a child.
 
 use crate::experiment::error::RunError;
 use crate::experiment::fault_plan::{Action, FaultPlan};
 use crate::experiment::role::Role;
+use crate::services::cut::Cut;
 use crate::services::signals::{self, Signal};
 
 use super::Follow;
@@ -18,8 +20,42 @@ impl Follow<'_> {
             (Action::Kill, Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
             (Action::Kill, target, _) => self.supervisor.kill(target)?,
             (Action::Stop, target, _) => self.signal(target, Signal::Stop)?,
+            (Action::Cut, target, _) => {
+                if let Some(port) = self.port_of(target) {
+                    self.cuts.insert(target, Cut::port(port)?);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Ends the stop or cut of `target` that is over.
+    pub(super) fn end_fault(&mut self, target: Role, action: Action) -> Result<(), RunError> {
+        match action {
+            Action::Cut => {
+                self.cuts.remove(&target);
+            }
+            _ => self.signal(target, Signal::Cont)?,
+        }
+        Ok(())
+    }
+
+    /// The port on this machine that cutting `target` cuts: a local job process's hostfile port, or
+    /// the broker's.
+    fn port_of(&self, target: Role) -> Option<u16> {
+        match target {
+            Role::Job(i) => self
+                .jobs
+                .iter()
+                .find(|j| j.line.process == i && j.line.is_local())
+                .map(|j| j.line.address.port)
+                .filter(|&p| p != 0),
+            Role::Broker => {
+                let bootstrap = &self.programs.profile.kafka.bootstrap;
+                bootstrap.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+            }
+            Role::Producer(_) => None,
+        }
     }
 
     /// Sends `signal` to `target`, when it runs (a child restarted meanwhile is a new process, which

@@ -27,7 +27,7 @@ use crate::measure::collectors::ResultsCollector;
 use crate::measure::topic_reader::TopicReader;
 use crate::services::broker::LocalBroker;
 use crate::services::broker_watch::BrokerWatch;
-use crate::services::signals::Signal;
+use crate::services::cut::Cut;
 use adstream_protocol::liveness::Liveness;
 
 mod inject;
@@ -64,6 +64,8 @@ pub struct Follow<'a> {
     broker: Option<&'a RefCell<LocalBroker>>,
     /// Whether the broker answers.
     broker_watch: BrokerWatch,
+    /// The ports cut off the network now, by the fault's target (restored when dropped).
+    cuts: BTreeMap<Role, Cut>,
 }
 
 impl<'a> Follow<'a> {
@@ -94,6 +96,7 @@ impl<'a> Follow<'a> {
             metrics,
             broker,
             broker_watch: BrokerWatch::start(&programs.profile.kafka.connection())?,
+            cuts: BTreeMap::new(),
         })
     }
 
@@ -135,8 +138,8 @@ impl<'a> Follow<'a> {
             for fault in self.faults.due(self.since_start()) {
                 self.inject(fault)?;
             }
-            for target in self.faults.ended(self.since_start(), self.ledger.sent()) {
-                self.signal(target, Signal::Cont)?;
+            for (target, action) in self.faults.ended(self.since_start(), self.ledger.sent()) {
+                self.end_fault(target, action)?;
             }
         }
         self.kill_silent()?;
