@@ -5,9 +5,9 @@
 //! - `kill:T@S` — SIGKILL: a crash. Not for a time: a killed process does not come back by itself.
 //! - `stop:T@S+D` — SIGSTOP, then SIGCONT D seconds later: a process that hangs (a frozen VM, a long
 //!   pause) and comes back; `stop:T@S` never continues it.
-//! - `cut:T@S+D` — every packet to and from the target's port dropped for D seconds (for good
-//!   without): a job process cut off from its peers, or the broker from its clients. Not for a
-//!   producer, which has no port of its own.
+//! - `cut:T@S+D` — every packet of the target's links dropped for D seconds (for good without): a
+//!   job process cut off from its peers, or the broker from its clients. Not for a producer, whose
+//!   links to the broker are the broker's to cut.
 //!
 //! Targets: `job:I`, `producer:I`, `broker` (the local broker the harness started).
 

@@ -65,3 +65,35 @@ fn stops_shorter_than_the_limit_are_ridden_out_exact_and_each_is_reported() {
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// A job process cut off its peers for good (`--fault cut:job:1@3`; process 1 reaches process 0's
+/// port from a port of its own, so the cut is of its links, not of its hostfile port): found silent,
+/// the job restarted on fresh ports, one record for the cut and the restart, exact.
+#[test]
+fn a_job_process_cut_for_good_is_found_and_the_job_restarted_exact() {
+    let out = std::env::temp_dir().join(format!("adstream-fault-cut-{}", std::process::id()));
+    let run = run_in_own_namespace(
+        &out,
+        "--processes 2 --producers 2 --generator uniform --rate 500 --duration 12 \
+         --liveness-timeout-ms 3000 --fault cut:job:1@3",
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("verification EXACT"), "{err}");
+    let report = run_json(&out, "report.json");
+    assert_eq!(report["events"]["processed"], 12_000, "{report}");
+    let faults = report["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 1, "{report}");
+    let fault = &faults[0];
+    assert_eq!(fault["target"], "job 1", "{fault}");
+    let cause = fault["cause"].as_str().unwrap();
+    assert!(
+        cause.starts_with("cut off (its packets dropped) for good; then silent for "),
+        "{fault}"
+    );
+    let silent = fault["detected_at_s"].as_f64().unwrap() - fault["failed_at_s"].as_f64().unwrap();
+    assert!(silent >= 2.999, "{fault}");
+    assert!(fault["restarted_at_s"].as_f64().is_some(), "{fault}");
+    assert!(fault["caught_up_at_s"].as_f64().is_some(), "{fault}");
+    std::fs::remove_dir_all(&out).unwrap();
+}

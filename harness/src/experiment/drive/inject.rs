@@ -20,11 +20,24 @@ impl Follow<'_> {
             (Action::Kill, Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
             (Action::Kill, target, _) => self.supervisor.kill(target)?,
             (Action::Stop, target, _) => self.signal(target, Signal::Stop)?,
-            (Action::Cut, target, _) => {
-                if let Some(port) = self.port_of(target) {
-                    self.cuts.insert(target, Cut::port(port)?);
+            (Action::Cut, Role::Broker, Some(_)) => {
+                let bootstrap = &self.programs.profile.kafka.bootstrap;
+                if let Some(port) = bootstrap.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
+                    self.cuts.insert(Role::Broker, Cut::port(port)?);
                 }
             }
+            (Action::Cut, Role::Job(i), _) => {
+                let ports: Vec<u16> = self
+                    .jobs
+                    .iter()
+                    .filter(|j| j.line.is_local())
+                    .map(|j| j.line.address.port)
+                    .collect();
+                if let Some(pid) = self.supervisor.pid(Role::Job(i)) {
+                    self.cuts.insert(Role::Job(i), Cut::links(pid, &ports)?);
+                }
+            }
+            (Action::Cut, _, _) => {}
         }
         Ok(())
     }
@@ -38,24 +51,6 @@ impl Follow<'_> {
             _ => self.signal(target, Signal::Cont)?,
         }
         Ok(())
-    }
-
-    /// The port on this machine that cutting `target` cuts: a local job process's hostfile port, or
-    /// the broker's.
-    fn port_of(&self, target: Role) -> Option<u16> {
-        match target {
-            Role::Job(i) => self
-                .jobs
-                .iter()
-                .find(|j| j.line.process == i && j.line.is_local())
-                .map(|j| j.line.address.port)
-                .filter(|&p| p != 0),
-            Role::Broker => {
-                let bootstrap = &self.programs.profile.kafka.bootstrap;
-                bootstrap.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
-            }
-            Role::Producer(_) => None,
-        }
     }
 
     /// Sends `signal` to `target`, when it runs (a child restarted meanwhile is a new process, which
