@@ -261,6 +261,22 @@ impl Faults {
             } else {
                 format!("silent for {silent_s:.1} s (dead, hung or cut off)")
             };
+            // A stop or cut injected into the process that gave up made the silence mutual: the
+            // fault is that process's, whichever of the two gave up first.
+            let giver = Role::Job(silence.process);
+            if self.stopped.iter().any(|s| s.target == giver) {
+                let failure = Failure {
+                    cause: format!(
+                        "{how}: it and job {} heard nothing from each other, and it ended with \
+                         {status}",
+                        silence.peer
+                    ),
+                    injected: false,
+                    failed_at_s: (now_s - silent_s).max(0.0),
+                    detected_at_s: now_s,
+                };
+                return (silence.process, failure);
+            }
             let failure = Failure {
                 cause: format!(
                     "{how}: job {} gave up on it and ended with {status}",
@@ -573,6 +589,27 @@ mod tests {
             failure.cause.starts_with("silent for 3.0 s"),
             "{}",
             failure.cause
+        );
+    }
+
+    #[test]
+    fn a_cut_process_that_gives_up_first_keeps_the_fault() {
+        let mut faults = Faults::new(&["cut:job:1@3".parse().unwrap()], 3);
+        faults.due(Duration::from_secs(3));
+        let gave_up = PeerSilence {
+            process: 1,
+            peer: 0,
+            silent_ms: 3_000,
+        };
+        let (target, failure) = faults.failure(1, Some(gave_up), &"exit status: 1", 6.4);
+        assert_eq!(target, 1);
+        faults.restarted(Role::Job(1), failure.record("job 1".to_owned(), 8.4), 100);
+        let records = faults.into_records();
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(
+            records[0].cause,
+            "cut off (its packets dropped) for good; then silent for 3.0 s (dead, hung or cut \
+             off): it and job 0 heard nothing from each other, and it ended with exit status: 1"
         );
     }
 
