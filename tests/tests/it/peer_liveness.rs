@@ -25,37 +25,65 @@ impl Drop for Processes {
     }
 }
 
-#[test]
-fn a_process_whose_peer_hangs_turns_unhealthy_then_exits_naming_the_peer() {
-    let t = TestBroker::with_topics(2);
-    let dir = std::env::temp_dir().join(format!("adstream-peers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ports = [free_port().unwrap(), free_port().unwrap()];
-    let hosts = dir.join("hosts");
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
-    let metrics = format!("127.0.0.1:{}", free_port().unwrap());
-    let base = unix_ms().to_string();
-    let start = |process: u32, extra: &[&str]| {
+/// A two-process job started by hand on a broker's topics, from a hostfile of free loopback ports in
+/// a directory of its own.
+struct TwoProcesses {
+    dir: std::path::PathBuf,
+    hosts: std::path::PathBuf,
+    ports: [u16; 2],
+    base: String,
+}
+
+impl TwoProcesses {
+    /// The hostfile and base time of a job named `name` (it names the directory).
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("adstream-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ports = [free_port().unwrap(), free_port().unwrap()];
+        let hosts = dir.join("hosts");
+        std::fs::write(
+            &hosts,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+        )
+        .unwrap();
+        Self {
+            dir,
+            hosts,
+            ports,
+            base: unix_ms().to_string(),
+        }
+    }
+
+    /// Starts `process` against `t`'s topics with `extra` flags, its stdout and stderr piped.
+    fn start(&self, t: &TestBroker, process: u32, extra: &[&str]) -> Child {
         Command::new(bin("dataflow"))
             .args(["--bootstrap", &t.kafka.bootstrap, "--producers", "1"])
-            .args(["--base-time-ms", &base, "--processes", "2"])
+            .args(["--base-time-ms", &self.base, "--processes", "2"])
             .args(["--process", &process.to_string()])
             .arg("--hostfile")
-            .arg(&hosts)
-            .args(["--liveness-timeout-ms", "4000"])
+            .arg(&self.hosts)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
-    };
+    }
+}
+
+#[test]
+fn a_process_whose_peer_hangs_turns_unhealthy_then_exits_naming_the_peer() {
+    let t = TestBroker::with_topics(2);
+    let two = TwoProcesses::new("peers");
+    let ports = two.ports;
+    let metrics = format!("127.0.0.1:{}", free_port().unwrap());
+    let limit = ["--liveness-timeout-ms", "4000"];
     let mut job = Processes(vec![
-        start(0, &["--metrics-listen", &metrics]),
-        start(1, &[]),
+        two.start(
+            &t,
+            0,
+            &[&limit[..], &["--metrics-listen", &metrics]].concat(),
+        ),
+        two.start(&t, 1, &limit),
     ]);
     // Both processes are connected and at work once process 0's worker says it is ready.
     let stdout = job.0[0].stdout.take().unwrap();
@@ -109,35 +137,15 @@ fn a_process_whose_peer_hangs_turns_unhealthy_then_exits_naming_the_peer() {
     );
     assert!(!err.contains("panicked"), "{err}");
     drop(job);
-    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(&two.dir).unwrap();
 }
 
 #[test]
 fn a_process_whose_peer_dies_exits_at_once_with_one_line_naming_it() {
     let t = TestBroker::with_topics(2);
-    let dir = std::env::temp_dir().join(format!("adstream-peer-dies-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ports = [free_port().unwrap(), free_port().unwrap()];
-    let hosts = dir.join("hosts");
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
-    let base = unix_ms().to_string();
-    let start = |process: u32| {
-        Command::new(bin("dataflow"))
-            .args(["--bootstrap", &t.kafka.bootstrap, "--producers", "1"])
-            .args(["--base-time-ms", &base, "--processes", "2"])
-            .args(["--process", &process.to_string()])
-            .arg("--hostfile")
-            .arg(&hosts)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut job = Processes(vec![start(0), start(1)]);
+    let two = TwoProcesses::new("peer-dies");
+    let ports = two.ports;
+    let mut job = Processes(vec![two.start(&t, 0, &[]), two.start(&t, 1, &[])]);
     let stdout = job.0[0].stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout)
         .lines()
@@ -172,5 +180,5 @@ fn a_process_whose_peer_dies_exits_at_once_with_one_line_naming_it() {
         "{said:?}"
     );
     drop(job);
-    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(&two.dir).unwrap();
 }

@@ -4,6 +4,8 @@
 //! and restarted, a producer falling behind, a broker not answering) is the run's ordinary handling of
 //! such a child.
 
+use adstream_profile::address::HostPort;
+
 use crate::experiment::error::RunError;
 use crate::experiment::fault_plan::{Action, FaultPlan};
 use crate::experiment::role::Role;
@@ -21,9 +23,9 @@ impl Follow<'_> {
             (Action::Kill, target, _) => self.supervisor.kill(target)?,
             (Action::Stop, target, _) => self.signal(target, Signal::Stop)?,
             (Action::Cut, Role::Broker, Some(_)) => {
-                let bootstrap = &self.programs.profile.kafka.bootstrap;
-                if let Some(port) = bootstrap.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
-                    self.cuts.insert(Role::Broker, Cut::port(port)?);
+                // The broker the harness starts listens on the one address `kafka.bootstrap` names.
+                if let Ok(address) = HostPort::parse(&self.programs.profile.kafka.bootstrap) {
+                    self.cuts.insert(Role::Broker, Cut::port(address.port)?);
                 }
             }
             (Action::Cut, Role::Job(i), _) => {
