@@ -6,11 +6,14 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::experiment::error::RunError;
 use crate::experiment::role::Role;
 use crate::services::ownership::owned_command;
+
+/// How often [`Supervisor::failure_of`] looks whether a child has exited.
+const EXIT_POLL: Duration = Duration::from_millis(10);
 
 /// The path of `name`, an adstream binary built next to the running one.
 pub fn sibling_binary(name: &str) -> Result<PathBuf, RunError> {
@@ -224,6 +227,20 @@ impl Supervisor {
             }
         }
         Ok(None)
+    }
+
+    /// How `role` ended if it exits unsuccessfully within `within`; `None` if it still runs, succeeded,
+    /// or is not a child of this run.
+    pub fn failure_of(&mut self, role: Role, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        let guard = self.guards.iter_mut().find(|g| g.role == role)?;
+        loop {
+            match guard.try_status() {
+                Ok(Some(status)) => return (!status.success()).then_some(status),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(EXIT_POLL),
+                _ => return None,
+            }
+        }
     }
 
     /// Whether every child that `is` picks out has exited.

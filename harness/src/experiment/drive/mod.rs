@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use adstream_protocol::clock::unix_ms;
@@ -37,6 +38,8 @@ mod restart;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the harness waits for lines before it looks at the children again.
 const PUMP: Duration = Duration::from_millis(100);
+/// How long a job process whose peer's connection closed may take to be seen exiting.
+const PEER_EXIT: Duration = Duration::from_secs(1);
 /// How long the streams of exited children may stay quiet before their last lines are taken as all.
 const LAST_LINES_QUIET: Duration = Duration::from_millis(200);
 
@@ -155,6 +158,7 @@ impl<'a> Follow<'a> {
                     self.restart_producer(id, status)?
                 }
                 _ => {
+                    let (child, status) = self.root_cause(child, status);
                     return Err(RunError::ChildFailed {
                         child,
                         status,
@@ -170,6 +174,29 @@ impl<'a> Follow<'a> {
             self.faults.producer_progress(id, behind_ms, since);
         }
         Ok(())
+    }
+
+    /// The child whose failure ended the run: a job process that exited because its peer's
+    /// connection closed points at that peer when the peer, too, exited unsuccessfully (the peer died
+    /// first; the one that noticed may be reaped first).
+    fn root_cause(&mut self, child: Role, status: ExitStatus) -> (Role, ExitStatus) {
+        let Role::Job(process) = child else {
+            return (child, status);
+        };
+        let gone = self
+            .ledger
+            .peer_silence_from(process)
+            .filter(|s| s.silent_ms == 0);
+        match gone {
+            Some(silence) => {
+                let peer = Role::Job(silence.peer);
+                match self.supervisor.failure_of(peer, PEER_EXIT) {
+                    Some(peer_status) => (peer, peer_status),
+                    None => (child, status),
+                }
+            }
+            None => (child, status),
+        }
     }
 
     /// Shows progress from the children's messages and the results collector; what the producers sent
