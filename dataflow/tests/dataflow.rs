@@ -151,6 +151,7 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             checkpoints: None,
             metrics: Some(Arc::clone(&published[worker.index()])),
             peers: None,
+            fence: None,
         };
         run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
     })
@@ -386,6 +387,7 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
                 checkpoints: None,
                 metrics: None,
                 peers: None,
+                fence: None,
             };
             run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
         })
@@ -399,5 +401,42 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
         let v = verify(&written, &topic.events);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(v.windows_checked, 3);
+    }
+}
+
+/// An incarnation of several workers claims its job once: the first worker stores the claim, and every
+/// worker follows it with the same generation — so none of them finds its own incarnation's claim
+/// taking the job away, and a later claim takes it from all of them.
+#[test]
+fn an_incarnation_claims_its_job_once_and_every_worker_follows_the_claim() {
+    use adstream_dataflow::core::fence::Claim;
+    use adstream_dataflow::edges::Fence as _;
+    use adstream_dataflow::edges::memory::MemoryFence;
+    use adstream_dataflow::operators::claim::claim_job;
+
+    let claims = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = Arc::clone(&claims);
+    let guards = timely::execute(timely::Config::process(3), move |worker| {
+        let mut fence = MemoryFence::over(Arc::clone(&shared));
+        let generation = claim_job(worker, "job-a", &mut fence).expect("claimed");
+        (generation, fence)
+    })
+    .unwrap();
+    let mut followed: Vec<(u64, MemoryFence)> =
+        guards.join().into_iter().map(|r| r.unwrap()).collect();
+    let stored = claims.lock().unwrap().clone();
+    assert_eq!(stored.len(), 1, "one claim per incarnation");
+    for (generation, fence) in &mut followed {
+        assert_eq!(*generation, stored[0].generation);
+        assert_eq!(fence.superseded().unwrap(), None);
+    }
+    let next = Claim {
+        job: "job-a".into(),
+        generation: stored[0].generation.wrapping_add(1),
+        claimed_at_ms: 1,
+    };
+    MemoryFence::over(Arc::clone(&claims)).claim(&next).unwrap();
+    for (_, fence) in &mut followed {
+        assert_eq!(fence.superseded().unwrap(), Some(next.clone()));
     }
 }

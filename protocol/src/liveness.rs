@@ -2,18 +2,10 @@
 //! something about once a second and has said nothing for the liveness limit
 //! (`job.liveness_timeout_ms`) is dead, hung (stopped, a frozen VM) or cut off, and is treated like
 //! one that crashed. The harness judges the job's processes by their messages, and each job process
-//! judges its peers by their heartbeats; the same heartbeats are a job process's [`LEASE`] to write
-//! results. Free of I/O, with the clock passed in.
+//! judges its peers by their heartbeats. Free of I/O, with the clock passed in.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-/// The lease of a job process of several to write results: how recent the newest heartbeat of every
-/// peer must be, by the peer's own clock (four heartbeats). Whoever restarts a job of several
-/// processes waits this long after stopping the old ones, so one it could not stop (cut off, or
-/// stopped and continued later) has lost its lease by the time the new incarnation reads the results
-/// back.
-pub const LEASE: Duration = Duration::from_millis(2_000);
 
 /// A process silent past the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

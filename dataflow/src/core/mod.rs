@@ -7,14 +7,15 @@
 //! differential monoid; [`book`] keeps what a worker remembers of each partition for its checkpoints;
 //! [`window_state`] is one worker's open windows, taking records and closing windows, and
 //! [`verdict`] what became of each record; [`checkpoint`] is
-//! what a restarted worker needs and its stored format; [`assignment`] says which partitions a worker
-//! reads.
+//! what a restarted worker needs and its stored format; [`fence`] is how an incarnation claims its job
+//! and when a claim takes it away; [`assignment`] says which partitions a worker reads.
 
 pub mod aggregate;
 pub mod assignment;
 pub mod book;
 pub mod canonical_event;
 pub mod checkpoint;
+pub mod fence;
 pub mod input;
 pub mod progress;
 pub mod verdict;

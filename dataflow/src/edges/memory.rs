@@ -1,12 +1,13 @@
-//! In-memory edges for running the dataflow without Kafka: records from a list, dead letters and
-//! results into shared vectors. The dataflow tests use them; so can anyone replaying a captured topic.
+//! In-memory edges for running the dataflow without Kafka: records from a list, dead letters,
+//! results and claims into shared vectors. The dataflow tests use them; so can anyone replaying a captured topic.
 
 use std::sync::{Arc, Mutex};
 
 use adstream_protocol::wire::WindowResult;
 
+use crate::core::fence::Claim;
 use crate::core::verdict::DeadLetter;
-use crate::edges::{DeadLetters, RawRecord, RecordReader, ResultWriter};
+use crate::edges::{DeadLetters, Fence, RawRecord, RecordReader, ResultWriter};
 
 /// An owned record: partition, headers, value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,5 +135,48 @@ impl ResultWriter for MemoryResults {
 
     fn flush(&mut self) -> u64 {
         0
+    }
+}
+
+/// Claims in a shared list; a claim's position is its index plus one.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFence {
+    /// Every claim made, in order.
+    pub claims: Arc<Mutex<Vec<Claim>>>,
+    followed: Option<(String, u64, usize)>,
+}
+
+impl MemoryFence {
+    /// A fence over `claims`, shared with other workers' fences.
+    pub fn over(claims: Arc<Mutex<Vec<Claim>>>) -> Self {
+        Self {
+            claims,
+            followed: None,
+        }
+    }
+}
+
+impl Fence for MemoryFence {
+    fn claim(&mut self, claim: &Claim) -> std::io::Result<u64> {
+        let mut claims = self.claims.lock().expect("claims lock");
+        claims.push(claim.clone());
+        Ok(claims.len() as u64)
+    }
+
+    fn follow(&mut self, job: &str, generation: u64, position: u64) -> std::io::Result<()> {
+        self.followed = Some((job.to_owned(), generation, position as usize));
+        Ok(())
+    }
+
+    fn superseded(&mut self) -> std::io::Result<Option<Claim>> {
+        let Some((job, mine, position)) = &self.followed else {
+            return Ok(None);
+        };
+        let claims = self.claims.lock().expect("claims lock");
+        Ok(claims
+            .iter()
+            .skip(*position)
+            .find(|c| c.supersedes(job, *mine))
+            .cloned())
     }
 }

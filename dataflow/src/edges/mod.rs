@@ -1,14 +1,16 @@
 //! The job's edges, as traits so the dataflow runs the same over Kafka and over memory (tests): where
-//! records come from, where rejected ones go, where results go and where checkpoints are kept. The
-//! Kafka versions are in [`crate::kafka`]; here are the in-memory ones ([`memory`]) and the checkpoint
-//! directory ([`checkpoint_dir`]).
+//! records come from, where rejected ones go, where results go, where checkpoints are kept and where
+//! the job's incarnations claim it. The Kafka versions are in [`crate::kafka`]; here are the in-memory
+//! ones ([`memory`]) and those in a directory ([`checkpoint_dir`], [`fence_dir`]).
 
 pub mod checkpoint_dir;
+pub mod fence_dir;
 pub mod memory;
 
 use adstream_protocol::wire::WindowResult;
 
 use crate::core::checkpoint::Checkpoint;
+use crate::core::fence::Claim;
 
 use crate::core::input::Headers;
 use crate::core::verdict::DeadLetter;
@@ -62,4 +64,16 @@ pub trait ResultWriter: 'static {
 pub trait CheckpointStore: Send {
     /// Stores `checkpoint` atomically and prunes older ones of the same worker.
     fn save(&mut self, checkpoint: &Checkpoint) -> std::io::Result<()>;
+}
+
+/// Where the incarnations of a job claim it ([`crate::core::fence`]). Each worker has its own.
+pub trait Fence: Send {
+    /// Stores `claim` (it is stored once this returns) and returns the position just after it.
+    fn claim(&mut self, claim: &Claim) -> std::io::Result<u64>;
+    /// From now on [`Fence::superseded`] judges the claims made after `position` for generation
+    /// `generation` of job `job`.
+    fn follow(&mut self, job: &str, generation: u64, position: u64) -> std::io::Result<()>;
+    /// A claim made since that takes the job away from the generation followed, if there is one:
+    /// looked up now, not remembered from earlier.
+    fn superseded(&mut self) -> std::io::Result<Option<Claim>>;
 }

@@ -3,8 +3,8 @@
 //! (their settings and why: `adstream_kafka::settings`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
@@ -103,32 +103,33 @@ impl ProducerContext for WindowDeliveries {
 
 /// Results to the results topic, keyed `"{window_id}/{campaign_id}"`, each (window, campaign) at most
 /// once: results already in the topic when the job started (written by an earlier incarnation of the
-/// same job) are skipped.
+/// same job, read back once the job is claimed: [`KafkaResults::skipping`]) are skipped.
 pub struct KafkaResults {
     producer: BaseProducer<WindowDeliveries>,
     topic: String,
-    written: BTreeSet<(u64, u32)>,
+    written: Arc<BTreeSet<(u64, u32)>>,
     sent: u64,
     crash_after: Option<u64>,
 }
 
 impl KafkaResults {
-    /// A writer to `topic` that skips the (window, campaign) pairs in `written`.
-    pub fn new(
-        kafka: &Connection,
-        topic: &str,
-        written: BTreeSet<(u64, u32)>,
-    ) -> Result<Self, KafkaError> {
+    /// A writer to `topic`.
+    pub fn new(kafka: &Connection, topic: &str) -> Result<Self, KafkaError> {
         let producer = results_producer_config(kafka)
             .create_with_context(WindowDeliveries::default())
             .map_err(KafkaError::client(format!("create producer for `{topic}`")))?;
         Ok(Self {
             producer,
             topic: topic.to_owned(),
-            written,
+            written: Arc::default(),
             sent: 0,
             crash_after: None,
         })
+    }
+
+    /// From now on skips the (window, campaign) pairs in `written`.
+    pub fn skipping(&mut self, written: Arc<BTreeSet<(u64, u32)>>) {
+        self.written = written;
     }
 
     /// Fault injection: abort the process right before sending result `n + 1`, once the `n` sent

@@ -22,12 +22,13 @@ use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe as _;
 use timely::worker::Worker;
 
+use crate::core::fence::Claim;
 use crate::core::window_state::WindowState;
-use crate::edges::{DeadLetters, RecordReader, ResultWriter};
+use crate::edges::{DeadLetters, Fence, RecordReader, ResultWriter};
 use crate::operators::board::{ALIVE_EVERY, WorkerBoard};
 use crate::operators::checkpointing::Checkpointer;
 use crate::operators::heartbeat::Heartbeats;
-use crate::operators::sink::deliver_results;
+use crate::operators::sink::{Fenced, TakenOver, deliver_results};
 use crate::operators::source::{SourceCheckpoints, events_source};
 
 /// How long a parked worker sleeps at most when nothing wakes it.
@@ -50,6 +51,9 @@ pub struct Edges<R, D, W> {
     pub metrics: Option<Arc<WorkerBoard>>,
     /// The other processes of the job to watch, if there are any.
     pub peers: Option<Peers>,
+    /// The job's fence, following this incarnation's claim ([`crate::operators::claim`]), if the job
+    /// has an id.
+    pub fence: Option<Box<dyn Fence>>,
 }
 
 /// The job's processes, as one of them watches the others.
@@ -63,7 +67,7 @@ pub struct Peers {
     pub limit: Duration,
 }
 
-/// Why a worker stopped before its work was done.
+/// A peer process that went silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("job process {peer} sent nothing for {:.1} s: gone, hung or cut off", silent_for.as_secs_f64())]
 pub struct PeerSilent {
@@ -71,6 +75,21 @@ pub struct PeerSilent {
     pub peer: u32,
     /// How long it had been silent.
     pub silent_for: Duration,
+}
+
+/// Why a worker stopped before its work was done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// A peer process went silent.
+    #[error(transparent)]
+    PeerSilent(#[from] PeerSilent),
+    /// Another incarnation of the job claimed it: this one writes nothing more.
+    #[error(
+        "job {} was taken over by a newer incarnation (generation {:016x}, claimed at Unix ms {}): \
+         this process writes nothing more",
+        .0.job, .0.generation, .0.claimed_at_ms
+    )]
+    TakenOver(Claim),
 }
 
 /// Builds this worker's dataflow over `state`, runs it until every source is over and every result
@@ -82,7 +101,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     edges: Edges<R, D, W>,
     start: JobCounts,
     mut progress: impl FnMut(&JobCounts),
-) -> Result<JobCounts, PeerSilent> {
+) -> Result<JobCounts, Stopped> {
     let window_size_ns = state.window_size_ns();
     let board = edges.metrics.clone();
     let counts = Rc::new(RefCell::new(start));
@@ -95,12 +114,15 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     // every result is delivered.
     let reader = Rc::new(RefCell::new(edges.reader));
     let probe = ProbeHandle::new();
-    // The heartbeats' dataflow comes first in every worker (timely matches dataflows by their order),
-    // so the results sink can be given their lease.
+    // The heartbeats' dataflow comes first in every worker (timely matches dataflows by their order).
     let mut heartbeats = edges
         .peers
         .map(|p| Heartbeats::new(worker, p.process, p.processes, p.limit, Instant::now()));
-    let lease = heartbeats.as_ref().map(Heartbeats::lease);
+    let taken_over = TakenOver::default();
+    let fenced = edges.fence.map(|fence| Fenced {
+        fence,
+        taken_over: Rc::clone(&taken_over),
+    });
     {
         let counts = Rc::clone(&counts);
         let reader = Rc::clone(&reader);
@@ -129,7 +151,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 writer,
                 counts,
                 edges.metrics,
-                lease,
+                fenced,
             )
             .probe_with(&probe);
         });
@@ -140,10 +162,13 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
         worker.step_or_park(Some(PARK));
         let now = Instant::now();
         if let Some(silence) = heartbeats.as_mut().and_then(|h| h.beat(now)) {
-            return Err(PeerSilent {
+            return Err(Stopped::PeerSilent(PeerSilent {
                 peer: silence.process,
                 silent_for: silence.silent_for,
-            });
+            }));
+        }
+        if let Some(claim) = taken_over.borrow_mut().take() {
+            return Err(Stopped::TakenOver(claim));
         }
         if let Some(board) = &board
             && said_alive.is_none_or(|at| now.saturating_duration_since(at) >= ALIVE_EVERY)

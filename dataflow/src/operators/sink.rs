@@ -3,10 +3,10 @@
 //! output frontier is therefore the *delivered* frontier — every window below it is in the results
 //! topic — which is what a job may safely forget, and what tells a worker its job is done.
 //!
-//! In a job of several processes it writes only while the worker holds its [`Lease`] (every peer
-//! heard from recently); without it the results wait, and the window with them. A process cut off
-//! from its peers, or stopped and continued after its job was restarted elsewhere, so writes nothing
-//! the new incarnation writes too.
+//! In a job with an id it looks at the job's fence ([`crate::core::fence`]) right before it writes
+//! released results: once another incarnation has claimed the job, it writes nothing more and the
+//! worker stops ([`TakenOver`]). When the fence cannot be read, the results wait, and the window with
+//! them.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,14 +24,46 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 
 use crate::core::aggregate::Aggregate;
-use crate::edges::ResultWriter;
+use crate::core::fence::Claim;
+use crate::edges::{Fence, ResultWriter};
 use crate::operators::board::WorkerBoard;
-use crate::operators::heartbeat::Lease;
 
 /// How soon a sink with results in flight looks at its delivery reports again.
 const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
-/// How soon a sink whose results wait for the lease looks at it again.
-const LEASE_RECHECK: Duration = Duration::from_millis(50);
+/// How soon a sink whose results wait because the fence could not be read looks at it again.
+const FENCE_RECHECK: Duration = Duration::from_millis(50);
+
+/// The claim that took the job away from this worker's incarnation, once the sink has found one.
+pub type TakenOver = Rc<RefCell<Option<Claim>>>;
+
+/// The fence a sink looks at, and where it says the job was taken over.
+pub struct Fenced {
+    /// The job's fence, followed for this incarnation.
+    pub fence: Box<dyn Fence>,
+    /// Set when a newer claim is found.
+    pub taken_over: TakenOver,
+}
+
+/// What the fence says about writing now.
+enum Verdict {
+    Write,
+    Wait(String),
+    TakenOver(Claim),
+}
+
+fn verdict(fenced: Option<&mut Fenced>) -> Verdict {
+    let Some(fenced) = fenced else {
+        return Verdict::Write;
+    };
+    if let Some(claim) = fenced.taken_over.borrow().clone() {
+        return Verdict::TakenOver(claim);
+    }
+    match fenced.fence.superseded() {
+        Ok(None) => Verdict::Write,
+        Ok(Some(claim)) => Verdict::TakenOver(claim),
+        Err(error) => Verdict::Wait(error.to_string()),
+    }
+}
 
 /// One released update of the consolidated collection: (campaign, window, aggregate) — the window is
 /// the update's timely time.
@@ -55,16 +87,16 @@ fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) ->
     }
 }
 
-/// Writes every released result with `writer` — while `lease`, when given, holds — and returns a
-/// stream whose frontier passes a window only once all of its results are delivered; each result
-/// written is counted on `board`, when given.
+/// Writes every released result with `writer` — unless `fenced`, when given, finds the job taken
+/// over — and returns a stream whose frontier passes a window only once all of its results are
+/// delivered; each result written is counted on `board`, when given.
 pub fn deliver_results<'s, W: ResultWriter>(
     released: Stream<'s, u64, Vec<Released>>,
     window_size_ns: u64,
     writer: Rc<RefCell<W>>,
     counts: Rc<RefCell<JobCounts>>,
     board: Option<Arc<WorkerBoard>>,
-    lease: Option<Lease>,
+    mut fenced: Option<Fenced>,
 ) -> Stream<'s, u64, Vec<()>> {
     let scope = released.scope();
     released.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -85,9 +117,13 @@ pub fn deliver_results<'s, W: ResultWriter>(
                         waiting.append(batch);
                     }
                 });
-                let leased = lease.as_ref().map_or(Ok(()), |l| l.holds(unix_ms()));
-                match leased {
-                    Ok(()) => {
+                let verdict = if waiting.is_empty() {
+                    Verdict::Write
+                } else {
+                    verdict(fenced.as_mut())
+                };
+                match verdict {
+                    Verdict::Write => {
                         for (campaign, window, aggregate) in waiting.drain(..) {
                             let result = result_of(window_size_ns, window, campaign, &aggregate);
                             if writer.write(&result) {
@@ -104,20 +140,23 @@ pub fn deliver_results<'s, W: ResultWriter>(
                             }
                         }
                     }
-                    Err(lost) => {
+                    Verdict::Wait(why) => {
                         for &(_, window, _) in &waiting {
                             if told.insert(window) {
                                 eprintln!(
-                                    "not writing window {window}'s results: the newest heartbeat \
-                                     of job process {} is {:.1} s old, so this process has lost \
-                                     its lease to write (another incarnation of the job may be \
-                                     writing them)",
-                                    lost.peer,
-                                    lost.age_ms as f64 / 1_000.0
+                                    "not writing window {window}'s results yet: cannot look at the \
+                                     job's fence ({why})"
                                 );
                             }
                         }
-                        activator.activate_after(LEASE_RECHECK);
+                        activator.activate_after(FENCE_RECHECK);
+                    }
+                    Verdict::TakenOver(claim) => {
+                        // Nothing more is written; the worker sees the claim and stops.
+                        waiting.clear();
+                        if let Some(f) = &fenced {
+                            *f.taken_over.borrow_mut() = Some(claim);
+                        }
                     }
                 }
                 // A window is done once no more of its results can come (the input frontier passed it),
@@ -144,7 +183,7 @@ mod tests {
     use timely::dataflow::operators::{Input, Probe};
 
     use super::*;
-    use crate::edges::memory::MemoryResults;
+    use crate::edges::memory::{MemoryFence, MemoryResults};
 
     fn aggregate(count: u64) -> Aggregate {
         Aggregate {
@@ -157,14 +196,27 @@ mod tests {
         }
     }
 
-    /// A worker whose lease is lost writes nothing and holds the window; once a peer's heartbeat
-    /// renews it, the results go out and the window passes.
+    /// A sink writes while its incarnation's claim is the newest; once another incarnation has claimed
+    /// the job, it writes nothing more and says which claim took the job over.
     #[test]
-    fn without_the_lease_results_wait_and_so_does_the_window() {
+    fn once_another_incarnation_claims_the_job_nothing_more_is_written() {
         timely::execute_directly(|worker| {
             let written = Arc::new(Mutex::new(Vec::new()));
             let writer = Rc::new(RefCell::new(MemoryResults(Arc::clone(&written))));
-            let lease = Lease::new([1], 0);
+            let claims = Arc::new(Mutex::new(Vec::new()));
+            let claim = |generation| Claim {
+                job: "j".into(),
+                generation,
+                claimed_at_ms: 0,
+            };
+            let mut fence = MemoryFence::over(Arc::clone(&claims));
+            let at = fence.claim(&claim(1)).unwrap();
+            fence.follow("j", 1, at).unwrap();
+            let taken_over = TakenOver::default();
+            let fenced = Fenced {
+                fence: Box::new(fence),
+                taken_over: Rc::clone(&taken_over),
+            };
             let mut input = InputHandle::new();
             let probe = worker.dataflow::<u64, _, _>(|scope| {
                 let released = scope.input_from(&mut input);
@@ -174,28 +226,38 @@ mod tests {
                     writer,
                     Rc::new(RefCell::new(JobCounts::default())),
                     None,
-                    Some(lease.clone()),
+                    Some(fenced),
                 )
                 .probe()
                 .0
             });
-            // Peer 1 was last heard from at the Unix epoch: the lease is long lost.
             input.send((7, 0, aggregate(3)));
             input.advance_to(1);
-            for _ in 0..100 {
-                worker.step();
-            }
-            assert!(written.lock().unwrap().is_empty());
-            assert!(
-                probe.less_than(&1),
-                "window 0 is held while its results wait"
-            );
-            lease.heard(1, unix_ms());
             while probe.less_than(&1) {
                 worker.step();
             }
+            assert_eq!(written.lock().unwrap().len(), 1);
+            // A claim of another job changes nothing; the next incarnation's claim of this one does.
+            MemoryFence::over(Arc::clone(&claims))
+                .claim(&Claim {
+                    job: "other".into(),
+                    ..claim(5)
+                })
+                .unwrap();
+            MemoryFence::over(Arc::clone(&claims))
+                .claim(&claim(2))
+                .unwrap();
+            input.send((7, 1, aggregate(4)));
+            input.advance_to(2);
+            while taken_over.borrow().is_none() {
+                worker.step();
+            }
+            assert_eq!(*taken_over.borrow(), Some(claim(2)));
+            for _ in 0..100 {
+                worker.step();
+            }
             let written = written.lock().unwrap();
-            assert_eq!(written.len(), 1);
+            assert_eq!(written.len(), 1, "nothing written after the takeover");
             assert_eq!(
                 (
                     written[0].window_id,

@@ -1,11 +1,14 @@
-//! Where this job's checkpoints are kept — a directory every process reaches, or the checkpoint topic
-//! — and loading the newest of each partition when a process starts.
+//! Where this job's checkpoints and its incarnations' claims are kept — a directory every process
+//! reaches, or topics of the broker — and loading the newest checkpoint of each partition when a
+//! process starts.
 
 use adstream_profile::profile::Profile;
 
 use crate::core::checkpoint::Loaded;
-use crate::edges::{CheckpointStore, checkpoint_dir::DirStore};
+use crate::edges::fence_dir::DirFence;
+use crate::edges::{CheckpointStore, Fence, checkpoint_dir::DirStore};
 use crate::kafka::checkpoint_topic::TopicStore;
+use crate::kafka::fence_topic::TopicFence;
 use crate::process::error::ProcessError;
 
 /// Where a job's checkpoints are kept.
@@ -43,6 +46,21 @@ pub fn store_at(
             &profile.kafka.connection(),
             &TopicStore::topic_of(&profile.kafka.events_topic),
         )?),
+    })
+}
+
+/// The fence of this job at `place`: next to its checkpoints.
+pub fn fence_at(
+    profile: &Profile,
+    id: &str,
+    place: Place<'_>,
+) -> Result<Box<dyn Fence>, ProcessError> {
+    Ok(match place {
+        Place::Dir(dir) => Box::new(DirFence::new(dir, id).map_err(ProcessError::Checkpoints)?),
+        Place::Topic => Box::new(TopicFence::new(
+            &profile.kafka.connection(),
+            &TopicFence::topic_of(&profile.kafka.events_topic),
+        )),
     })
 }
 

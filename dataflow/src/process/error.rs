@@ -3,7 +3,8 @@
 use adstream_kafka::KafkaError;
 use adstream_profile::ConfigError;
 
-use crate::operators::job::PeerSilent;
+use crate::operators::claim::ClaimError;
+use crate::operators::job::{PeerSilent, Stopped};
 use crate::process::cluster::ClusterError;
 
 /// Why a job process failed.
@@ -41,6 +42,15 @@ pub enum ProcessError {
         /// Its hostfile line.
         address: String,
     },
+    /// This incarnation could not claim the job.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    /// The results already written could not be read back.
+    #[error("cannot read back the results already written: {0}")]
+    ReadBack(String),
+    /// The job was taken over by a newer incarnation.
+    #[error(transparent)]
+    Stopped(Stopped),
     /// Some dead-letter or result records were not delivered.
     #[error("{0} dead-letter or result deliveries failed")]
     Deliveries(u64),

@@ -1,7 +1,8 @@
 //! One process of the stream job: its configuration completed, its timely [`cluster`], the Kafka edges
 //! of its workers made before timely starts (so a broker problem is one error, not a worker that fails
-//! while the others wait for it), its [`job_metrics`] endpoint, the workers run, and their counts summed
-//! and sent to the harness.
+//! while the others wait for it), its [`job_metrics`] endpoint, the workers run (each [`begin`]s by
+//! claiming the job and reading back the results already written), and their counts summed and sent to
+//! the harness.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,18 +27,20 @@ use crate::core::watermark::{BoundedProgress, ExactProgress, IdleClose};
 use crate::core::window_state::WindowState;
 use crate::edges::RecordReader as _;
 use crate::kafka::checkpoint_topic::TopicStore;
-use crate::kafka::readback::written_results;
+use crate::kafka::fence_topic::TopicFence;
 use crate::kafka::reader::KafkaReader;
 use crate::kafka::topics::create_dead_letter_topic;
 use crate::kafka::writers::{KafkaDeadLetters, KafkaResults};
 use crate::operators::board::WorkerBoard;
 use crate::operators::checkpointing::Checkpointer;
-use crate::operators::job::{Edges, PeerSilent, Peers, run_worker};
-use checkpoint_place::{Place, checkpoint_place, load_checkpoints, store_at};
+use crate::operators::job::{Edges, PeerSilent, Peers, Stopped, run_worker};
+use begin::Claiming;
+use checkpoint_place::{Place, checkpoint_place, fence_at, load_checkpoints, store_at};
 use cluster::timely_config;
 pub use error::ProcessError;
 use job_metrics::JobMetrics;
 
+pub mod begin;
 pub mod checkpoint_place;
 pub mod cluster;
 pub mod error;
@@ -58,7 +61,7 @@ pub fn configure(profile: Profile) -> Result<(Profile, timely::Config), ProcessE
 
 /// The edges of every worker of this process, made before timely starts so that a broker problem is
 /// one error here rather than a worker that fails while the others wait for it.
-type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
+pub(crate) type WorkerEdges = Edges<KafkaReader, KafkaDeadLetters, KafkaResults>;
 
 /// This process's metrics endpoint, when `metrics.job` asks for one: every worker's board, served.
 struct Serving {
@@ -131,9 +134,8 @@ fn starts_of_this_process(
     let loaded = load_checkpoints(profile, options.fresh)?;
     if let Some((_, Place::Topic)) = checkpoint_place(profile) {
         TopicStore::ensure_topic(&kafka, &TopicStore::topic_of(&k.events_topic))?;
+        TopicStore::ensure_topic(&kafka, &TopicFence::topic_of(&k.events_topic))?;
     }
-    // Results an earlier incarnation of this job delivered are not written again.
-    let written = written_results(&kafka, &k.results_topic)?;
     (first..first + job.workers as usize)
         .map(|worker| {
             let mine = partitions_of(worker, peers, partitions);
@@ -157,7 +159,7 @@ fn starts_of_this_process(
             let edges = Edges {
                 reader: KafkaReader::assign(&kafka, &k.events_topic, mine, &starts)?,
                 dead_letters: KafkaDeadLetters::new(&kafka, &k.dlq_topic())?,
-                results: KafkaResults::new(&kafka, &k.results_topic, written.clone())?
+                results: KafkaResults::new(&kafka, &k.results_topic)?
                     .crash_after(options.crash_after_results),
                 checkpoints,
                 metrics: boards.get(worker - first).cloned(),
@@ -166,10 +168,22 @@ fn starts_of_this_process(
                     processes: job.processes,
                     limit: Duration::from_millis(job.liveness_timeout_ms),
                 }),
+                fence: match checkpoint_place(profile) {
+                    Some((id, place)) => Some(fence_at(profile, id, place)?),
+                    None => None,
+                },
             };
             Ok(WorkerStart { edges, resume })
         })
         .collect()
+}
+
+/// How a worker ended before its work was done.
+enum WorkerEnd {
+    /// It stopped: a peer went silent, or the job was taken over.
+    Stopped(Stopped),
+    /// It could not begin.
+    Failed(ProcessError),
 }
 
 /// This process gives up on the peer its worker found `silent`: it tells the harness, which puts the
@@ -242,14 +256,23 @@ pub fn run(
     // Each worker says how it ended as it ends, so a peer found silent ends the process at once:
     // joining the workers would wait for timely's network threads, which never end while the peer
     // is hung.
-    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<Result<(), PeerSilent>>();
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<Result<(), WorkerEnd>>();
     let workers = profile.job.workers;
+    let claiming = Claiming::new(
+        checkpoint_place(&profile).map(|(id, _)| id.to_owned()),
+        k.connection(),
+        &k.results_topic,
+    );
     let guards = timely::execute(config, move |worker| {
-        let WorkerStart { edges, resume } = starts[worker.index() - first]
+        let WorkerStart { mut edges, resume } = starts[worker.index() - first]
             .lock()
             .expect("starts lock")
             .take()
             .expect("each worker takes its start once");
+        if let Err(failed) = claiming.begin(worker, &mut edges) {
+            let _ = ended_tx.send(Err(WorkerEnd::Failed(failed)));
+            return None;
+        }
         let mine = edges.reader.partitions().to_vec();
         let progress = match profile.job.mode {
             WindowMode::Exact => Progress::Exact(ExactProgress::new(&mine, &producers)),
@@ -295,19 +318,32 @@ pub fn run(
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };
-        let done = run_worker(worker, state, edges, start, report);
-        let _ = ended_tx.send(done.as_ref().map(|_| ()).map_err(|silent| *silent));
-        done
+        match run_worker(worker, state, edges, start, report) {
+            Ok(counts) => {
+                let _ = ended_tx.send(Ok(()));
+                Some(counts)
+            }
+            Err(stopped) => {
+                let _ = ended_tx.send(Err(WorkerEnd::Stopped(stopped)));
+                None
+            }
+        }
     })
     .map_err(ProcessError::Timely)?;
     for _ in 0..workers {
         match ended_rx.recv() {
             Ok(Ok(())) => {}
-            Ok(Err(silent)) => {
-                // The network threads stay blocked on the silent peer; the process ends without
-                // them.
+            Ok(Err(end)) => {
+                // The network threads may stay blocked on a silent peer, and the other workers wait
+                // for this one; the process ends without them.
                 std::mem::forget(guards);
-                return Err(gave_up(&outbox, process, silent, &addresses));
+                return Err(match end {
+                    WorkerEnd::Stopped(Stopped::PeerSilent(silent)) => {
+                        gave_up(&outbox, process, silent, &addresses)
+                    }
+                    WorkerEnd::Stopped(stopped) => ProcessError::Stopped(stopped),
+                    WorkerEnd::Failed(failed) => failed,
+                });
             }
             // A worker failed without saying how: joining tells.
             Err(_) => break,
@@ -316,7 +352,7 @@ pub fn run(
     let mut total = JobCounts::default();
     for (i, worker) in guards.join().into_iter().enumerate() {
         let counts = worker.map_err(|e| ProcessError::Worker(i, e))?;
-        total += counts.map_err(|silent| gave_up(&outbox, process, silent, &addresses))?;
+        total += counts.ok_or_else(|| ProcessError::Worker(i, "ended early".into()))?;
     }
     eprintln!(
         "dataflow process {process}: {} events, {} rejected, {} late, {} results in {} windows",

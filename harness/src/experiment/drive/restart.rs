@@ -9,8 +9,6 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use adstream_protocol::liveness::LEASE;
-
 use crate::experiment::error::RunError;
 use crate::experiment::launch::{local_hostfile, plan_job};
 use crate::experiment::role::Role;
@@ -48,12 +46,6 @@ impl Follow<'_> {
         let last_words = self.ledger.last_words(Role::Job(process));
         self.supervisor.remove(|r| matches!(r, Role::Job(_)));
         let profile = self.programs.profile;
-        if profile.job.processes > 1 {
-            // A process of the old incarnation the harness could not stop (on another host, cut
-            // off) writes no result once its lease is lost; the new one reads the results back only
-            // after that. The wait is the rule, not a guess at readiness.
-            std::thread::sleep(LEASE);
-        }
         if let (true, Some(hostfile)) = (self.programs.own_hostfile, &profile.job.hostfile) {
             let dir = hostfile.parent().unwrap_or(Path::new("."));
             local_hostfile(dir, profile.job.processes)?;
