@@ -141,8 +141,9 @@ impl Fixture {
         }
     }
 
-    /// Starts process `process` of the incarnation on `ports`; its index among the children.
-    fn job(&mut self, ports: [u16; 2], process: u32) -> usize {
+    /// Starts process `process` of the incarnation on `ports`; its index among the children. Its
+    /// checkpoints and the job's fence are in a directory when `in_dir`, else in topics of the broker.
+    fn job(&mut self, ports: [u16; 2], process: u32, in_dir: bool) -> usize {
         let hosts = self.dir.join(format!("hosts-{}", ports[0]));
         std::fs::write(
             &hosts,
@@ -150,11 +151,8 @@ impl Fixture {
         )
         .unwrap();
         let checkpoints = self.dir.join("checkpoints");
-        let child = self
-            .ns
-            .command(
-                &bin("dataflow"),
-                &[
+        let process = process.to_string();
+        let mut args = vec![
                     "--bootstrap",
                     BOOTSTRAP,
                     "--producers",
@@ -166,17 +164,20 @@ impl Fixture {
                     "--processes",
                     "2",
                     "--process",
-                    &process.to_string(),
+                    &process,
                     "--hostfile",
                     hosts.to_str().unwrap(),
                     "--liveness-timeout-ms",
                     "3000",
                     "--job-id",
                     "zombie",
-                    "--checkpoint-dir",
-                    checkpoints.to_str().unwrap(),
-                ],
-            )
+        ];
+        if in_dir {
+            args.extend(["--checkpoint-dir", checkpoints.to_str().unwrap()]);
+        }
+        let child = self
+            .ns
+            .command(&bin("dataflow"), &args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -239,8 +240,11 @@ impl Fixture {
     }
 
     /// Runs the new incarnation on other ports to the end of the input, and the producer to its end.
-    fn new_incarnation_to_the_end(&mut self, producer: usize) {
-        let new = [self.job([7003, 7004], 0), self.job([7003, 7004], 1)];
+    fn new_incarnation_to_the_end(&mut self, producer: usize, in_dir: bool) {
+        let new = [
+            self.job([7003, 7004], 0, in_dir),
+            self.job([7003, 7004], 1, in_dir),
+        ];
         for i in new {
             let (status, err) = self.wait(i);
             assert!(status.success(), "{err}");
@@ -289,7 +293,8 @@ fn counting(messages: &mut impl Iterator<Item = ChildMessage>) {
 #[test]
 fn a_whole_old_incarnation_continued_after_the_job_was_claimed_anew_is_refused_by_the_fence() {
     let mut f = Fixture::new("zombie-frozen");
-    let old = [f.job([7001, 7002], 0), f.job([7001, 7002], 1)];
+    // Checkpoints and the fence in topics of the broker, as for a job spread over hosts.
+    let old = [f.job([7001, 7002], 0, false), f.job([7001, 7002], 1, false)];
     let producer = f.producer();
     let mut messages = f.messages(old[0]);
     counting(&mut messages);
@@ -297,7 +302,7 @@ fn a_whole_old_incarnation_continued_after_the_job_was_claimed_anew_is_refused_b
     f.signal(old[0], "-STOP");
     f.signal(old[1], "-STOP");
     drop(messages);
-    f.new_incarnation_to_the_end(producer);
+    f.new_incarnation_to_the_end(producer, false);
 
     f.signal(old[0], "-CONT");
     f.signal(old[1], "-CONT");
@@ -321,7 +326,8 @@ fn a_whole_old_incarnation_continued_after_the_job_was_claimed_anew_is_refused_b
 #[test]
 fn a_process_continued_after_its_job_was_replaced_writes_nothing_and_results_stay_once() {
     let mut f = Fixture::new("zombie-cut");
-    let old = [f.job([7001, 7002], 0), f.job([7001, 7002], 1)];
+    // Checkpoints and the fence in a directory the processes share.
+    let old = [f.job([7001, 7002], 0, true), f.job([7001, 7002], 1, true)];
     let producer = f.producer();
     // Once process 0 has counted events, process 1 stops; two progress reports later — its peer's
     // messages waiting in its connection — the link between them is cut.
@@ -348,7 +354,7 @@ fn a_process_continued_after_its_job_was_replaced_writes_nothing_and_results_sta
     }
     let (gave_up, _) = f.wait(old[0]);
     assert_eq!(gave_up.code(), Some(1));
-    f.new_incarnation_to_the_end(producer);
+    f.new_incarnation_to_the_end(producer, true);
 
     // The zombie comes back, still cut off: it takes in what waited for it (a process that was itself
     // stopped judges no peer before that), then ends naming its silent peer, having written nothing.
