@@ -14,6 +14,7 @@ use adstream_dataflow::edges::memory::{
 };
 use adstream_dataflow::operators::board::WorkerBoard;
 use adstream_dataflow::operators::job::{Edges, run_worker};
+use adstream_dataflow::operators::source::Emit;
 use adstream_protocol::exactness::{Recount, Verification};
 use adstream_protocol::messages::JobCounts;
 use adstream_protocol::validity::EventRules;
@@ -129,6 +130,17 @@ struct Outcome {
 }
 
 fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Outcome {
+    run_emitting(topic, partitions, producers, workers, Emit::Windows)
+}
+
+/// The same, writing results as `emit` says.
+fn run_emitting(
+    topic: &Topic,
+    partitions: u32,
+    producers: &[u32],
+    workers: usize,
+    emit: Emit,
+) -> Outcome {
     let records = Arc::new(topic.records.clone());
     let producers = producers.to_vec();
     let results = MemoryResults::default();
@@ -153,7 +165,7 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
             peers: None,
             fence: None,
         };
-        run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
+        run_worker(worker, state, edges, emit, JobCounts::default(), |_| {}).expect("one process")
     })
     .unwrap();
     let mut counts = JobCounts::default();
@@ -170,23 +182,38 @@ fn run(topic: &Topic, partitions: u32, producers: &[u32], workers: usize) -> Out
     }
 }
 
-/// An independent recount of `events` (the protocol's, not the job's code).
-fn recount(events: &[Event]) -> Recount {
-    let mut recount = Recount::new(rules());
-    for (offset, e) in (0..).zip(events) {
-        // A given base: the partition makes no difference to the rules.
-        assert!(recount.offer_event(0, offset, e), "a valid event");
+/// An independent recount of the topic's records (the protocol's, not the job's code), each at its
+/// offset in its partition as the in-memory reader numbers them.
+fn recount(records: &[OwnedRecord]) -> Recount {
+    recount_declaring_late(records, &[])
+}
+
+/// The same, leaving out the events at `late` (partition, offset), which the job declared late.
+fn recount_declaring_late(records: &[OwnedRecord], late: &[(i32, i64)]) -> Recount {
+    let mut recount = Recount::new(rules()).with_declared_late(late.iter().copied().collect());
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in records {
+        let offset = next.entry(r.partition).or_default();
+        let control = r.headers.iter().any(|(k, _)| k == HEADER_KIND);
+        recount.offer(
+            r.partition,
+            *offset,
+            control,
+            r.value.as_deref().unwrap_or_default(),
+        );
+        *offset += 1;
     }
     recount
 }
 
-/// The comparison of `results` with the recount of `events`; the windows' bounds checked too.
-fn verify(results: &[WindowResult], events: &[Event]) -> Verification {
+/// The comparison of `results` — each against the prefix its `as_of` names — with the recount of
+/// `records`; the windows' bounds checked too.
+fn verify(results: &[WindowResult], records: &[OwnedRecord]) -> Verification {
     for r in results {
         assert_eq!(r.window_start_ms, (BASE + r.window_id * SIZE) / 1_000_000);
         assert_eq!(r.window_end_ms, r.window_start_ms + SIZE / 1_000_000);
     }
-    recount(events).compare(results)
+    recount(records).compare(results)
 }
 
 /// Two producers over four partitions for three windows. Producer 1 runs ahead of producer 0 in the
@@ -215,18 +242,53 @@ fn two_producers_out_of_order() -> Topic {
 fn aggregation_is_exact_on_one_and_four_workers() {
     let topic = two_producers_out_of_order();
     assert_eq!(
-        recount(&topic.events).tallies().len(),
+        recount(&topic.records).tallies().len(),
         30,
         "3 windows × 10 campaigns"
     );
     for workers in [1, 4] {
         let out = run(&topic, 4, &[0, 1], workers);
-        let v = verify(&out.results, &topic.events);
+        let v = verify(&out.results, &topic.records);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(out.counts.processed, 600);
         assert_eq!(out.counts.results, 30);
         assert_eq!((out.counts.rejected, out.counts.late), (0, 0));
         assert!(out.dead_letters.is_empty());
+    }
+}
+
+/// Update mode: every revision equals the recount of the prefix its `as_of` names, each (window,
+/// campaign) has revisions 0, 1, … with the final one last, and the finals equal the recount.
+#[test]
+fn in_update_mode_every_revision_is_exact_for_its_as_of_and_the_last_is_final() {
+    let topic = two_producers_out_of_order();
+    for workers in [1, 4] {
+        let out = run_emitting(
+            &topic,
+            4,
+            &[0, 1],
+            workers,
+            Emit::Changes { interval_ms: 10 },
+        );
+        let v = verify(&out.results, &topic.records);
+        assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
+        assert_eq!(v.results_expected, 30);
+        let mut revisions: BTreeMap<(u64, u32), Vec<(u32, bool)>> = BTreeMap::new();
+        for r in &out.results {
+            revisions
+                .entry((r.window_id, r.campaign_id))
+                .or_default()
+                .push((r.revision, r.is_final));
+        }
+        assert_eq!(revisions.len(), 30);
+        for (key, mut seen) in revisions {
+            seen.sort();
+            let n = seen.len() as u32;
+            let want: Vec<(u32, bool)> = (0..n).map(|i| (i, i + 1 == n)).collect();
+            assert_eq!(seen, want, "{key:?}");
+        }
+        assert_eq!(out.counts.results, 30, "final results");
+        assert_eq!(out.counts.processed, 600);
     }
 }
 
@@ -257,7 +319,7 @@ fn an_idle_partition_and_a_producer_that_ends_early_hold_nothing_back() {
     }
     for workers in [1, 4] {
         let out = run(&topic, 4, &[0, 1], workers);
-        let v = verify(&out.results, &topic.events);
+        let v = verify(&out.results, &topic.records);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(out.counts.processed, 150);
     }
@@ -299,8 +361,10 @@ fn bad_and_late_records_go_to_the_dead_letters_with_reasons() {
     topic.end(0, 0);
     for workers in [1, 4] {
         let out = run(&topic, 1, &[0], workers);
-        let v = verify(&out.results, &topic.events);
+        // The late event is partition 0's sixth record.
+        let v = recount_declaring_late(&topic.records, &[(0, 5)]).compare(&out.results);
         assert!(v.exact, "late event not counted: {:?}", v.mismatches);
+        assert_eq!(v.late_excluded, 1);
         assert_eq!(
             (out.counts.processed, out.counts.rejected, out.counts.late),
             (2, 2, 1)
@@ -389,7 +453,15 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
                 peers: None,
                 fence: None,
             };
-            run_worker(worker, state, edges, JobCounts::default(), |_| {}).expect("one process")
+            run_worker(
+                worker,
+                state,
+                edges,
+                Emit::Windows,
+                JobCounts::default(),
+                |_| {},
+            )
+            .expect("one process")
         })
         .unwrap();
         let mut counts = JobCounts::default();
@@ -398,7 +470,7 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
         }
         assert_eq!(counts.processed, 120, "{workers} workers");
         let written = std::mem::take(&mut *results.0.lock().unwrap());
-        let v = verify(&written, &topic.events);
+        let v = verify(&written, &topic.records);
         assert!(v.exact, "{workers} workers: {:?}", v.mismatches);
         assert_eq!(v.windows_checked, 3);
     }

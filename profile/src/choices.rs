@@ -1,5 +1,5 @@
 //! The values of the keys that choose among a few: a producer's traffic shape, how windows close, how
-//! remote job processes start, and where the local broker keeps its data. Each is a lowercase word in a profile and on the command line.
+//! results are written, how remote job processes start, and where the local broker keeps its data. Each is a lowercase word in a profile and on the command line.
 
 use std::fmt;
 
@@ -37,6 +37,30 @@ pub enum WindowMode {
     /// Max event time seen minus `max_out_of_orderness_ms`, with an idle-partition timeout: for
     /// records without our headers.
     Bounded,
+}
+
+/// How the job writes results (`job.output`, `--output`; ARCHITECTURE.md, "Output modes"). Spark
+/// Structured Streaming calls these output modes *append* and *update*; Flink gets the second with
+/// early-firing triggers and allowed lateness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// One final result per (window, campaign), when the window closes.
+    #[default]
+    Append,
+    /// A revision of every changed (window, campaign) each update interval while its window is open,
+    /// more for late events within the allowed lateness, and a final one when the lateness horizon
+    /// passes.
+    Update,
+}
+
+impl fmt::Display for OutputMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OutputMode::Append => "append",
+            OutputMode::Update => "update",
+        })
+    }
 }
 
 /// How `harness run` starts job processes on other hosts (`job.launch`, `--launch`).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 
 use crate::error::ConfigError;
-use crate::profile::{Generator, Profile, Served, WindowMode, keys};
+use crate::profile::{Generator, OutputMode, Profile, Served, WindowMode, keys};
 
 /// A command line that cannot be run: a request for help or the version (printed, exit 0), or a
 /// mistake (one line on stderr, exit 2).
@@ -268,6 +268,12 @@ pub struct JobArgs {
     pub idle_close_ms: Option<u64>,
     #[arg(long = keys::job::exit_when_idle.long(), help = keys::job::exit_when_idle.help)]
     pub exit_when_idle: bool,
+    #[arg(long = keys::job::output.long(), help = keys::job::output.help, value_enum)]
+    pub output: Option<OutputMode>,
+    #[arg(long = keys::job::update_interval_ms.long(), help = keys::job::update_interval_ms.help, value_name = "MS")]
+    pub update_interval_ms: Option<u64>,
+    #[arg(long = keys::job::allowed_lateness_ms.long(), help = keys::job::allowed_lateness_ms.help, value_name = "MS")]
+    pub allowed_lateness_ms: Option<u64>,
     #[arg(long = keys::job::liveness_timeout_ms.long(), help = keys::job::liveness_timeout_ms.help, value_name = "MS")]
     pub liveness_timeout_ms: Option<u64>,
     #[arg(long = keys::job::id.long(), help = keys::job::id.help, value_name = "ID")]
@@ -293,6 +299,9 @@ impl Override for JobArgs {
         );
         set(&mut j.idle_timeout_ms, &self.idle_timeout_ms);
         set(&mut j.idle_close_ms, &self.idle_close_ms);
+        set(&mut j.output, &self.output);
+        set(&mut j.update_interval_ms, &self.update_interval_ms);
+        set(&mut j.allowed_lateness_ms, &self.allowed_lateness_ms);
         set(&mut j.liveness_timeout_ms, &self.liveness_timeout_ms);
         j.exit_when_idle |= self.exit_when_idle;
         if self.job_id.is_some() {

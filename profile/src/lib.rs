@@ -24,4 +24,4 @@ pub mod properties;
 pub mod validate;
 
 pub use error::ConfigError;
-pub use profile::{Generator, Profile, WindowMode};
+pub use profile::{Generator, OutputMode, Profile, WindowMode};

@@ -9,7 +9,7 @@ use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
 
-pub use crate::choices::{BrokerStorage, Generator, Launch, WindowMode};
+pub use crate::choices::{BrokerStorage, Generator, Launch, OutputMode, WindowMode};
 use crate::client::{ClientProperties, Connection};
 use crate::error::{ConfigError, key_error, syntax_error};
 use crate::keys::{AtLeast, AtMost, HostPorts, NumberAtLeast, Positive, TopicName, profile_table};
@@ -173,6 +173,22 @@ profile_table! {
                 flag "--exit-when-idle"
                 help "Bounded mode: exit 0 once the input has gone quiet and every window is \
                       written";
+            /// How results are written: `append`, one final result per window and campaign; `update`,
+            /// revisions while windows are open and for late events, then a final one.
+            output: OutputMode = OutputMode::Append,
+                flag "--output"
+                help "append: one final result per window and campaign when it closes; update: \
+                      revisions of changed ones every update interval, then a final one";
+            /// Update mode: how often changed aggregates are written as new revisions.
+            update_interval_ms: u64 = 1_000,
+                flag "--update-interval-ms"
+                help "Update mode: milliseconds between two revisions of a changed aggregate",
+                rule AtLeast(10);
+            /// Update mode, bounded mode: how long after a window closes late events still revise
+            /// it; after that its final result is written and later events are late.
+            allowed_lateness_ms: u64 = 0,
+                flag "--allowed-lateness-ms"
+                help "Update and bounded mode: how long after a window closes late events revise it";
             /// How often `harness run` restarts a failed child — the job, or a producer — before it
             /// gives up.
             max_restarts: u32 = 3,

@@ -6,7 +6,7 @@ use crate::address::ListenPorts;
 use crate::client::Table;
 use crate::error::ConfigError;
 use crate::keys::Key;
-use crate::profile::{Profile, Served, WindowMode, keys};
+use crate::profile::{OutputMode, Profile, Served, WindowMode, keys};
 
 impl Profile {
     /// Checks every value that has the right type but may still be out of range.
@@ -33,6 +33,19 @@ impl Profile {
                 "must be at least 1 in exact mode, which follows our producers' watermarks \
                  (0 — events from producers we do not start — needs `--mode bounded`)",
             ));
+        }
+        if self.job.allowed_lateness_ms > 0 {
+            if self.job.output != OutputMode::Update {
+                return Err(keys::job::allowed_lateness_ms.invalid(
+                    "needs job.output = update (`--output update`): in append mode a window's one \
+                     result is final when it closes",
+                ));
+            }
+            if self.job.mode != WindowMode::Bounded {
+                return Err(keys::job::allowed_lateness_ms.invalid(
+                    "applies to bounded mode (`--mode bounded`) only: in exact mode no event is late",
+                ));
+            }
         }
         for (kind, processes) in [
             (Served::Job, self.job.processes),

@@ -8,6 +8,13 @@
 //! the tallies and counts them apart, so every valid event is accounted for — in a result or declared
 //! late — and the results are compared with the rest.
 //!
+//! Every result record is a *revision* of its (window, campaign) and says which input it counts: its
+//! `as_of`, per partition the offset below which it counts the events. The recount keeps, per
+//! (window, campaign, partition), the running tally at each event's offset, so it can state the tally
+//! of exactly that prefix; every revision must equal it, and the final one also the tally of every
+//! valid event not declared late. A (window, campaign) has exactly one final revision, its last, and
+//! no revision number twice.
+//!
 //! Which records count is decided by [`crate::validity`], the rules the job applies too: per
 //! partition, in offset order, so an inferred base time is inferred exactly as the job inferred it.
 //! When the base is given, each result's window bounds are checked against it too.
@@ -16,11 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::tally::Step;
+pub use crate::tally::Tally;
 use crate::validity::{EventRules, PartitionRules, check_size};
 use crate::window::BaseRange;
 use crate::wire::{
-    Event, EventType, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
-    LATE_REASON_PREFIX, WindowResult,
+    AsOf, Event, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, LATE_REASON_PREFIX,
+    WindowResult,
 };
 
 /// Mismatches listed in full; the rest are only counted.
@@ -38,42 +47,6 @@ pub fn declared_late_at(header: impl Fn(&str) -> Option<String>) -> Option<(i32,
     ))
 }
 
-/// What a (window, campaign) adds up to: the figures of its result record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Tally {
-    /// Events.
-    pub count: u64,
-    /// Of which views.
-    pub views: u64,
-    /// Of which clicks.
-    pub clicks: u64,
-    /// Of which purchases.
-    pub purchases: u64,
-    /// The largest `produce_time`.
-    pub max_produce_time: u64,
-}
-
-impl Tally {
-    /// The figures a result record states.
-    pub fn of_result(r: &WindowResult) -> Self {
-        Self {
-            count: r.count,
-            views: r.views,
-            clicks: r.clicks,
-            purchases: r.purchases,
-            max_produce_time: r.max_produce_time,
-        }
-    }
-
-    fn add(&mut self, e: &Event) {
-        self.count += 1;
-        self.views += u64::from(e.event_type == EventType::View);
-        self.clicks += u64::from(e.event_type == EventType::Click);
-        self.purchases += u64::from(e.event_type == EventType::Purchase);
-        self.max_produce_time = self.max_produce_time.max(e.produce_time);
-    }
-}
-
 /// The recount of an events topic: per (window, campaign), the tally of its valid events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recount {
@@ -82,6 +55,8 @@ pub struct Recount {
     declared_late: BTreeSet<(i32, i64)>,
     late: u64,
     tallies: BTreeMap<(u64, u32), Tally>,
+    /// Per (window, campaign, partition), the running tally after each of its events, in offset order.
+    steps: BTreeMap<(u64, u32, i32), Vec<Step>>,
 }
 
 impl Recount {
@@ -93,6 +68,7 @@ impl Recount {
             declared_late: BTreeSet::new(),
             late: 0,
             tallies: BTreeMap::new(),
+            steps: BTreeMap::new(),
         }
     }
 
@@ -136,7 +112,29 @@ impl Recount {
             .entry((event.window_id, event.campaign_id))
             .or_default()
             .add(event);
+        let steps = self
+            .steps
+            .entry((event.window_id, event.campaign_id, partition))
+            .or_default();
+        let step = Step::after(steps.last(), offset, event);
+        steps.push(step);
         true
+    }
+
+    /// The tally of (`window`, `campaign`) over exactly the events below `as_of` in each partition
+    /// (none of a partition it does not name).
+    pub fn tally_as_of(&self, window: u64, campaign: u32, as_of: &AsOf) -> Tally {
+        let mut total = Tally::default();
+        for (&partition, &below) in as_of {
+            let Some(steps) = self.steps.get(&(window, campaign, partition)) else {
+                continue;
+            };
+            let n = steps.partition_point(|s| s.offset < below);
+            if let Some(last) = n.checked_sub(1).map(|i| steps[i]) {
+                total.merge(&last.tally());
+            }
+        }
+        total
     }
 
     /// The tallies, by (window, campaign).
@@ -161,56 +159,92 @@ impl Recount {
         self.tallies.values().map(|t| t.count).sum()
     }
 
-    /// Compares `results` with the recount.
+    /// Compares `results` — every revision of every (window, campaign) — with the recount.
     pub fn compare(&self, results: &[WindowResult]) -> Verification {
         let mut mismatches = Vec::new();
-        let mut seen: BTreeMap<(u64, u32), u32> = BTreeMap::new();
+        let mut revisions: BTreeMap<(u64, u32), BTreeMap<u32, u32>> = BTreeMap::new();
+        let mut finals: BTreeMap<(u64, u32), Vec<&WindowResult>> = BTreeMap::new();
         for r in results {
             let key = (r.window_id, r.campaign_id);
-            *seen.entry(key).or_default() += 1;
-            let got = Tally::of_result(r);
-            match self.tallies.get(&key) {
-                None => mismatches.push(format!(
-                    "window {} campaign {}: extra result {}",
-                    key.0,
-                    key.1,
-                    figures(&got)
-                )),
-                Some(want) if *want != got => mismatches.push(format!(
-                    "window {} campaign {}: result [count, views, clicks, purchases, max_produce_time] = {}, recount {}",
-                    key.0,
-                    key.1,
-                    figures(&got),
-                    figures(want)
-                )),
-                Some(_) => {}
+            let (w, c) = key;
+            *revisions
+                .entry(key)
+                .or_default()
+                .entry(r.revision)
+                .or_default() += 1;
+            if r.is_final {
+                finals.entry(key).or_default().push(r);
             }
+            let got = Tally::of_result(r);
             if let Some(windows) = self.rules.windows() {
                 let bounds = (
-                    windows.start_ns(key.0) / 1_000_000,
-                    windows.end_ns(key.0) / 1_000_000,
+                    windows.start_ns(w) / 1_000_000,
+                    windows.end_ns(w) / 1_000_000,
                 );
                 if (r.window_start_ms, r.window_end_ms) != bounds {
                     mismatches.push(format!(
-                        "window {} campaign {}: bounds {}..{} ms, the run's windows say {}..{}",
-                        key.0, key.1, r.window_start_ms, r.window_end_ms, bounds.0, bounds.1
+                        "window {w} campaign {c}: bounds {}..{} ms, the run's windows say {}..{}",
+                        r.window_start_ms, r.window_end_ms, bounds.0, bounds.1
+                    ));
+                }
+            }
+            if !self.tallies.contains_key(&key) {
+                mismatches.push(format!(
+                    "window {w} campaign {c}: extra result {}",
+                    figures(&got)
+                ));
+                continue;
+            }
+            let prefix = self.tally_as_of(w, c, &r.as_of);
+            if prefix != got {
+                mismatches.push(format!(
+                    "window {w} campaign {c} revision {}: result [count, views, clicks, purchases, \
+                     max_produce_time] = {}, recount of its as_of {:?} {}",
+                    r.revision,
+                    figures(&got),
+                    r.as_of,
+                    figures(&prefix)
+                ));
+            }
+        }
+        for ((w, c), by_revision) in &revisions {
+            for (revision, n) in by_revision {
+                if *n > 1 {
+                    mismatches.push(format!(
+                        "window {w} campaign {c}: {n} records of revision {revision}"
                     ));
                 }
             }
         }
-        for (key, n) in &seen {
-            if *n > 1 {
-                mismatches.push(format!("window {} campaign {}: {n} results", key.0, key.1));
-            }
-        }
         for (key, want) in &self.tallies {
-            if !seen.contains_key(key) {
-                mismatches.push(format!(
-                    "window {} campaign {}: missing result (recount {})",
-                    key.0,
-                    key.1,
+            let (w, c) = *key;
+            match finals.get(key).map(Vec::as_slice) {
+                None | Some([]) => mismatches.push(format!(
+                    "window {w} campaign {c}: missing final result (recount {})",
                     figures(want)
-                ));
+                )),
+                Some([last]) => {
+                    let got = Tally::of_result(last);
+                    if got != *want {
+                        mismatches.push(format!(
+                            "window {w} campaign {c}: final result [count, views, clicks, purchases, \
+                             max_produce_time] = {}, recount {}",
+                            figures(&got),
+                            figures(want)
+                        ));
+                    }
+                    let newest = revisions[key].keys().last().copied().unwrap_or_default();
+                    if last.revision != newest {
+                        mismatches.push(format!(
+                            "window {w} campaign {c}: revision {newest} after the final one ({})",
+                            last.revision
+                        ));
+                    }
+                }
+                Some(several) => mismatches.push(format!(
+                    "window {w} campaign {c}: {} final results",
+                    several.len()
+                )),
             }
         }
         let windows: BTreeSet<u64> = self.tallies.keys().map(|k| k.0).collect();
@@ -241,7 +275,7 @@ pub struct Verification {
     pub exact: bool,
     /// Windows with events.
     pub windows_checked: u64,
-    /// (window, campaign) pairs with events.
+    /// (window, campaign) pairs with events: the final results expected.
     pub results_expected: u64,
     /// Result records read.
     pub results_read: u64,
@@ -303,6 +337,9 @@ mod tests {
             purchases: c[3],
             max_produce_time: c[4],
             emitted_at_ms: 0,
+            revision: 0,
+            is_final: true,
+            as_of: AsOf::from([(0, i64::MAX), (1, i64::MAX)]),
         }
     }
 
@@ -347,11 +384,12 @@ mod tests {
         ];
         let v = r.compare(&bad);
         assert!(!v.exact);
-        assert_eq!(v.mismatch_count, 4, "{:#?}", v.mismatches);
+        assert_eq!(v.mismatch_count, 5, "{:#?}", v.mismatches);
         let text = v.mismatches.join("\n");
         for needle in [
-            "= [1, 0, 1, 0, 4], recount [1, 0, 1, 0, 5]",
-            "window 2 campaign 4: 2 results",
+            "= [1, 0, 1, 0, 4], recount of its as_of {0: 9223372036854775807, 1: 9223372036854775807} [1, 0, 1, 0, 5]",
+            "window 2 campaign 4: 2 records of revision 0",
+            "window 2 campaign 4: 2 final results",
             "window 3 campaign 3: extra result",
         ] {
             assert!(text.contains(needle), "{needle}: {text}");
@@ -359,8 +397,48 @@ mod tests {
         let v = r.compare(&[]);
         assert_eq!(
             v.mismatches,
-            ["window 2 campaign 4: missing result (recount [1, 0, 1, 0, 5])"]
+            ["window 2 campaign 4: missing final result (recount [1, 0, 1, 0, 5])"]
         );
+    }
+
+    /// Each revision is checked against the prefix its `as_of` names; the final one against everything.
+    #[test]
+    fn every_revision_equals_the_recount_of_its_as_of_prefix() {
+        let mut r = recount();
+        // (window 2, campaign 4): partition 0 at offsets 1 and 5, partition 1 at offset 2.
+        for (p, o) in [(0, 1), (0, 5), (1, 2)] {
+            assert!(r.offer(p, o, false, EVENT.as_bytes()));
+        }
+        let revision = |n: u32, is_final, count, as_of: &[(i32, i64)]| WindowResult {
+            revision: n,
+            is_final,
+            as_of: as_of.iter().copied().collect(),
+            ..result(2, 4, [count, 0, count, 0, 5])
+        };
+        let good = [
+            revision(0, false, 1, &[(0, 2), (1, 0)]),
+            revision(1, false, 2, &[(0, 2), (1, 3)]),
+            revision(2, true, 3, &[(0, 6), (1, 3)]),
+        ];
+        let v = r.compare(&good);
+        assert!(v.exact, "{v:?}");
+        assert_eq!((v.results_read, v.results_expected), (3, 1));
+
+        // Counting an event its as_of leaves out; a final that is not the last; a final short of
+        // the whole recount (though right for its own prefix).
+        let bad = [
+            revision(0, false, 2, &[(0, 2), (1, 0)]),
+            revision(1, true, 2, &[(0, 2), (1, 3)]),
+            revision(2, false, 3, &[(0, 6), (1, 3)]),
+        ];
+        let text = r.compare(&bad).mismatches.join("\n");
+        for needle in [
+            "revision 0: result [count, views, clicks, purchases, max_produce_time] = [2, 0, 2, 0, 5], recount of its as_of {0: 2, 1: 0} [1, 0, 1, 0, 5]",
+            "final result [count, views, clicks, purchases, max_produce_time] = [2, 0, 2, 0, 5], recount [3, 0, 3, 0, 5]",
+            "revision 2 after the final one (1)",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! - [`validity`]: which events are valid — the one set of rules the job applies and every recount
 //!   applies too;
 //! - [`exactness`]: the expected result of a set of valid events, computed with its own code (not the
-//!   job's), and the comparison of a results topic with it; [`once`]: that each event of our
+//!   job's) as [`tally`]s, and the comparison of a results topic — every revision — with it; [`once`]: that each event of our
 //!   producers is in the events topic once;
 //! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
 //!   harness, on a stdout kept for them alone;
@@ -27,6 +27,7 @@ pub mod liveness;
 pub mod messages;
 pub mod once;
 pub mod outbox;
+pub mod tally;
 pub mod validity;
 pub mod window;
 pub mod wire;

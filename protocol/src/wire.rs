@@ -1,6 +1,7 @@
 //! The wire format of ARCHITECTURE.md, "Wire format": event values, control records, results and
 //! the headers that mark them.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
@@ -169,7 +170,18 @@ pub struct WindowResult {
     pub max_produce_time: u64,
     /// When the job emitted the result (Unix ms).
     pub emitted_at_ms: u64,
+    /// Which revision of the (window, campaign) this is: 0, 1, … — in append mode 0, the only one.
+    pub revision: u32,
+    /// Whether it is the last revision: the window is past its lateness horizon and its state gone.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// For each source partition, the offset up to which this revision counts the input: its figures
+    /// are the tally of exactly the valid events below these offsets (those declared late left out).
+    pub as_of: AsOf,
 }
+
+/// Per events-topic partition, an offset: the input a result counts is every record below it.
+pub type AsOf = BTreeMap<i32, i64>;
 
 impl WindowResult {
     /// The record key of a (window, campaign).
@@ -249,11 +261,14 @@ mod tests {
             purchases: 1,
             max_produce_time: 39_999,
             emitted_at_ms: 40_010,
+            revision: 2,
+            is_final: true,
+            as_of: BTreeMap::from([(0, 120), (1, 98)]),
         };
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(
             json,
-            r#"{"window_id":3,"window_start_ms":30000,"window_end_ms":40000,"campaign_id":7,"count":6,"views":3,"clicks":2,"purchases":1,"max_produce_time":39999,"emitted_at_ms":40010}"#
+            r#"{"window_id":3,"window_start_ms":30000,"window_end_ms":40000,"campaign_id":7,"count":6,"views":3,"clicks":2,"purchases":1,"max_produce_time":39999,"emitted_at_ms":40010,"revision":2,"final":true,"as_of":{"0":120,"1":98}}"#
         );
         assert_eq!(serde_json::from_str::<WindowResult>(&json).unwrap(), r);
         assert_eq!(WindowResult::key(3, 7), "3/7");

@@ -301,16 +301,26 @@ pub fn recount_with_late(
     recount
 }
 
-/// Reads the results topic until `expected` results are in and compares every one of them — read as
-/// records, not the last per key — with the recount.
+/// Whether a results-topic record is a final result.
+pub fn is_final(record: &ReadRecord) -> bool {
+    serde_json::from_slice::<WindowResult>(&record.value).is_ok_and(|r| r.is_final)
+}
+
+/// Reads the results topic until `expected` final results are in and compares every record — every
+/// revision, not the last per key — with the recount.
 pub fn verify_results(kafka: &KafkaSection, recount: &Recount, deadline: Duration) -> Verification {
     let expected = recount.tallies().len();
+    let (mut finals, mut looked) = (0, 0);
     let records = read_topic(
         &kafka.bootstrap,
         &kafka.results_topic,
         kafka.partitions,
         deadline,
-        |rs| rs.len() >= expected,
+        |rs| {
+            finals += rs[looked..].iter().filter(|r| is_final(r)).count();
+            looked = rs.len();
+            finals >= expected
+        },
     );
     let results: Vec<WindowResult> = records
         .iter()

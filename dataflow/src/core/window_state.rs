@@ -1,6 +1,11 @@
 //! What one worker knows about its windows, free of I/O and of timely: it takes decoded records, keeps
 //! the partial aggregates of windows still open, tracks event-time progress (exact or bounded), and
 //! says which windows have closed locally. The source operator turns that into capabilities.
+//!
+//! With an allowed lateness (update output mode, bounded mode) a window stays open — taking late
+//! events, which revise it — until event time has passed its end by that much: its *horizon*. Update
+//! mode also [`drains`](WindowState::drain_changes) what was counted since the last drain, so each
+//! revision carries only the change.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +45,8 @@ pub struct WindowState {
     pending: BTreeMap<u64, CampaignAggregates>,
     /// Per partition: offsets, counters and where each open window starts.
     books: BTreeMap<i32, Book>,
+    /// How long after its end, in event time, a window still takes events (ns).
+    lateness_ns: u64,
 }
 
 impl WindowState {
@@ -53,7 +60,27 @@ impl WindowState {
             open_from: 0,
             pending: BTreeMap::new(),
             books: BTreeMap::new(),
+            lateness_ns: 0,
         }
+    }
+
+    /// The same, keeping each window open for `lateness_ns` of event time after its end.
+    pub fn with_allowed_lateness(mut self, lateness_ns: u64) -> Self {
+        self.lateness_ns = lateness_ns;
+        self
+    }
+
+    /// What was counted since the last drain, per window still open (none while records of a failed
+    /// incarnation are read again: those windows are incomplete); the windows stay open.
+    pub fn drain_changes(&mut self) -> Vec<(u64, CampaignAggregates)> {
+        if self.replaying() {
+            return Vec::new();
+        }
+        self.pending
+            .iter_mut()
+            .filter(|(_, aggregates)| aggregates.iter().any(|a| a.count > 0))
+            .map(|(&window, aggregates)| (window, std::mem::take(aggregates)))
+            .collect()
     }
 
     /// The size of the windows events are counted in, in nanoseconds.
@@ -160,7 +187,10 @@ impl WindowState {
     fn open_at(&self, bound: Option<Bound>) -> Option<u64> {
         match bound {
             None | Some(Bound::Done) => None,
-            Some(Bound::At(ns)) => Some(self.first_window_at(ns).max(self.open_from)),
+            Some(Bound::At(ns)) => Some(
+                self.first_window_at(ns.saturating_sub(self.lateness_ns))
+                    .max(self.open_from),
+            ),
         }
     }
 

@@ -52,6 +52,11 @@ pub trait DeadLetters: 'static {
 
 /// Where results go.
 pub trait ResultWriter: 'static {
+    /// The first revision number to give (`window`, `campaign`): after those already written.
+    fn first_revision(&self, window: u64, campaign: u32) -> u32 {
+        let _ = (window, campaign);
+        0
+    }
     /// Sends one result at once, unless it is already there; whether it was sent.
     fn write(&mut self, result: &WindowResult) -> bool;
     /// Whether every result sent for `window` has been delivered (serving delivery reports).

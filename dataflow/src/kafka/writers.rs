@@ -2,7 +2,7 @@
 //! unchanged with a `reason` header. Both are idempotent producers whose delivery reports are counted
 //! (their settings and why: `adstream_kafka::settings`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +21,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 
 use crate::core::verdict::DeadLetter;
 use crate::edges::{DeadLetters, RawRecord, ResultWriter};
+use crate::kafka::readback::Written;
 
 /// How long a final flush waits.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -107,7 +108,7 @@ impl ProducerContext for WindowDeliveries {
 pub struct KafkaResults {
     producer: BaseProducer<WindowDeliveries>,
     topic: String,
-    written: Arc<BTreeSet<(u64, u32)>>,
+    written: Arc<Written>,
     sent: u64,
     crash_after: Option<u64>,
 }
@@ -127,8 +128,9 @@ impl KafkaResults {
         })
     }
 
-    /// From now on skips the (window, campaign) pairs in `written`.
-    pub fn skipping(&mut self, written: Arc<BTreeSet<(u64, u32)>>) {
+    /// From now on skips the (window, campaign) pairs whose final result `written` holds, and numbers
+    /// revisions after those it holds.
+    pub fn skipping(&mut self, written: Arc<Written>) {
         self.written = written;
     }
 
@@ -141,10 +143,17 @@ impl KafkaResults {
 }
 
 impl ResultWriter for KafkaResults {
+    fn first_revision(&self, window: u64, campaign: u32) -> u32 {
+        self.written
+            .get(&(window, campaign))
+            .map_or(0, |held| held.next_revision)
+    }
+
     fn write(&mut self, result: &WindowResult) -> bool {
         if self
             .written
-            .contains(&(result.window_id, result.campaign_id))
+            .get(&(result.window_id, result.campaign_id))
+            .is_some_and(|held| held.finished)
         {
             return false;
         }

@@ -1,4 +1,6 @@
-//! One worker's dataflow: source → the aggregate collection, consolidated → results.
+//! One worker's dataflow. Append mode: source → the aggregate collection, consolidated → results;
+//! beside it, where each source has read, broadcast to every sink for the results' `as_of`. Update
+//! mode: source → changes, by campaign → revisions.
 //!
 //! The formulation, and why it is right: every valid event becomes the update `(campaign, window,
 //! Aggregate::of(event))` at timely time `window`. Summing the differences of equal `(campaign,
@@ -20,6 +22,7 @@ use adstream_protocol::messages::JobCounts;
 use differential_dataflow::AsCollection;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe as _;
+use timely::dataflow::operators::vec::Broadcast as _;
 use timely::worker::Worker;
 
 use crate::core::fence::Claim;
@@ -28,8 +31,9 @@ use crate::edges::{DeadLetters, Fence, RecordReader, ResultWriter};
 use crate::operators::board::{ALIVE_EVERY, WorkerBoard};
 use crate::operators::checkpointing::Checkpointer;
 use crate::operators::heartbeat::Heartbeats;
+use crate::operators::revisions::{RevisionRules, write_revisions};
 use crate::operators::sink::{Fenced, TakenOver, deliver_results};
-use crate::operators::source::{SourceCheckpoints, events_source};
+use crate::operators::source::{Emit, SourceCheckpoints, events_source};
 
 /// How long a parked worker sleeps at most when nothing wakes it.
 const PARK: Duration = Duration::from_millis(100);
@@ -92,13 +96,16 @@ pub enum Stopped {
     TakenOver(Claim),
 }
 
-/// Builds this worker's dataflow over `state`, runs it until every source is over and every result
-/// delivered, and returns what the worker did, counted from `start` (a restored worker's counters).
+/// Builds this worker's dataflow over `state` — its results written as `emit` says: finals from the
+/// consolidated collection (append mode) or revisions ([`crate::operators::revisions`], update mode) —
+/// runs it until every source is over and every result delivered, and returns what the worker did,
+/// counted from `start` (a restored worker's counters).
 /// `progress` sees the worker's counts about once a second.
 pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     worker: &mut Worker,
     state: WindowState,
     edges: Edges<R, D, W>,
+    emit: Emit,
     start: JobCounts,
     mut progress: impl FnMut(&JobCounts),
 ) -> Result<JobCounts, Stopped> {
@@ -133,7 +140,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 checkpointer,
                 delivered: probe.clone(),
             });
-            let released = events_source(
+            let emitted = events_source(
                 scope,
                 state,
                 reader,
@@ -141,19 +148,35 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 Rc::clone(&counts),
                 checkpoints,
                 edges.metrics.clone(),
-            )
-            .as_collection()
-            .consolidate()
-            .inner;
-            deliver_results(
-                released,
-                window_size_ns,
-                writer,
-                counts,
-                edges.metrics,
-                fenced,
-            )
-            .probe_with(&probe);
+                emit,
+            );
+            let delivered = match emit {
+                Emit::Windows => {
+                    let released = emitted.updates.as_collection().consolidate().inner;
+                    deliver_results(
+                        released,
+                        emitted.positions.broadcast(),
+                        window_size_ns,
+                        writer,
+                        counts,
+                        edges.metrics,
+                        fenced,
+                    )
+                }
+                Emit::Changes { interval_ms } => write_revisions(
+                    emitted.changes,
+                    RevisionRules {
+                        window_size_ns,
+                        interval: Duration::from_millis(interval_ms),
+                        sources: scope.peers() as u32,
+                    },
+                    writer,
+                    counts,
+                    edges.metrics,
+                    fenced,
+                ),
+            };
+            delivered.probe_with(&probe);
         });
     }
     let mut reported = Instant::now();

@@ -17,7 +17,7 @@ use std::time::Duration;
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::JobCounts;
 use adstream_protocol::window::Windows;
-use adstream_protocol::wire::WindowResult;
+use adstream_protocol::wire::{AsOf, WindowResult};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
@@ -45,13 +45,13 @@ pub struct Fenced {
 }
 
 /// What the fence says about writing now.
-enum Verdict {
+pub(crate) enum Verdict {
     Write,
     Wait(String),
     TakenOver(Claim),
 }
 
-fn verdict(fenced: Option<&mut Fenced>) -> Verdict {
+pub(crate) fn verdict(fenced: Option<&mut Fenced>) -> Verdict {
     let Some(fenced) = fenced else {
         return Verdict::Write;
     };
@@ -71,7 +71,13 @@ pub type Released = (u32, u64, Aggregate);
 
 /// The result record of `aggregate` for (`window`, `campaign`) of windows of `size_ns`, its bounds
 /// stated with the roundest base its events allow ([`adstream_protocol::window::BaseRange::roundest`]).
-fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) -> WindowResult {
+pub(crate) fn result_of(
+    size_ns: u64,
+    window: u64,
+    campaign: u32,
+    aggregate: &Aggregate,
+    as_of: &AsOf,
+) -> WindowResult {
     let windows = Windows::new(aggregate.base.roundest(), size_ns);
     WindowResult {
         window_id: window,
@@ -84,14 +90,32 @@ fn result_of(size_ns: u64, window: u64, campaign: u32, aggregate: &Aggregate) ->
         purchases: aggregate.purchases,
         max_produce_time: aggregate.max_produce_time,
         emitted_at_ms: unix_ms(),
+        revision: 0,
+        is_final: true,
+        as_of: as_of.clone(),
     }
 }
 
+/// Where the workers' sources had read when they closed windows: per partition, the offset below
+/// which they had taken every record ([`crate::operators::source`] sends one whenever its frontier
+/// moves, to every sink).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Positions(pub Vec<(i32, i64)>);
+
 /// Writes every released result with `writer` — unless `fenced`, when given, finds the job taken
-/// over — and returns a stream whose frontier passes a window only once all of its results are
-/// delivered; each result written is counted on `board`, when given.
+/// over — stating as its `as_of` the newest `positions` the sources sent, and returns a stream whose
+/// frontier passes a window only once all of its results are delivered; each result written is
+/// counted on `board`, when given.
+///
+/// Why that `as_of` is right: a window's results are released once every source has closed it, and
+/// each source sends its positions before it lets its frontier pass the window, so once the positions'
+/// frontier has passed the window too, every source's positions at its close are in. Each partition's
+/// offset is then at or after where its source closed the window: every event of the window below it
+/// is counted, and any of the window's events between the close and that offset was declared late.
+#[allow(clippy::too_many_arguments)]
 pub fn deliver_results<'s, W: ResultWriter>(
     released: Stream<'s, u64, Vec<Released>>,
+    positions: Stream<'s, u64, Vec<Positions>>,
     window_size_ns: u64,
     writer: Rc<RefCell<W>>,
     counts: Rc<RefCell<JobCounts>>,
@@ -99,15 +123,18 @@ pub fn deliver_results<'s, W: ResultWriter>(
     mut fenced: Option<Fenced>,
 ) -> Stream<'s, u64, Vec<()>> {
     let scope = released.scope();
-    released.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+    released.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+        positions,
+        Pipeline,
         Pipeline,
         "DeliverResults",
         move |_, info| {
             let activator = scope.activator_for(info.address);
             let mut held = BTreeMap::new();
             let mut waiting: Vec<Released> = Vec::new();
+            let mut as_of = AsOf::new();
             let mut told = BTreeSet::new();
-            move |(input, frontier), output| {
+            move |(input, frontier), (positions, positions_frontier), output| {
                 let mut writer = writer.borrow_mut();
                 input.for_each_stamp(|cap, data| {
                     if let Some(cap) = cap.retain_least(output.output_index()) {
@@ -117,15 +144,29 @@ pub fn deliver_results<'s, W: ResultWriter>(
                         waiting.append(batch);
                     }
                 });
-                let verdict = if waiting.is_empty() {
-                    Verdict::Write
-                } else {
+                positions.for_each(|_, data| {
+                    for Positions(read) in data.drain(..) {
+                        for (partition, offset) in read {
+                            let at = as_of.entry(partition).or_insert(offset);
+                            *at = (*at).max(offset);
+                        }
+                    }
+                });
+                // Results of a window whose sources' positions may still be on their way wait.
+                let complete = |window: u64| !positions_frontier.frontier().less_equal(&window);
+                let verdict = if waiting.iter().any(|&(_, w, _)| complete(w)) {
                     verdict(fenced.as_mut())
+                } else {
+                    Verdict::Write
                 };
                 match verdict {
                     Verdict::Write => {
-                        for (campaign, window, aggregate) in waiting.drain(..) {
-                            let result = result_of(window_size_ns, window, campaign, &aggregate);
+                        let (ready, later): (Vec<Released>, Vec<Released>) =
+                            waiting.drain(..).partition(|&(_, w, _)| complete(w));
+                        waiting = later;
+                        for (campaign, window, aggregate) in ready {
+                            let result =
+                                result_of(window_size_ns, window, campaign, &aggregate, &as_of);
                             if writer.write(&result) {
                                 let mut c = counts.borrow_mut();
                                 c.results += 1;
@@ -160,7 +201,7 @@ pub fn deliver_results<'s, W: ResultWriter>(
                     }
                 }
                 // A window is done once no more of its results can come (the input frontier passed it),
-                // none waits for the lease, and the broker confirmed every one written.
+                // none waits, and the broker confirmed every one written.
                 held.retain(|window, _| {
                     frontier.frontier().less_equal(window)
                         || waiting.iter().any(|(_, w, _)| w == window)
@@ -218,10 +259,12 @@ mod tests {
                 taken_over: Rc::clone(&taken_over),
             };
             let mut input = InputHandle::new();
+            let mut positions = InputHandle::new();
             let probe = worker.dataflow::<u64, _, _>(|scope| {
                 let released = scope.input_from(&mut input);
                 deliver_results(
                     released,
+                    scope.input_from(&mut positions),
                     1_000_000_000,
                     writer,
                     Rc::new(RefCell::new(JobCounts::default())),
@@ -233,10 +276,23 @@ mod tests {
             });
             input.send((7, 0, aggregate(3)));
             input.advance_to(1);
+            for _ in 0..100 {
+                worker.step();
+            }
+            assert!(
+                written.lock().unwrap().is_empty(),
+                "a window's results wait for its sources' positions"
+            );
+            positions.send(Positions(vec![(0, 3), (1, 5)]));
+            positions.advance_to(1);
             while probe.less_than(&1) {
                 worker.step();
             }
             assert_eq!(written.lock().unwrap().len(), 1);
+            assert_eq!(
+                written.lock().unwrap()[0].as_of,
+                AsOf::from([(0, 3), (1, 5)])
+            );
             // A claim of another job changes nothing; the next incarnation's claim of this one does.
             MemoryFence::over(Arc::clone(&claims))
                 .claim(&Claim {
@@ -249,6 +305,7 @@ mod tests {
                 .unwrap();
             input.send((7, 1, aggregate(4)));
             input.advance_to(2);
+            positions.advance_to(2);
             while taken_over.borrow().is_none() {
                 worker.step();
             }

@@ -1,5 +1,7 @@
 //! The source operator: reads a worker's partitions, decodes and routes each record, pre-aggregates
 //! events per (window, campaign), and holds a capability for the lowest window still open here.
+//! Whenever that capability moves it first sends, on a second output, where it has read
+//! ([`Positions`]): the results of the windows it closed state it as the input they count.
 //!
 //! It never polls on a timer to notice input: the reader wakes the operator (through a
 //! [`timely::scheduling::SyncActivator`], which also unparks the worker) as soon as records arrive, and
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::messages::JobCounts;
 
-use timely::dataflow::operators::generic::operator::source;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use crate::core::aggregate::Aggregate;
@@ -25,6 +30,8 @@ use crate::core::window_state::WindowState;
 use crate::edges::{DeadLetters, RecordReader};
 use crate::operators::board::{PartitionSnapshot, WorkerBoard, WorkerSnapshot};
 use crate::operators::checkpointing::Checkpointer;
+use crate::operators::revisions::{Change, next_tick};
+use crate::operators::sink::Positions;
 
 /// Records read per activation before the operator yields to the rest of the worker.
 const READ_BUDGET: usize = 4096;
@@ -60,8 +67,60 @@ fn publish(into: &mut WorkerSnapshot, state: &WindowState, counts: &JobCounts, n
     into.windows_closed = counts.closed_at_ms.len() as u64;
 }
 
+/// Where a worker has read: each of its partitions with the offset below which it took every record.
+fn positions_of(partitions: &[i32], state: &WindowState) -> Positions {
+    let read = state.read_to();
+    Positions(
+        partitions
+            .iter()
+            .map(|p| (*p, read.get(p).copied().unwrap_or(0)))
+            .collect(),
+    )
+}
+
+/// What a source sends on: in append mode its pre-summed updates at window times and its positions;
+/// in update mode its changes at its clock's time (Unix ms), every `interval_ms` and whenever windows
+/// pass their horizon ([`crate::operators::revisions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// Append mode.
+    Windows,
+    /// Update mode.
+    Changes {
+        /// How often what was counted is sent.
+        interval_ms: u64,
+    },
+}
+
+/// A source's streams; only those of its [`Emit`] carry anything.
+pub struct Emitted<'s> {
+    /// Pre-summed updates, at window times (append mode).
+    pub updates: Stream<'s, u64, Vec<Update>>,
+    /// Where the source had read when its frontier moved, at window times (append mode).
+    pub positions: Stream<'s, u64, Vec<Positions>>,
+    /// Changes, at Unix ms (update mode).
+    pub changes: Stream<'s, u64, Vec<Change>>,
+}
+
+/// The capabilities a source holds: per window on its two append-mode outputs, or per millisecond on
+/// its update-mode one.
+enum Held {
+    Windows {
+        updates: Capability<u64>,
+        positions: Capability<u64>,
+    },
+    Changes {
+        changes: Capability<u64>,
+        interval_ms: u64,
+        next_drain_ms: u64,
+        horizon: Option<Option<u64>>,
+    },
+}
+
 /// Builds the source of one worker, reading with `reader` (shared so that its owner, not the operator's
-/// shutdown, decides when it closes); it publishes on `board` after every activation, when given.
+/// shutdown, decides when it closes) and sending what `emit` says; it publishes on `board` after every
+/// activation, when given.
+#[allow(clippy::too_many_arguments)]
 pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     scope: Scope<'s, u64>,
     mut state: WindowState,
@@ -70,22 +129,53 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     counts: Rc<RefCell<JobCounts>>,
     mut checkpoints: Option<SourceCheckpoints>,
     board: Option<Arc<WorkerBoard>>,
-) -> Stream<'s, u64, Vec<Update>> {
-    source(scope, "EventsSource", move |capability, info| {
+    emit: Emit,
+) -> Emitted<'s> {
+    let mut builder = OperatorBuilder::new("EventsSource".to_owned(), scope);
+    let info = builder.operator_info();
+    let (updates_out, updates) = builder.new_output::<Vec<Update>>();
+    let (positions_out, positions) = builder.new_output::<Vec<Positions>>();
+    let (changes_out, changes) = builder.new_output::<Vec<Change>>();
+    let mut updates_out =
+        OutputBuilder::<_, CapacityContainerBuilder<Vec<Update>>>::from(updates_out);
+    let mut positions_out =
+        OutputBuilder::<_, CapacityContainerBuilder<Vec<Positions>>>::from(positions_out);
+    let mut changes_out =
+        OutputBuilder::<_, CapacityContainerBuilder<Vec<Change>>>::from(changes_out);
+    let partitions = reader.borrow().partitions().to_vec();
+    let (me, peers) = (scope.index() as u32, scope.peers() as u32);
+    builder.build(move |mut capabilities| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
         reader.borrow_mut().on_arrival(Box::new(move || {
             // Fails only once the dataflow is gone, when there is nothing left to wake.
             let _ = wake.activate();
         }));
         let activator = scope.activator_for(info.address);
-        let mut capability = Some(capability);
+        let changes_cap = capabilities.pop().expect("the changes output's capability");
+        let positions_cap = capabilities
+            .pop()
+            .expect("the positions output's capability");
+        let updates_cap = capabilities.pop().expect("the updates output's capability");
+        // The outputs of the other mode are done at once.
+        let mut held = Some(match emit {
+            Emit::Windows => Held::Windows {
+                updates: updates_cap,
+                positions: positions_cap,
+            },
+            Emit::Changes { interval_ms } => Held::Changes {
+                changes: changes_cap,
+                interval_ms,
+                next_drain_ms: next_tick(unix_ms(), Duration::from_millis(interval_ms)),
+                horizon: None,
+            },
+        });
         let mut finishing = false;
-        move |output| {
-            let Some(cap) = capability.as_mut() else {
+        move |_frontiers| {
+            let Some(capabilities) = held.as_mut() else {
                 return;
             };
             if finishing {
-                capability = None;
+                held = None;
                 return;
             }
             let now = unix_ms();
@@ -132,29 +222,95 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             if let Some(board) = &board {
                 board.publish(|s| publish(s, &state, &m, now));
             }
-            for (window, aggregates) in &advance.closed {
-                let at = cap.delayed(window);
-                let mut session = output.session(&at);
-                for (campaign, aggregate) in (1..).zip(aggregates) {
-                    if aggregate.count > 0 {
-                        session.give((campaign, *window, *aggregate));
+            let over = match capabilities {
+                Held::Windows { updates, positions } => {
+                    let mut output = updates_out.activate();
+                    for (window, aggregates) in &advance.closed {
+                        let at = updates.delayed(window);
+                        let mut session = output.session(&at);
+                        for (campaign, aggregate) in (1..).zip(aggregates) {
+                            if aggregate.count > 0 {
+                                session.give((campaign, *window, *aggregate));
+                            }
+                        }
                     }
-                }
-            }
-            match advance.open_from {
-                Some(window) => cap.downgrade(&window),
-                None => {
-                    // Input is over. Moving the capability past every window releases the last results
+                    if advance.open_from != Some(*updates.time()) {
+                        // The frontier moves: say where this worker has read, before it does.
+                        positions_out
+                            .activate()
+                            .session(&*positions)
+                            .give(positions_of(&partitions, &state));
+                    }
+                    // Input over: moving the capability past every window releases the last results
                     // at once (dropping it outright only takes effect at the worker's next wake-up);
-                    // it is dropped on the next activation. Dead letters are flushed after the
-                    // dataflow completes, so waiting for them never delays the last results.
-                    m.read_to = state.read_to();
-                    let past = advance.closed.last().map_or(*cap.time(), |(w, _)| w + 1);
-                    cap.downgrade(&past.max(*cap.time()));
-                    finishing = true;
-                    activator.activate();
-                    return;
+                    // it is dropped on the next activation.
+                    let to = advance.open_from.unwrap_or_else(|| {
+                        advance
+                            .closed
+                            .last()
+                            .map_or(*updates.time(), |(w, _)| w + 1)
+                    });
+                    let to = to.max(*updates.time());
+                    updates.downgrade(&to);
+                    positions.downgrade(&to);
+                    advance.open_from.is_none()
                 }
+                Held::Changes {
+                    changes,
+                    interval_ms,
+                    next_drain_ms,
+                    horizon,
+                } => {
+                    // This source's time follows its clock, so the writers can apply what every
+                    // source sent up to a moment once each has passed it — but stops at the end of
+                    // the update interval until what was counted in it is sent, at that time.
+                    let at = now.min(*next_drain_ms).max(*changes.time());
+                    changes.downgrade(&at);
+                    let drained = if now >= *next_drain_ms {
+                        *next_drain_ms = next_tick(now, Duration::from_millis(*interval_ms));
+                        state.drain_changes()
+                    } else {
+                        Vec::new()
+                    };
+                    let moved = *horizon != Some(advance.open_from);
+                    if moved || !advance.closed.is_empty() || !drained.is_empty() {
+                        let mut output = changes_out.activate();
+                        let mut session = output.session(&*changes);
+                        for (window, aggregates) in advance.closed.iter().chain(&drained) {
+                            for (campaign, aggregate) in (1..).zip(aggregates) {
+                                if aggregate.count > 0 {
+                                    session.give(Change::Counted {
+                                        campaign,
+                                        window: *window,
+                                        aggregate: *aggregate,
+                                    });
+                                }
+                            }
+                        }
+                        let Positions(read) = positions_of(&partitions, &state);
+                        for to in 0..peers {
+                            session.give(Change::Read {
+                                to,
+                                source: me,
+                                positions: read.clone(),
+                                horizon: advance.open_from,
+                            });
+                        }
+                        *horizon = Some(advance.open_from);
+                    }
+                    // Nothing more is sent at this millisecond or before.
+                    let past = (now + 1).min(*next_drain_ms).max(*changes.time());
+                    changes.downgrade(&past);
+                    advance.open_from.is_none()
+                }
+            };
+            if over {
+                // Dead letters are flushed after the dataflow completes, so waiting for them never
+                // delays the last results.
+                m.read_to = state.read_to();
+                finishing = true;
+                activator.activate();
+                return;
             }
             if read == READ_BUDGET {
                 activator.activate();
@@ -162,6 +318,10 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                 activator.activate_after(RECHECK);
             }
         }
-    })
-    .container::<Vec<Update>>()
+    });
+    Emitted {
+        updates,
+        positions,
+        changes,
+    }
 }

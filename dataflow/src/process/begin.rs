@@ -1,11 +1,10 @@
 //! What every worker of a process does before its dataflow: the job's claim, then the read-back.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use adstream_profile::client::Connection;
 
-use crate::kafka::readback::written_results;
+use crate::kafka::readback::{Written, written_results};
 use crate::operators::claim::claim_job;
 use crate::process::WorkerEdges;
 use crate::process::error::ProcessError;
@@ -22,7 +21,7 @@ pub struct Claiming {
 }
 
 /// The (window, campaign) pairs already in the results topic, read once per process, or why not.
-type ReadBack = Result<Arc<BTreeSet<(u64, u32)>>, String>;
+type ReadBack = Result<Arc<Written>, String>;
 
 impl Claiming {
     /// The beginning of the workers of a process of job `job` (none: the job has no id and claims

@@ -13,7 +13,7 @@ use adstream_kafka::metadata::partition_count;
 use adstream_kafka::settings::consumer_config;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_metrics::{Endpoint, Health};
-use adstream_profile::profile::{Profile, Served, WindowMode, keys};
+use adstream_profile::profile::{OutputMode, Profile, Served, WindowMode, keys};
 use adstream_protocol::messages::{
     ChildMessage, JobCounts, JobSummary, PeerSilence, WorkerProgress, WorkerReady,
 };
@@ -34,6 +34,7 @@ use crate::kafka::writers::{KafkaDeadLetters, KafkaResults};
 use crate::operators::board::WorkerBoard;
 use crate::operators::checkpointing::Checkpointer;
 use crate::operators::job::{Edges, PeerSilent, Peers, Stopped, run_worker};
+use crate::operators::source::Emit;
 use begin::Claiming;
 use checkpoint_place::{Place, checkpoint_place, fence_at, load_checkpoints, store_at};
 use cluster::timely_config;
@@ -291,7 +292,8 @@ pub fn run(
                 ends: ExactProgress::new(&mine, &producers),
             },
         };
-        let mut state = WindowState::new(rules, progress);
+        let mut state = WindowState::new(rules, progress)
+            .with_allowed_lateness(profile.job.allowed_lateness_ms * 1_000_000);
         let restored = state.restore(&mine, &resume);
         let start = JobCounts {
             processed: restored.processed,
@@ -318,7 +320,13 @@ pub fn run(
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };
-        match run_worker(worker, state, edges, start, report) {
+        let emit = match profile.job.output {
+            OutputMode::Append => Emit::Windows,
+            OutputMode::Update => Emit::Changes {
+                interval_ms: profile.job.update_interval_ms,
+            },
+        };
+        match run_worker(worker, state, edges, emit, start, report) {
             Ok(counts) => {
                 let _ = ended_tx.send(Ok(()));
                 Some(counts)

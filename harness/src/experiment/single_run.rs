@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adstream_metrics::Endpoint;
-use adstream_profile::profile::Profile;
+use adstream_profile::profile::{OutputMode, Profile};
 use adstream_protocol::clock::unix_ms;
 use adstream_protocol::exactness::Verification;
 
@@ -20,11 +20,13 @@ use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{Programs, job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::supervisor::sibling_binary;
-use crate::measure::collectors::{BrokerProbe, ResultsCollector};
+use crate::measure::collectors::{BrokerProbe, Collected, ResultsCollector};
 use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
-use crate::report::model::{EventCounts, Measured, ProducerFigures, Report, RunSummary};
+use crate::report::model::{
+    EventCounts, Measured, ProducerFigures, Report, RevisionFigures, RunSummary,
+};
 use crate::report::plot;
 use crate::services::broker::LocalBroker;
 use crate::services::topics::Topics;
@@ -214,20 +216,26 @@ impl Experiment<'_> {
             u64::MAX
         };
         let collected = collectors.results.finish(expected);
+        // Latency is that of the final results; every revision is verified and its freshness told.
+        let finals: Vec<&Collected> = collected.iter().filter(|c| c.result.is_final).collect();
         if !faults.is_empty() {
             // The last incarnation of the job counted only the results it wrote itself.
-            summary.results = collected.len() as u64;
-            summary.windows = collected
+            summary.results = finals.len() as u64;
+            summary.windows = finals
                 .iter()
                 .map(|c| c.result.window_id)
                 .collect::<std::collections::BTreeSet<_>>()
                 .len() as u64;
         }
+        let revisions = (profile.job.output == OutputMode::Update).then(|| {
+            let all: Vec<_> = collected.iter().map(|c| (&c.result, c.record_ms)).collect();
+            RevisionFigures::of(&all)
+        });
         summary
             .write(self.out)
             .map_err(RunError::io("write summary.json"))?;
         let broker = collectors.probe.finish();
-        let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+        let observations: Vec<_> = finals.iter().map(|c| c.observation()).collect();
         let latency = LatencyReport::of(&observations);
         let results: Vec<_> = collected.into_iter().map(|c| c.result).collect();
         let end = match profile.producers.count {
@@ -270,6 +278,7 @@ impl Experiment<'_> {
         report.add_job_share(&observations, &summary.closed_at_ms);
         report.add_faults(faults, driven.started_unix_ms, &observations);
         report.cpu_s = cpu_use(&summary, during, verifying);
+        report.revisions = revisions;
         report
             .write(self.out)
             .map_err(RunError::io("write report.json and windows.csv"))?;
@@ -306,7 +315,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn partial_report(profile: &Profile, ledger: &Ledger, collectors: Collectors) -> Report {
     let collected = collectors.results.finish(0);
     let broker = collectors.probe.finish();
-    let observations: Vec<_> = collected.iter().map(|c| c.observation()).collect();
+    let observations: Vec<_> = collected
+        .iter()
+        .filter(|c| c.result.is_final)
+        .map(|c| c.observation())
+        .collect();
     let latency = LatencyReport::of(&observations);
     Report::new(Measured {
         configuration: profile.clone(),

@@ -1,5 +1,6 @@
 //! The live collectors of a run, each a consumer on its own thread:
-//! - [`ResultsCollector`]: every result record with its Kafka timestamp (the seed's latency calculator);
+//! - [`ResultsCollector`]: every result record — every revision — with its Kafka timestamp (the seed's
+//!   latency calculator);
 //! - [`BrokerProbe`]: the broker's own delivery delay of the events — receive time − `produce_time` of
 //!   each 10th event — so a report can separate what the broker costs from what the job adds.
 
@@ -102,18 +103,22 @@ impl ResultsCollector {
         );
         let handle = std::thread::spawn(move || {
             let mut observations = Vec::new();
+            let mut finals = 0;
             let mut windows = std::collections::BTreeSet::new();
             reader.read_until(&s, Duration::from_secs(5), None, |message| {
                 if let Some(o) = collect(message) {
-                    let latency = o.observation().latency_ms();
-                    l.last_ms.store(latency, Ordering::Relaxed);
-                    l.max_ms.fetch_max(latency, Ordering::Relaxed);
-                    windows.insert(o.result.window_id);
-                    l.windows.store(windows.len() as u64, Ordering::Relaxed);
+                    if o.result.is_final {
+                        let latency = o.observation().latency_ms();
+                        l.last_ms.store(latency, Ordering::Relaxed);
+                        l.max_ms.fetch_max(latency, Ordering::Relaxed);
+                        windows.insert(o.result.window_id);
+                        l.windows.store(windows.len() as u64, Ordering::Relaxed);
+                        finals += 1;
+                        n.fetch_add(1, Ordering::Relaxed);
+                    }
                     observations.push(o);
-                    n.fetch_add(1, Ordering::Relaxed);
                 }
-                if observations.len() as u64 >= e.load(Ordering::Relaxed) {
+                if finals >= e.load(Ordering::Relaxed) {
                     Next::Done
                 } else {
                     Next::More
@@ -135,12 +140,13 @@ impl ResultsCollector {
         &self.live
     }
 
-    /// Results seen so far.
+    /// Final results seen so far.
     pub fn seen(&self) -> u64 {
         self.seen.load(Ordering::Relaxed)
     }
 
-    /// Stops once `expected` results are in (or the topic stays quiet for 5 s) and returns them.
+    /// Stops once `expected` final results are in (or the topic stays quiet for 5 s) and returns every
+    /// record, revisions too.
     pub fn finish(self, expected: u64) -> Vec<Collected> {
         self.expected.store(expected, Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);

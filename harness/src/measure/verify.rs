@@ -171,7 +171,8 @@ fn recount_events(
     Ok((recount, once, complete))
 }
 
-/// Reads `expected` results, then keeps listening briefly for any extra ones.
+/// Reads results until `expected` final ones are in (every revision before them with them), then keeps
+/// listening briefly for any extra ones.
 fn read_results(
     kafka: &KafkaSection,
     expected: usize,
@@ -180,14 +181,16 @@ fn read_results(
     let mut reader = TopicReader::all(kafka, &kafka.results_topic)?;
     let stop = AtomicBool::new(false);
     let mut results: Vec<WindowResult> = Vec::new();
+    let mut finals = 0;
     let mut take = |message: &rdkafka::message::BorrowedMessage<'_>| {
         if let Some(r) = message
             .payload()
-            .and_then(|v| serde_json::from_slice(v).ok())
+            .and_then(|v| serde_json::from_slice::<WindowResult>(v).ok())
         {
+            finals += usize::from(r.is_final);
             results.push(r);
         }
-        results.len()
+        finals
     };
     reader.read_until(&stop, Duration::ZERO, Some(deadline), |m| {
         if take(m) >= expected {

@@ -1,5 +1,5 @@
 //! The report layer: plain data of what runs measured and how it is shown — latency statistics, the
-//! report model, its files and table, the sweep's rows, and plots. It knows nothing of processes or
+//! report model, an update-mode run's revisions, its files and table, the sweep's rows, and plots. It knows nothing of processes or
 //! Kafka; the layers above fill it.
 
 pub mod files;
@@ -7,4 +7,5 @@ pub mod grid;
 pub mod latency;
 pub mod model;
 pub mod plot;
+pub mod revisions;
 pub mod table;

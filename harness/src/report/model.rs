@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::report::latency::{
     BrokerDelay, LatencyHistogram, LatencyReport, Observation, Percentiles, WindowRow,
 };
+pub use crate::report::revisions::RevisionFigures;
 
 /// Event counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -259,6 +260,9 @@ pub struct Report {
     pub latency_undisturbed_ms: Option<Percentiles>,
     /// End-to-end latency of the windows that spanned a failure or its recovery.
     pub latency_disturbed_ms: Option<Percentiles>,
+    /// Update output mode: the revisions written and how fresh they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<RevisionFigures>,
 }
 
 impl Report {
@@ -297,6 +301,7 @@ impl Report {
             faults: Vec::new(),
             latency_undisturbed_ms: None,
             latency_disturbed_ms: None,
+            revisions: None,
         }
     }
 

@@ -31,6 +31,20 @@ impl Report {
                 p.avg, p.p50, p.p90, p.p99, p.max
             );
         }
+        if let Some(r) = &self.revisions {
+            let f = &r.freshness_ms;
+            let _ = writeln!(
+                t,
+                "{:<22}{:>9.1}{:>9.1}{:>9.1}{:>9.1}{:>9.1}",
+                "freshness (revisions)", f.avg, f.p50, f.p90, f.p99, f.max
+            );
+            let _ = writeln!(
+                t,
+                "revisions   {} records; per window and campaign {:.1} on average, at most {}; per \
+                 window at most {}",
+                r.records, r.per_result_mean, r.per_result_max, r.per_window_max
+            );
+        }
         let c = &self.cpu_s;
         let _ = writeln!(
             t,

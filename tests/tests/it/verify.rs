@@ -89,17 +89,21 @@ fn verify_passes_a_clean_run_and_names_what_is_wrong_in_a_tampered_one() {
     let err = String::from_utf8_lossy(&tampered.stderr);
     assert_eq!(tampered.status.code(), Some(1), "{err}");
     // The stranger also states window 0's bounds for window 77: the base time says otherwise.
-    assert!(err.contains("error: not exact: 4 mismatches"), "{err}");
+    assert!(err.contains("error: not exact: 5 mismatches"), "{err}");
     let campaign = wrong.campaign_id;
     for needle in [
         format!(
-            "mismatch: window {} campaign {campaign}: 2 results",
+            "mismatch: window {} campaign {campaign}: 2 records of revision 0",
+            wrong.window_id
+        ),
+        format!(
+            "mismatch: window {} campaign {campaign}: 2 final results",
             wrong.window_id
         ),
         format!("mismatch: window 77 campaign {campaign}: extra result"),
         format!("mismatch: window 77 campaign {campaign}: bounds "),
         format!(
-            "mismatch: window {} campaign {campaign}: result [count",
+            "mismatch: window {} campaign {campaign} revision 0: result [count",
             wrong.window_id
         ),
     ] {
