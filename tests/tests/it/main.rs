@@ -23,5 +23,6 @@ mod scaling;
 mod secured_clusters;
 mod ssh_launch;
 mod topics;
+mod update_mode;
 mod verify;
 mod zombie;
