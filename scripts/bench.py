@@ -118,6 +118,10 @@ def run_line(report, label):
     if r.get("latency_undisturbed_ms"):
         u, d = r["latency_undisturbed_ms"], r["latency_disturbed_ms"]
         print(f"  {label}: undisturbed windows p90 {u['p90']:.0f} max {u['max']:.0f} ms; spanning the fault p90 {d['p90']:.0f} max {d['max']:.0f} ms")
+    if r.get("revisions"):
+        v, f = r["revisions"], r["revisions"]["freshness_ms"]
+        print(f"  {label}: {v['records']} records, {v['per_result_mean']:.1f} per (window, campaign); "
+              f"freshness p50 {f['p50']:.0f} p90 {f['p90']:.0f} p99 {f['p99']:.0f} ms")
 
 
 def free_port():

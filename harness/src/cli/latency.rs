@@ -7,7 +7,8 @@ use adstream_kafka::metadata::reach;
 
 use crate::cli::ReadArgs;
 
-/// Reads every result (until the topic stays quiet) and prints the table.
+/// Reads every result (until the topic stays quiet) and prints the table of the final ones (in update
+/// mode the revisions before them are not the window's result).
 pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
     reach(&profile.kafka.connection())?;
@@ -15,6 +16,7 @@ pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let observations: Vec<_> = collector
         .finish(u64::MAX)
         .iter()
+        .filter(|c| c.result.is_final)
         .map(|c| c.observation())
         .collect();
     let report = LatencyReport::of(&observations);

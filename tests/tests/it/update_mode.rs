@@ -133,3 +133,161 @@ fn two_kills_in_update_mode_keep_every_revision_exact_and_none_twice() {
     assert!(by_key.values().any(|r| r.len() > 2), "{by_key:?}");
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// The seed's own kind of producers — two Python processes, unpaced, sharing their base — into a job
+/// in bounded mode that is not told the base, in update mode with 30 s of allowed lateness: no event
+/// is late, every revision is exact for its `as_of`, windows have revisions before their final one,
+/// and the job exits by itself once its input is quiet.
+#[test]
+fn seed_producers_into_bounded_update_mode_with_lateness_lose_no_event() {
+    use adstream_protocol::messages::ChildMessage;
+    use adstream_protocol::validity::EventRules;
+    use adstream_tests::python::SeedProducer;
+    use adstream_tests::{bin, job_summary_of};
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    const WINDOW_S: u64 = 2;
+    let t = TestBroker::with_topics(4);
+    let mut job = Command::new(bin("dataflow"))
+        .args(["--bootstrap", &t.kafka.bootstrap, "--partitions", "4"])
+        .args(["--workers", "2", "--mode", "bounded", "--producers", "0"])
+        .args(["--window", &WINDOW_S.to_string()])
+        .args(["--output", "update", "--update-interval-ms", "200"])
+        .args(["--allowed-lateness-ms", "30000"])
+        .args(["--idle-close-ms", "2000", "--exit-when-idle"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the job");
+    let mut lines = BufReader::new(job.stdout.as_mut().unwrap()).lines();
+    let mut ready = 0;
+    while ready < 2 {
+        let line = lines.next().expect("the job's messages").unwrap();
+        if matches!(ChildMessage::parse(&line), Ok(ChildMessage::Ready(_))) {
+            ready += 1;
+        }
+    }
+    drop(lines);
+    let base = adstream_protocol::clock::unix_ms() / 1_000;
+    let producers: Vec<_> = (0..2)
+        .map(|seed| {
+            let kafka = t.kafka.clone();
+            std::thread::spawn(move || {
+                let p = SeedProducer {
+                    seconds: 10,
+                    per_second: 2_500,
+                    window_s: WINDOW_S,
+                    base: Some(base),
+                    seed,
+                };
+                let out = p
+                    .command(&kafka.bootstrap, &kafka.events_topic)
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .expect("run the Python producer");
+                assert!(out.status.success());
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let out = job.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let summary = job_summary_of(&out.stdout).expect("the job's summary");
+    assert_eq!(
+        (
+            summary.counts.processed,
+            summary.counts.late,
+            summary.counts.rejected
+        ),
+        (50_000, 0, 0),
+        "every event counted, none late"
+    );
+
+    let records = read_topic(
+        &t.kafka.bootstrap,
+        &t.kafka.events_topic,
+        4,
+        Duration::from_secs(60),
+        |rs| rs.len() >= 50_000,
+    );
+    let rules = EventRules::inferring_base(WINDOW_S * 1_000_000_000);
+    let expected = recount(&records, rules);
+    assert_eq!(expected.events(), 50_000);
+    let results = every_revision(&t, expected.tallies().len());
+    let v = expected.compare(&results);
+    assert!(v.exact, "{:?}", v.mismatches);
+    assert_eq!(
+        v.windows_checked, 5,
+        "logical seconds 0..10 in windows of 2 s"
+    );
+    let early = results
+        .iter()
+        .filter(|r| !r.is_final)
+        .filter(|r| {
+            let last = results
+                .iter()
+                .find(|f| {
+                    f.is_final && (f.window_id, f.campaign_id) == (r.window_id, r.campaign_id)
+                })
+                .expect("a final revision");
+            r.count < last.count
+        })
+        .count();
+    assert!(
+        early > 0,
+        "no revision came before its window had all its events"
+    );
+}
+
+/// Hour-long windows over a two-minute run: in update mode the first window's first revision comes
+/// about one update interval after its first event, not an hour later, and the window has a revision
+/// at most interval ends of the run; its final one comes when the producers end.
+#[test]
+fn an_hour_long_window_has_its_first_revision_within_an_interval_of_its_first_event() {
+    use adstream_protocol::wire::{Event, HEADER_KIND};
+
+    let t = TestBroker::with_topics(2);
+    let out = std::env::temp_dir().join(format!("adstream-update-hour-{}", std::process::id()));
+    let run = t
+        .harness_run()
+        .args(["--output", "update", "--update-interval-ms", "1000"])
+        .args(["--rate", "100", "--duration", "120", "--window", "3600"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run harness");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("verification EXACT"), "{err}");
+
+    let by_key = revisions_are_exact(&t, &out);
+    let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
+    let first_event_ms = records
+        .iter()
+        .filter(|r| r.header(HEADER_KIND).is_none())
+        .filter_map(|r| serde_json::from_slice::<Event>(&r.value).ok())
+        .map(|e| e.produce_time)
+        .min()
+        .expect("events");
+    let windows: std::collections::BTreeSet<u64> = by_key.keys().map(|k| k.0).collect();
+    let first_window = *windows.first().unwrap();
+    let first_revision_ms = by_key
+        .iter()
+        .filter(|((w, _), _)| *w == first_window)
+        .map(|(_, revisions)| revisions[0].emitted_at_ms)
+        .min()
+        .unwrap();
+    // One interval, and the time a revision takes to be written: well inside two intervals.
+    assert!(
+        first_revision_ms < first_event_ms + 2_000,
+        "the first revision came {} ms after the first event",
+        first_revision_ms - first_event_ms
+    );
+    // The busiest campaign changes at (nearly) every one of the run's 120 interval ends.
+    let most = by_key.values().map(Vec::len).max().unwrap();
+    assert!(most >= 100, "at most {most} revisions of one campaign");
+    std::fs::remove_dir_all(out).unwrap();
+}
