@@ -117,6 +117,10 @@ pub struct JobCounts {
     pub results: u64,
     /// The windows results were written for.
     pub windows: BTreeSet<u64>,
+    /// Update mode: revisions written for a window after it had closed (for late events within the
+    /// allowed lateness), final ones not counted.
+    #[serde(default)]
+    pub late_revisions: u64,
     /// Dead-letter or result deliveries that failed.
     pub delivery_failures: u64,
     /// When (Unix ms) a source closed each window: the time it read the record that let the window
@@ -136,6 +140,7 @@ impl std::ops::AddAssign for JobCounts {
         self.control += o.control;
         self.replayed += o.replayed;
         self.results += o.results;
+        self.late_revisions += o.late_revisions;
         self.windows.extend(o.windows);
         for (window, at) in o.closed_at_ms {
             let latest = self.closed_at_ms.entry(window).or_insert(at);

@@ -70,6 +70,15 @@ impl WindowState {
         self
     }
 
+    /// The lowest window whose end event time has not passed at `now_ms` — closed ones below it may
+    /// still take late events within the allowed lateness (`u64::MAX` once the input is over).
+    pub fn closed_from(&self, now_ms: u64) -> u64 {
+        match self.event_frontier_ns(now_ms) {
+            Some(ns) => self.first_window_at(ns).max(self.open_from),
+            None => u64::MAX,
+        }
+    }
+
     /// What was counted since the last drain, per window still open (none while records of a failed
     /// incarnation are read again: those windows are incomplete); the windows stay open.
     pub fn drain_changes(&mut self) -> Vec<(u64, CampaignAggregates)> {

@@ -65,6 +65,9 @@ pub enum Change {
         positions: Vec<(i32, i64)>,
         /// Its horizon.
         horizon: Option<u64>,
+        /// The lowest window whose end its event time has not passed: below it, revisions are for
+        /// late events.
+        closed: u64,
     },
 }
 
@@ -109,6 +112,7 @@ struct Writer {
     totals: BTreeMap<(u64, u32), Total>,
     as_of: AsOf,
     horizons: BTreeMap<u32, Option<u64>>,
+    closed: BTreeMap<u32, u64>,
     next_revisions_ms: u64,
     in_flight: BTreeSet<u64>,
     told: bool,
@@ -141,8 +145,10 @@ impl Writer {
                         source,
                         positions,
                         horizon,
+                        closed,
                         ..
                     } => {
+                        self.closed.insert(source, closed);
                         for (partition, offset) in positions {
                             let at = self.as_of.entry(partition).or_insert(offset);
                             *at = (*at).max(offset);
@@ -152,6 +158,14 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// The lowest window some source's event time has not passed the end of.
+    fn closed(&self) -> u64 {
+        (0..self.rules.sources)
+            .map(|s| self.closed.get(&s).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     /// The lowest window some source still takes events for (`u64::MAX` once every input is over).
@@ -194,6 +208,7 @@ pub fn write_revisions<'s, W: ResultWriter>(
             totals: BTreeMap::new(),
             as_of: AsOf::new(),
             horizons: BTreeMap::new(),
+            closed: BTreeMap::new(),
             next_revisions_ms: next_tick(unix_ms(), rules.interval),
             in_flight: BTreeSet::new(),
             told: false,
@@ -209,6 +224,7 @@ pub fn write_revisions<'s, W: ResultWriter>(
             let mut writer = writer.borrow_mut();
             state.apply_passed(|t| !frontier.less_equal(&t), &*writer);
             let horizon = state.horizon();
+            let closed = state.closed();
             let now = unix_ms();
             let finals_due = state
                 .totals
@@ -233,7 +249,11 @@ pub fn write_revisions<'s, W: ResultWriter>(
                             result.is_final = last;
                             total.next_revision += 1;
                             total.changed = false;
-                            if writer.write(&result) && last {
+                            let written = writer.write(&result);
+                            if written && !last && window < closed {
+                                counts.borrow_mut().late_revisions += 1;
+                            }
+                            if written && last {
                                 let mut c = counts.borrow_mut();
                                 c.results += 1;
                                 c.windows.insert(window);

@@ -294,6 +294,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                                 source: me,
                                 positions: read.clone(),
                                 horizon: advance.open_from,
+                                closed: state.closed_from(now),
                             });
                         }
                         *horizon = Some(advance.open_from);

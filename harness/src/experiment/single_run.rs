@@ -229,7 +229,7 @@ impl Experiment<'_> {
         }
         let revisions = (profile.job.output == OutputMode::Update).then(|| {
             let all: Vec<_> = collected.iter().map(|c| (&c.result, c.record_ms)).collect();
-            RevisionFigures::of(&all)
+            RevisionFigures::of(&all, summary.late_revisions)
         });
         summary
             .write(self.out)

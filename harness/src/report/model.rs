@@ -108,6 +108,8 @@ pub struct RunSummary {
     pub late: u64,
     /// Result records written.
     pub results: u64,
+    /// Update mode: revisions written for windows already closed (late events).
+    pub late_revisions: u64,
     /// Windows with results.
     pub windows: u64,
     /// Each producer's summary.
@@ -139,6 +141,7 @@ impl RunSummary {
             rejected: counts.rejected,
             late: counts.late,
             results: counts.results,
+            late_revisions: counts.late_revisions,
             windows: counts.windows.len() as u64,
             producers,
             job,

@@ -20,13 +20,16 @@ pub struct RevisionFigures {
     pub per_window_mean: f64,
     /// Largest number of records of one window.
     pub per_window_max: u64,
+    /// Revisions written for a window after it had closed, for late events (the job's count).
+    pub late: u64,
     /// Freshness of every record: its Kafka timestamp − the newest `produce_time` it counts, ms.
     pub freshness_ms: Percentiles,
 }
 
 impl RevisionFigures {
-    /// The figures of `records` (every revision, with its Kafka timestamp in ms).
-    pub fn of(records: &[(&WindowResult, i64)]) -> Self {
+    /// The figures of `records` (every revision, with its Kafka timestamp in ms), `late` of them for
+    /// late events.
+    pub fn of(records: &[(&WindowResult, i64)], late: u64) -> Self {
         let mut per_result: BTreeMap<(u64, u32), u64> = BTreeMap::new();
         let mut per_window: BTreeMap<u64, u64> = BTreeMap::new();
         let mut freshness = LatencyHistogram::default();
@@ -48,6 +51,7 @@ impl RevisionFigures {
             per_result_max: per_result.values().copied().max().unwrap_or(0),
             per_window_mean: mean(&per_window),
             per_window_max: per_window.values().copied().max().unwrap_or(0),
+            late,
             freshness_ms: freshness.percentiles(),
         }
     }

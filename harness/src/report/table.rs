@@ -41,8 +41,8 @@ impl Report {
             let _ = writeln!(
                 t,
                 "revisions   {} records; per window and campaign {:.1} on average, at most {}; per \
-                 window at most {}",
-                r.records, r.per_result_mean, r.per_result_max, r.per_window_max
+                 window at most {}; {} for late events",
+                r.records, r.per_result_mean, r.per_result_max, r.per_window_max, r.late
             );
         }
         let c = &self.cpu_s;

@@ -90,6 +90,7 @@ fn revisions_come_every_interval_while_a_window_is_open_and_every_one_is_exact()
         revisions["freshness_ms"]["count"].as_u64().unwrap() > 0,
         "{report}"
     );
+    assert_eq!(revisions["late"], 0, "exact mode has no late events: {report}");
 
     let by_key = revisions_are_exact(&t, &out);
     // A window open for 3 s gets a revision at each of the half-second interval ends it spans: the
