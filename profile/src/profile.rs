@@ -452,6 +452,26 @@ mod tests {
     }
 
     #[test]
+    fn allowed_lateness_needs_update_and_bounded_mode() {
+        assert_eq!(
+            error_of("[job]\nallowed_lateness_ms = 5\nmode = \"bounded\"\n"),
+            "invalid configuration: `job.allowed_lateness_ms` (--allowed-lateness-ms) needs job.output \
+             = update (`--output update`): in append mode a window's one result is final when it closes"
+        );
+        assert!(
+            error_of("[job]\nallowed_lateness_ms = 5\noutput = \"update\"\n")
+                .contains("applies to bounded mode (`--mode bounded`) only")
+        );
+        Profile::from_toml(
+            "[job]\nallowed_lateness_ms = 5\noutput = \"update\"\nmode = \"bounded\"\n",
+            "t",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
     fn a_wrong_type_is_named_by_its_key() {
         let line = error_of("[producers]\nrate = \"fast\"\n");
         assert!(
