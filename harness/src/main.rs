@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::cli::ReadArgs;
 use crate::cli::broker::BrokerArgs;
 use crate::cli::capacity::CapacityArgs;
+use crate::cli::report::ReportArgs;
 use crate::cli::run::RunArgs;
 use crate::cli::sweep::SweepArgs;
 use crate::cli::topics::TopicsArgs;
@@ -46,6 +47,8 @@ enum Command {
     /// The latency collector on its own, over an existing results topic (the seed's
     /// latency_calculator).
     Latency(ReadArgs),
+    /// Write a run directory's report.html again from its report.json (a run writes it itself).
+    Report(ReportArgs),
     /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every
     /// partition holds an end marker from each producer, and report the rate.
     Drain(ReadArgs),
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Latency(args) => cli::latency::run(args),
         Command::Drain(args) => cli::drain::run(args),
+        Command::Report(args) => cli::report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

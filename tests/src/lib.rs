@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+pub mod browser;
 pub mod netns;
 pub mod python;
 pub mod scrape;

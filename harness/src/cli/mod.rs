@@ -6,6 +6,7 @@ pub mod broker;
 pub mod capacity;
 pub mod drain;
 pub mod latency;
+pub mod report;
 pub mod run;
 pub mod sweep;
 pub mod topics;

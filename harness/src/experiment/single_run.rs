@@ -27,6 +27,7 @@ use crate::report::latency::LatencyReport;
 use crate::report::model::{
     EventCounts, Measured, ProducerFigures, Report, RevisionFigures, RunSummary,
 };
+use crate::report::page::write_report_page;
 use crate::report::plot;
 use crate::services::broker::LocalBroker;
 use crate::services::topics::Topics;
@@ -288,6 +289,10 @@ impl Experiment<'_> {
                 reason: e.to_string(),
             },
         )?;
+        write_report_page(self.out).map_err(|e| RunError::Plot {
+            file: "report.html",
+            reason: e.to_string(),
+        })?;
         Ok(Outcome {
             summary,
             report,

@@ -1,11 +1,12 @@
 //! The report layer: plain data of what runs measured and how it is shown — latency statistics, the
-//! report model, an update-mode run's revisions, its files and table, the sweep's rows, and plots. It knows nothing of processes or
+//! report model, an update-mode run's revisions, its files and table, the sweep's rows, plots, and the report page. It knows nothing of processes or
 //! Kafka; the layers above fill it.
 
 pub mod files;
 pub mod grid;
 pub mod latency;
 pub mod model;
+pub mod page;
 pub mod plot;
 pub mod revisions;
 pub mod table;

@@ -1,8 +1,10 @@
 //! A short full run — 2 producers × 2,000 events/s × 12 s, 2 job processes × 2 workers, 4 partitions —
-//! ends with exit 0, exact verification, every report field present, `windows.csv` and a readable
-//! `latency.svg`.
+//! ends with exit 0, exact verification, every report field present, `windows.csv`, a readable
+//! `latency.svg`, and a `report.html` that a real browser opens from the file with no network and finds
+//! the report's numbers in; `harness report DIR` makes the same page again.
 
-use adstream_tests::{TestBroker, run_json};
+use adstream_tests::browser::{dump_dom, screenshot, text_of};
+use adstream_tests::{TestBroker, bin, run_json};
 use serde_json::Value;
 
 fn number(v: &Value, path: &[&str]) -> f64 {
@@ -130,5 +132,40 @@ fn a_short_run_reports_everything_and_verifies_exact() {
     ] {
         assert!(svg.contains(text), "the plot lacks {text:?}");
     }
+
+    // The page, as a person's browser shows it, offline.
+    let page = out.join("report.html");
+    let dom = dump_dom(&page);
+    let shown = |id: &str| text_of(&dom, id).unwrap_or_else(|| panic!("no #{id} on the page"));
+    assert_eq!(shown("verification"), "EXACT");
+    assert_eq!(
+        shown("events-processed"),
+        report["events"]["processed"].to_string()
+    );
+    assert_eq!(
+        shown("windows"),
+        report["verification"]["windows_checked"].to_string()
+    );
+    assert_eq!(
+        shown("latency-p90"),
+        format!("{:.1}", number(&report, &["latency_ms", "p90"]))
+    );
+    assert!(
+        dom.contains("Latency per window"),
+        "the plot is on the page"
+    );
+    // Events (heading and figures), latency (heading and four rows), windows (heading and two).
+    assert_eq!(dom.matches("<tr>").count(), 2 + 5 + 3);
+    screenshot(&page, &out.join("report.png"), 1200, 1800);
+    // `harness report` makes the same page from the same files.
+    let first = std::fs::read_to_string(&page).unwrap();
+    std::fs::remove_file(&page).unwrap();
+    let again = std::process::Command::new(bin("harness"))
+        .arg("report")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), first);
     std::fs::remove_dir_all(out).unwrap();
 }

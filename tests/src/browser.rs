@@ -1,0 +1,52 @@
+//! A real browser for the pages the harness writes: Debian's Chromium, headless, run in a network
+//! namespace of its own with no interface up, so a page that needs anything from the network shows it
+//! missing. `.ci/run` installs it.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Chromium's headless command, with no network at all.
+fn chromium() -> Command {
+    let mut command = Command::new("unshare");
+    command.args([
+        "--net",
+        "chromium",
+        "--headless",
+        // As root, Chromium's own sandbox cannot start; the namespace above is the isolation.
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+    ]);
+    command
+}
+
+/// The page's DOM after it loaded, as Chromium serialises it.
+pub fn dump_dom(page: &Path) -> String {
+    let out = chromium()
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium (apt-get install chromium)");
+    assert!(out.status.success(), "chromium: {out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8 DOM")
+}
+
+/// A screenshot of the page, `width` × `height` pixels, into `png`.
+pub fn screenshot(page: &Path, png: &Path, width: u32, height: u32) {
+    let out = chromium()
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium: {out:?}");
+    assert!(png.exists(), "no screenshot at {}", png.display());
+}
+
+/// The text of the element with `id` in `dom` (no nested elements), if there is one.
+pub fn text_of(dom: &str, id: &str) -> Option<String> {
+    let at = dom.find(&format!("id=\"{id}\""))?;
+    let start = at + dom[at..].find('>')? + 1;
+    let end = start + dom[start..].find('<')?;
+    Some(dom[start..end].to_owned())
+}
