@@ -80,9 +80,11 @@ impl Sweep<'_> {
             rows.push(Row::of(*cell, &samples));
             write(out, "sweep.csv", &csv(&rows))?;
         }
-        plot::sweep_svg(&rows, &out.join("sweep.svg")).map_err(|e| RunError::Plot {
-            file: "sweep.svg",
-            reason: e.to_string(),
+        plot::sweep_svg(&rows, self.base.producers.count, &out.join("sweep.svg")).map_err(|e| {
+            RunError::Plot {
+                file: "sweep.svg",
+                reason: e.to_string(),
+            }
         })?;
         Ok(rows)
     }

@@ -163,10 +163,10 @@ fn key_figures(p: &mut String, report: &Value) {
     }
     p.push_str("</table>\n");
     if let Some(r) = report["revisions"].as_object() {
-        let _ = write!(
+        let _ = writeln!(
             p,
             "<p>revisions: <span id=\"revisions-records\">{}</span> records, {} per window and \
-             campaign on average (at most {}), {} for late events</p>\n",
+             campaign on average (at most {}), {} for late events</p>",
             shown(&r["records"]),
             shown(&r["per_result_mean"]),
             shown(&r["per_result_max"]),
@@ -174,9 +174,9 @@ fn key_figures(p: &mut String, report: &Value) {
         );
     }
     let c = &report["cpu_s"];
-    let _ = write!(
+    let _ = writeln!(
         p,
-        "<p>CPU (s): job <span id=\"cpu-job\">{}</span>, producers {}, broker {}, harness {}</p>\n",
+        "<p>CPU (s): job <span id=\"cpu-job\">{}</span>, producers {}, broker {}, harness {}</p>",
         shown(&c["job"]),
         shown(&c["producers"]),
         shown(&c["broker"]),

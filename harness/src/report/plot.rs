@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::report::latency::LatencyHistogram;
@@ -54,7 +55,8 @@ fn per_window(
         .fold(1.0, f64::max)
         * 1.1;
     let size = report.configuration.window.size;
-    let mut chart = ChartBuilder::on(area)
+    let (area, side) = area.split_horizontally(760);
+    let mut chart = ChartBuilder::on(&area)
         .caption("Latency per window", ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(40)
@@ -72,16 +74,16 @@ fn per_window(
         ("end to end, mean", BLUE, |w| w.latency.avg_latency_ms),
         ("broker delivery, p90", GREEN, |w| w.broker_delay_p90_ms),
     ];
-    for (name, color, value) in series {
-        chart
-            .draw_series(LineSeries::new(
-                rows.iter().map(|w| (w.latency.window_id, value(w))),
-                color.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |point| line_key(point, color));
+    for (_, color, value) in series {
+        chart.draw_series(LineSeries::new(
+            rows.iter().map(|w| (w.latency.window_id, value(w))),
+            color.stroke_width(2),
+        ))?;
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    draw_keys(
+        &side,
+        &series.map(|(name, color, _)| (name.to_owned(), Key::Line(color.to_rgba()))),
+    )
 }
 
 fn histogram(
@@ -91,10 +93,10 @@ fn histogram(
 ) -> PlotResult {
     let buckets = distribution.buckets(40);
     let x_max = buckets.last().map_or(1.0, |b| b.0) * 1.05;
-    // Head-room above the tallest bar for the legend.
-    let y_max = buckets.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.35;
+    let y_max = buckets.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.1;
     let p = &report.latency_ms;
-    let mut chart = ChartBuilder::on(area)
+    let (area, side) = area.split_horizontally(760);
+    let mut chart = ChartBuilder::on(&area)
         .caption(
             format!(
                 "End-to-end latency over {} results: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms",
@@ -112,109 +114,285 @@ fn histogram(
         .y_desc("results")
         .draw()?;
     let width = buckets.first().map_or(1.0, |b| b.0);
-    chart
-        .draw_series(buckets.iter().map(|&(upper, n)| {
-            Rectangle::new(
-                [(upper - width, 0.0), (upper, n as f64)],
-                BLUE.mix(0.6).filled(),
-            )
-        }))?
-        .label("results per latency bucket")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLUE.mix(0.6).filled()));
-    for (value, name, color) in [(p.p90, "p90", RED), (p.p99, "p99", BLACK)] {
-        chart
-            .draw_series(LineSeries::new(
-                [(value, 0.0), (value, y_max)],
-                color.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |point| line_key(point, color));
+    chart.draw_series(buckets.iter().map(|&(upper, n)| {
+        Rectangle::new(
+            [(upper - width, 0.0), (upper, n as f64)],
+            BLUE.mix(0.6).filled(),
+        )
+    }))?;
+    // p99 first, solid; p90 over it, dashed: when they are equal both stay visible.
+    chart.draw_series(LineSeries::new(
+        [(p.p99, 0.0), (p.p99, y_max)],
+        BLACK.stroke_width(2),
+    ))?;
+    chart.draw_series(DashedLineSeries::new(
+        [(p.p90, 0.0), (p.p90, y_max)],
+        8,
+        5,
+        RED.stroke_width(2),
+    ))?;
+    draw_keys(
+        &side,
+        &[
+            (
+                "results per latency bucket".to_owned(),
+                Key::Bar(BLUE.mix(0.6)),
+            ),
+            ("p90".to_owned(), Key::Dashed(RED.to_rgba())),
+            ("p99".to_owned(), Key::Line(BLACK.to_rgba())),
+        ],
+    )
+}
+
+/// A legend entry's mark.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    Line(RGBAColor),
+    Dashed(RGBAColor),
+    Bar(RGBAColor),
+    Marker(RGBAColor, usize),
+}
+
+/// Draws the legend of a chart in `side`, the strip beside it: off the data, one entry per line.
+fn draw_keys(side: &Area<'_>, keys: &[(String, Key)]) -> PlotResult {
+    for (i, (label, key)) in keys.iter().enumerate() {
+        let y = 60 + 22 * i as i32;
+        match *key {
+            Key::Line(c) => {
+                side.draw(&PathElement::new(vec![(8, y), (36, y)], c.stroke_width(2)))?
+            }
+            Key::Dashed(c) => side.draw(&DashedPathElement::new(
+                vec![(8, y), (36, y)],
+                6,
+                4,
+                c.stroke_width(2),
+            ))?,
+            Key::Bar(c) => side.draw(&Rectangle::new([(8, y - 5), (36, y + 5)], c.filled()))?,
+            Key::Marker(c, shape) => {
+                side.draw(&PathElement::new(vec![(8, y), (36, y)], c.stroke_width(2)))?;
+                draw_marker(side, (22, y), c, shape)?;
+            }
+        }
+        side.draw(&Text::new(label.clone(), (42, y - 7), ("sans-serif", 13)))?;
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+    Ok(())
 }
 
-/// The legend key of a line series.
-fn line_key((x, y): (i32, i32), color: RGBColor) -> PathElement<(i32, i32)> {
-    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-}
-
-/// Draws a chart's legend at `position`, on a light box.
-fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
-    position: SeriesLabelPosition,
-) -> PlotResult {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
+/// Series `shape`'s marker at `at` (pixels): each series of a sweep has its own.
+fn draw_marker(side: &Area<'_>, at: (i32, i32), c: RGBAColor, shape: usize) -> PlotResult {
+    let style = c.stroke_width(2);
+    match shape % 4 {
+        0 => side.draw(&Circle::new(at, 5, style))?,
+        1 => side.draw(&TriangleMarker::new(at, 7, style))?,
+        2 => side.draw(&Cross::new(at, 6, style))?,
+        _ => side.draw(&Circle::new(at, 3, c.filled()))?,
+    }
     Ok(())
 }
 
 /// Draws `sweep.svg`: throughput and end-to-end p90 (medians over repeats) against partitions, one
-/// line per series of the sweep (workers × processes, rate and shape).
-pub fn sweep_svg(rows: &[crate::report::grid::Row], path: &Path) -> PlotResult {
+/// line per series of the sweep (workers × processes, offered rate and shape), for runs of `producers`
+/// producers each. Partitions sit at the measured values, evenly spaced; the latency axis is
+/// logarithmic, so one slow cell does not flatten the others; each series has its own marker, so
+/// series that coincide stay visible; the throughput panel has a dashed line at each offered load.
+pub fn sweep_svg(rows: &[crate::report::grid::Row], producers: u32, path: &Path) -> PlotResult {
     register_font();
-    let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 900)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(400);
-    let mut series: Vec<String> = rows.iter().map(|r| r.cell.series()).collect();
-    series.sort();
-    series.dedup();
-    let panels: [(&str, &str, RowValue); 2] = [
-        (
-            "Throughput against partitions",
-            "events processed per second",
-            |r| r.throughput.median,
-        ),
-        (
-            "End-to-end p90 latency against partitions",
-            "p90 latency (ms)",
-            |r| r.latency[2].median,
-        ),
-    ];
-    for ((caption, y_desc, value), area) in panels.into_iter().zip([&top, &bottom]) {
-        let x_max = rows.iter().map(|r| r.cell.partitions).max().unwrap_or(1) + 1;
-        let y_max = rows
+    let (top, bottom) = root.split_vertically(450);
+    let mut partitions: Vec<u32> = rows.iter().map(|r| r.cell.partitions).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    let mut series: Vec<(String, crate::report::grid::Cell)> = rows
+        .iter()
+        .map(|r| (series_name(&r.cell, producers), r.cell))
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    series.dedup_by(|a, b| a.0 == b.0);
+    let sweep = Sweep {
+        rows,
+        producers,
+        partitions: &partitions,
+        series: &series,
+    };
+    sweep.throughput_panel(&top)?;
+    sweep.latency_panel(&bottom)?;
+    root.present()?;
+    Ok(())
+}
+
+/// A series' name: its job's shape, the total offered rate and the traffic shape.
+fn series_name(cell: &crate::report::grid::Cell, producers: u32) -> String {
+    format!(
+        "{} worker(s) × {} process(es), {}/s offered, {}",
+        cell.workers,
+        cell.processes,
+        cell.rate * u64::from(producers),
+        cell.generator
+    )
+}
+
+/// What the sweep plot draws from.
+struct Sweep<'a> {
+    rows: &'a [crate::report::grid::Row],
+    producers: u32,
+    partitions: &'a [u32],
+    series: &'a [(String, crate::report::grid::Cell)],
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+impl Sweep<'_> {
+    /// The points of series `name`: (index of its partitions among the measured ones, value).
+    fn points(&self, name: &str, value: RowValue) -> Vec<(u32, f64)> {
+        self.rows
             .iter()
-            .map(value)
+            .filter(|r| series_name(&r.cell, self.producers) == name)
+            .filter_map(|r| {
+                let at = self
+                    .partitions
+                    .iter()
+                    .position(|p| *p == r.cell.partitions)?;
+                Some((at as u32, value(r)))
+            })
+            .filter(|(_, v)| v.is_finite() && *v > 0.0)
+            .collect()
+    }
+
+    /// Draws each series' line and its own markers on `chart`, and labels it.
+    fn draw_series<'a, CT>(
+        &self,
+        chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+        value: RowValue,
+    ) -> PlotResult
+    where
+        CT: plotters::coord::CoordTranslate<From = (u32, f64)>,
+    {
+        for (i, (name, _)) in self.series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let points = self.points(name, value);
+            chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+            // A marker of its own per series: coinciding lines stay told apart.
+            let style = color.stroke_width(2);
+            match i % 4 {
+                0 => chart.draw_series(points.iter().map(|p| Circle::new(*p, 5, style)))?,
+                1 => chart.draw_series(points.iter().map(|p| TriangleMarker::new(*p, 7, style)))?,
+                2 => chart.draw_series(points.iter().map(|p| Cross::new(*p, 6, style)))?,
+                _ => {
+                    chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))?
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// The legend of the series, and `extra` entries first.
+    fn keys(&self, extra: Vec<(String, Key)>) -> Vec<(String, Key)> {
+        extra
+            .into_iter()
+            .chain(
+                self.series.iter().enumerate().map(|(i, (name, _))| {
+                    (name.clone(), Key::Marker(Palette99::pick(i).to_rgba(), i))
+                }),
+            )
+            .collect()
+    }
+
+    fn throughput_panel(&self, area: &Area<'_>) -> PlotResult {
+        let offered: Vec<f64> = {
+            let mut o: Vec<u64> = self
+                .series
+                .iter()
+                .map(|(_, c)| c.rate * u64::from(self.producers))
+                .collect();
+            o.sort_unstable();
+            o.dedup();
+            o.into_iter().map(|r| r as f64).collect()
+        };
+        let y_max = self
+            .rows
+            .iter()
+            .map(|r| r.throughput.median)
+            .chain(offered.iter().copied())
             .filter(|v| v.is_finite())
             .fold(1.0, f64::max)
-            * 1.4;
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 20))
+            * 1.15;
+        let n = self.partitions.len() as u32;
+        let (area, side) = area.split_horizontally(640);
+        let mut chart = ChartBuilder::on(&area)
+            .caption("Throughput against partitions", ("sans-serif", 20))
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(80)
-            .build_cartesian_2d(0u32..x_max, 0f64..y_max)?;
+            .build_cartesian_2d(0u32..n.saturating_sub(1).max(1), 0f64..y_max)?;
+        let labels = self.partitions;
         chart
             .configure_mesh()
             .x_desc("partitions")
-            .y_desc(y_desc)
+            .y_desc("events processed per second")
+            .x_labels(n as usize)
+            .x_label_formatter(&|i| {
+                labels
+                    .get(*i as usize)
+                    .map_or(String::new(), u32::to_string)
+            })
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
-        for (i, name) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let points: Vec<(u32, f64)> = rows
-                .iter()
-                .filter(|r| &r.cell.series() == name)
-                .map(|r| (r.cell.partitions, value(r)))
-                .filter(|(_, v)| v.is_finite())
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            chart.draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 4, color.filled())),
-            )?;
+        for load in &offered {
+            chart.draw_series(DashedLineSeries::new(
+                [(0, *load), (n.saturating_sub(1), *load)],
+                8,
+                6,
+                BLACK.stroke_width(1),
+            ))?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        self.draw_series(&mut chart, |r| r.throughput.median)?;
+        let offered_keys = offered
+            .iter()
+            .map(|load| (format!("offered {load:.0}/s"), Key::Dashed(BLACK.to_rgba())))
+            .collect();
+        draw_keys(&side, &self.keys(offered_keys))
     }
-    root.present()?;
-    Ok(())
+
+    fn latency_panel(&self, area: &Area<'_>) -> PlotResult {
+        let values: Vec<f64> = self
+            .rows
+            .iter()
+            .map(|r| r.latency[2].median)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let y_min = values
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .min(1.0)
+            * 0.8;
+        let y_max = values.iter().copied().fold(1.0, f64::max) * 1.5;
+        let n = self.partitions.len() as u32;
+        let (area, side) = area.split_horizontally(640);
+        let mut chart = ChartBuilder::on(&area)
+            .caption(
+                "End-to-end p90 latency against partitions (log scale)",
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0u32..n.saturating_sub(1).max(1), (y_min..y_max).log_scale())?;
+        let labels = self.partitions;
+        chart
+            .configure_mesh()
+            .x_desc("partitions")
+            .y_desc("p90 latency (ms)")
+            .x_labels(n as usize)
+            .x_label_formatter(&|i| {
+                labels
+                    .get(*i as usize)
+                    .map_or(String::new(), u32::to_string)
+            })
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        self.draw_series(&mut chart, |r| r.latency[2].median)?;
+        draw_keys(&side, &self.keys(Vec::new()))
+    }
 }

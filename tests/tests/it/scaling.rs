@@ -100,9 +100,9 @@ fn a_two_by_two_sweep_writes_its_table_csv_and_plot() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     for text in [
         "Throughput against partitions",
-        "End-to-end p90 latency against partitions",
-        "1 worker(s) × 1 process(es), 1000/s poisson",
-        "2 worker(s) × 1 process(es), 1000/s poisson",
+        "End-to-end p90 latency against partitions (log scale)",
+        "1 worker(s) × 1 process(es), 2000/s offered, poisson",
+        "2 worker(s) × 1 process(es), 2000/s offered, poisson",
     ] {
         assert_eq!(
             svg.matches(text).count(),
