@@ -272,7 +272,10 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                     } else {
                         Vec::new()
                     };
-                    let moved = *horizon != Some(advance.open_from);
+                    // While records of a failed incarnation are read again, what they add up to is
+                    // not sent (it would be a partial count), so neither is where this source has
+                    // read: a writer's positions never run ahead of the counts it holds.
+                    let moved = !state.replaying() && *horizon != Some(advance.open_from);
                     if moved || !advance.closed.is_empty() || !drained.is_empty() {
                         let mut output = changes_out.activate();
                         let mut session = output.session(&*changes);
