@@ -35,12 +35,10 @@ use timely::dataflow::{Scope, Stream};
 use crate::core::aggregate::Aggregate;
 use crate::edges::ResultWriter;
 use crate::operators::board::WorkerBoard;
-use crate::operators::sink::{Fenced, Verdict, result_of, verdict};
-
-/// How soon a writer with finals in flight looks at its delivery reports again.
-const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
-/// How soon a writer whose writes wait because the fence could not be read looks at it again.
-const FENCE_RECHECK: Duration = Duration::from_millis(50);
+use crate::operators::sink::{
+    DELIVERY_RECHECK, FENCE_RECHECK, Fenced, Verdict, advance_as_of, count_final, result_of,
+    verdict,
+};
 
 /// What a source tells the revision writers in update mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,10 +147,7 @@ impl Writer {
                         ..
                     } => {
                         self.closed.insert(source, closed);
-                        for (partition, offset) in positions {
-                            let at = self.as_of.entry(partition).or_insert(offset);
-                            *at = (*at).max(offset);
-                        }
+                        advance_as_of(&mut self.as_of, positions);
                         self.horizons.insert(source, horizon);
                     }
                 }
@@ -254,16 +249,7 @@ pub fn write_revisions<'s, W: ResultWriter>(
                                 counts.borrow_mut().late_revisions += 1;
                             }
                             if written && last {
-                                let mut c = counts.borrow_mut();
-                                c.results += 1;
-                                c.windows.insert(window);
-                                if let Some(board) = &board {
-                                    board.result_written(
-                                        result
-                                            .emitted_at_ms
-                                            .saturating_sub(result.max_produce_time),
-                                    );
-                                }
+                                count_final(&counts, board.as_deref(), &result);
                             }
                         };
                         let open = state.totals.split_off(&(horizon, 0));

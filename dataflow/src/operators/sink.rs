@@ -29,9 +29,9 @@ use crate::edges::{Fence, ResultWriter};
 use crate::operators::board::WorkerBoard;
 
 /// How soon a sink with results in flight looks at its delivery reports again.
-const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
+pub(crate) const DELIVERY_RECHECK: Duration = Duration::from_millis(1);
 /// How soon a sink whose results wait because the fence could not be read looks at it again.
-const FENCE_RECHECK: Duration = Duration::from_millis(50);
+pub(crate) const FENCE_RECHECK: Duration = Duration::from_millis(50);
 
 /// The claim that took the job away from this worker's incarnation, once the sink has found one.
 pub type TakenOver = Rc<RefCell<Option<Claim>>>;
@@ -96,6 +96,28 @@ pub(crate) fn result_of(
     }
 }
 
+/// Moves `as_of` on to `positions`: per partition, the furthest offset either names.
+pub(crate) fn advance_as_of(as_of: &mut AsOf, positions: impl IntoIterator<Item = (i32, i64)>) {
+    for (partition, offset) in positions {
+        let at = as_of.entry(partition).or_insert(offset);
+        *at = (*at).max(offset);
+    }
+}
+
+/// Counts `result`, a final result just written, in the worker's counts and on its `board`.
+pub(crate) fn count_final(
+    counts: &RefCell<JobCounts>,
+    board: Option<&WorkerBoard>,
+    result: &WindowResult,
+) {
+    let mut c = counts.borrow_mut();
+    c.results += 1;
+    c.windows.insert(result.window_id);
+    if let Some(board) = board {
+        board.result_written(result.emitted_at_ms.saturating_sub(result.max_produce_time));
+    }
+}
+
 /// Where the workers' sources had read when they closed windows: per partition, the offset below
 /// which they had taken every record ([`crate::operators::source`] sends one whenever its frontier
 /// moves, to every sink).
@@ -146,10 +168,7 @@ pub fn deliver_results<'s, W: ResultWriter>(
                 });
                 positions.for_each(|_, data| {
                     for Positions(read) in data.drain(..) {
-                        for (partition, offset) in read {
-                            let at = as_of.entry(partition).or_insert(offset);
-                            *at = (*at).max(offset);
-                        }
+                        advance_as_of(&mut as_of, read);
                     }
                 });
                 // Results of a window whose sources' positions may still be on their way wait.
@@ -168,16 +187,7 @@ pub fn deliver_results<'s, W: ResultWriter>(
                             let result =
                                 result_of(window_size_ns, window, campaign, &aggregate, &as_of);
                             if writer.write(&result) {
-                                let mut c = counts.borrow_mut();
-                                c.results += 1;
-                                c.windows.insert(window);
-                                if let Some(board) = &board {
-                                    board.result_written(
-                                        result
-                                            .emitted_at_ms
-                                            .saturating_sub(result.max_produce_time),
-                                    );
-                                }
+                                count_final(&counts, board.as_deref(), &result);
                             }
                         }
                     }
