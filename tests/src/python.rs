@@ -87,3 +87,38 @@ impl SeedProducer {
         command
     }
 }
+
+/// Runs two producers of the seed's kind to their end, as the seed runs its two processes: at once,
+/// sharing their base (now, in whole seconds), seeds 0 and 1, `seconds` × `per_second` events each in
+/// windows of `window_s` seconds, into the events topic of `kafka`.
+pub fn run_seed_pair(
+    kafka: &adstream_profile::profile::KafkaSection,
+    seconds: u32,
+    per_second: u32,
+    window_s: u64,
+) {
+    let base = adstream_protocol::clock::unix_ms() / 1_000;
+    let producers: Vec<_> = (0..2)
+        .map(|seed| {
+            let kafka = kafka.clone();
+            std::thread::spawn(move || {
+                let p = SeedProducer {
+                    seconds,
+                    per_second,
+                    window_s,
+                    base: Some(base),
+                    seed,
+                };
+                let out = p
+                    .command(&kafka.bootstrap, &kafka.events_topic)
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .expect("run the Python producer");
+                assert!(out.status.success());
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+}

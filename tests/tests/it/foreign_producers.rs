@@ -13,7 +13,7 @@ use adstream_kafka::settings::producer_config;
 use adstream_protocol::messages::ChildMessage;
 use adstream_protocol::validity::EventRules;
 use adstream_protocol::wire::{Event, HEADER_REASON, HEADER_SOURCE_PARTITION, WindowResult};
-use adstream_tests::python::SeedProducer;
+use adstream_tests::python::{SeedProducer, run_seed_pair};
 use adstream_tests::{
     ReadRecord, TestBroker, bin, job_summary_of, lines_until, read_topic, recount_with_late,
     rules_of_run, run_json,
@@ -256,30 +256,7 @@ fn harness_run_measures_producers_it_does_not_start() {
         line.starts_with("waiting for events in `events`")
     });
     // Two producers of the seed's kind, sharing their base as the seed's two processes do.
-    let base = adstream_protocol::clock::unix_ms() / 1_000;
-    let producers: Vec<_> = (0..2)
-        .map(|seed| {
-            let t_kafka = t.kafka.clone();
-            std::thread::spawn(move || {
-                let p = SeedProducer {
-                    seconds: 6,
-                    per_second: 500,
-                    window_s: WINDOW_S,
-                    base: Some(base),
-                    seed,
-                };
-                let out = p
-                    .command(&t_kafka.bootstrap, &t_kafka.events_topic)
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .expect("run the Python producer");
-                assert!(out.status.success());
-            })
-        })
-        .collect();
-    for p in producers {
-        p.join().unwrap();
-    }
+    run_seed_pair(&t.kafka, 6, 500, WINDOW_S);
     said.extend(lines.map_while(Result::ok));
     let status = run.wait().unwrap();
     let said = said.join("\n");

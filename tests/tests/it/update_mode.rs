@@ -146,7 +146,7 @@ fn two_kills_in_update_mode_keep_every_revision_exact_and_none_twice() {
 fn seed_producers_into_bounded_update_mode_with_lateness_lose_no_event() {
     use adstream_protocol::messages::ChildMessage;
     use adstream_protocol::validity::EventRules;
-    use adstream_tests::python::SeedProducer;
+    use adstream_tests::python::run_seed_pair;
     use adstream_tests::{bin, job_summary_of};
     use std::io::{BufRead as _, BufReader};
     use std::process::{Command, Stdio};
@@ -173,30 +173,7 @@ fn seed_producers_into_bounded_update_mode_with_lateness_lose_no_event() {
         }
     }
     drop(lines);
-    let base = adstream_protocol::clock::unix_ms() / 1_000;
-    let producers: Vec<_> = (0..2)
-        .map(|seed| {
-            let kafka = t.kafka.clone();
-            std::thread::spawn(move || {
-                let p = SeedProducer {
-                    seconds: 10,
-                    per_second: 2_500,
-                    window_s: WINDOW_S,
-                    base: Some(base),
-                    seed,
-                };
-                let out = p
-                    .command(&kafka.bootstrap, &kafka.events_topic)
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .expect("run the Python producer");
-                assert!(out.status.success());
-            })
-        })
-        .collect();
-    for p in producers {
-        p.join().unwrap();
-    }
+    run_seed_pair(&t.kafka, 10, 2_500, WINDOW_S);
     let out = job.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
     let summary = job_summary_of(&out.stdout).expect("the job's summary");
