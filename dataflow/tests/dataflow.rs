@@ -165,7 +165,8 @@ fn run_emitting(
             peers: None,
             fence: None,
         };
-        run_worker(worker, state, edges, emit, JobCounts::default(), |_| {}).expect("one process")
+        run_worker(worker, state, edges, emit, JobCounts::default(), |_, _| {})
+            .expect("one process")
     })
     .unwrap();
     let mut counts = JobCounts::default();
@@ -459,7 +460,7 @@ fn foreign_events_are_all_written_once_the_input_goes_quiet() {
                 edges,
                 Emit::Windows,
                 JobCounts::default(),
-                |_| {},
+                |_, _| {},
             )
             .expect("one process")
         })

@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::lag::LagContext;
 use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -56,7 +58,7 @@ pub fn header_text<'a>(message: &'a BorrowedMessage<'_>, key: &str) -> Option<&'
 
 /// Assigned partitions of one topic, read in offset order.
 pub struct OrderedConsumer {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<LagContext>,
     topic: String,
     partitions: Vec<i32>,
     order: OffsetOrder,
@@ -73,8 +75,8 @@ impl OrderedConsumer {
         partitions: &[i32],
         starts: &BTreeMap<i32, i64>,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = config
-            .create()
+        let consumer: BaseConsumer<LagContext> = config
+            .create_with_context(LagContext::default())
             .map_err(KafkaError::client("create consumer"))?;
         Self::with_consumer(consumer, topic, partitions, starts)
     }
@@ -86,8 +88,8 @@ impl OrderedConsumer {
         bootstrap: &str,
         topic: &str,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = config
-            .create()
+        let consumer: BaseConsumer<LagContext> = config
+            .create_with_context(LagContext::default())
             .map_err(KafkaError::client("create consumer"))?;
         let partitions = partition_count(consumer.client(), bootstrap, topic)?;
         let all: Vec<i32> = (0..partitions as i32).collect();
@@ -95,7 +97,7 @@ impl OrderedConsumer {
     }
 
     fn with_consumer(
-        consumer: BaseConsumer,
+        consumer: BaseConsumer<LagContext>,
         topic: &str,
         partitions: &[i32],
         starts: &BTreeMap<i32, i64>,
@@ -124,7 +126,7 @@ impl OrderedConsumer {
     }
 
     /// The underlying client, for metadata requests.
-    pub fn inner(&self) -> &BaseConsumer {
+    pub fn inner(&self) -> &BaseConsumer<LagContext> {
         &self.consumer
     }
 
@@ -149,6 +151,12 @@ impl OrderedConsumer {
                     )))
             })
             .collect()
+    }
+
+    /// Records in the assigned partitions not yet handed over, by librdkafka's statistics (`None`
+    /// unless the configuration sets `statistics.interval.ms`, and until the first statistics).
+    pub fn lag(&self) -> Option<u64> {
+        self.consumer.context().lag()
     }
 
     /// The next record in offset order, waiting up to `timeout` for one (`Duration::ZERO`: only what

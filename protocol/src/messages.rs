@@ -97,6 +97,27 @@ pub struct WorkerProgress {
     pub results: u64,
     /// Records read again after a restart to rebuild open windows.
     pub replayed: u64,
+    /// Records rejected (dead-lettered) so far.
+    #[serde(default)]
+    pub rejected: u64,
+    /// Events dead-lettered as late so far.
+    #[serde(default)]
+    pub late: u64,
+    /// The event time below which the worker expects nothing more, Unix ms (`None`: not known yet,
+    /// or its input is over).
+    #[serde(default)]
+    pub event_time_ms: Option<u64>,
+    /// Checkpoints it took and stored.
+    #[serde(default)]
+    pub checkpoints: u64,
+    /// Records in its partitions not read yet, by the ends its consumer last heard of (its consumer
+    /// lag; `None` while it knows none).
+    #[serde(default)]
+    pub lag: Option<u64>,
+    /// The windows it closed since its previous progress message, with when (Unix ms), as in
+    /// [`JobCounts::closed_at_ms`].
+    #[serde(default)]
+    pub closed_at_ms: BTreeMap<u64, u64>,
 }
 
 /// What one job worker — or, summed with `+=`, one job process or the whole job — did.

@@ -1,23 +1,59 @@
-//! A real browser for the pages the harness writes: Debian's Chromium, headless, run in a network
-//! namespace of its own with no interface up, so a page that needs anything from the network shows it
-//! missing. `.ci/run` installs it.
+//! A real browser for the pages the harness writes and serves: Debian's Chromium, headless. A page
+//! from a file opens in a network namespace of its own with no interface up, so a page that needs
+//! anything from the network shows it missing; the live page opens over loopback. `.ci/run` installs
+//! it.
 
 use std::path::Path;
 use std::process::Command;
 
+/// Chromium's headless flags.
+const HEADLESS: [&str; 4] = [
+    "--headless",
+    // As root, Chromium's own sandbox cannot start.
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+];
+
 /// Chromium's headless command, with no network at all.
 fn chromium() -> Command {
     let mut command = Command::new("unshare");
-    command.args([
-        "--net",
-        "chromium",
-        "--headless",
-        // As root, Chromium's own sandbox cannot start; the namespace above is the isolation.
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-    ]);
+    command.args(["--net", "chromium"]).args(HEADLESS);
     command
+}
+
+/// Chromium's headless command on this host's network, for a page served on loopback; the page's
+/// scripts run for `budget_ms` of virtual time (its requests complete meanwhile) before the
+/// browser acts.
+fn chromium_online(budget_ms: u32) -> Command {
+    let mut command = Command::new("chromium");
+    command
+        .args(HEADLESS)
+        .arg(format!("--virtual-time-budget={budget_ms}"));
+    command
+}
+
+/// The DOM of the page at `url` once its scripts have run for `budget_ms` of virtual time.
+pub fn dump_dom_of_url(url: &str, budget_ms: u32) -> String {
+    let out = chromium_online(budget_ms)
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("run chromium (apt-get install chromium)");
+    assert!(out.status.success(), "chromium: {out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8 DOM")
+}
+
+/// A screenshot of the page at `url`, `width` × `height` pixels, into `png`.
+pub fn screenshot_of_url(url: &str, png: &Path, width: u32, height: u32) {
+    let out = chromium_online(2_000)
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium: {out:?}");
+    assert!(png.exists(), "no screenshot at {}", png.display());
 }
 
 /// The page's DOM after it loaded, as Chromium serialises it.

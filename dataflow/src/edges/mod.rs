@@ -38,6 +38,11 @@ pub trait RecordReader: 'static {
     fn read(&mut self, budget: usize, each: &mut dyn FnMut(RawRecord<'_>)) -> usize;
     /// Arranges for `wake` to be called whenever records become available after a `read` found none.
     fn on_arrival(&mut self, wake: Box<dyn Fn() + Send + Sync>);
+    /// Records in its partitions not read yet, as far as the reader knows without asking anyone
+    /// (`None`: it does not know).
+    fn lag(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where rejected and late records go, unchanged, with their reason.

@@ -38,7 +38,10 @@ impl KafkaReader {
             None
         } else {
             Some(OrderedConsumer::assign(
-                &consumer_config(kafka),
+                consumer_config(kafka)
+                    // librdkafka's statistics once a second tell the consumer's lag (kept on its own
+                    // thread, see adstream_kafka::lag) for the harness's live page.
+                    .set("statistics.interval.ms", "1000"),
                 topic,
                 &partitions,
                 start,
@@ -103,5 +106,9 @@ impl RecordReader for KafkaReader {
         if let Some(consumer) = &mut self.consumer {
             consumer.on_arrival(wake);
         }
+    }
+
+    fn lag(&self) -> Option<u64> {
+        self.consumer.as_ref().and_then(OrderedConsumer::lag)
     }
 }

@@ -13,7 +13,7 @@
 //! arrangement see at most workers × campaigns updates per window, not events; the arrangement
 //! holds only open windows' updates, so memory does not grow with the run.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ use crate::operators::checkpointing::Checkpointer;
 use crate::operators::heartbeat::Heartbeats;
 use crate::operators::revisions::{RevisionRules, write_revisions};
 use crate::operators::sink::{Fenced, TakenOver, deliver_results};
-use crate::operators::source::{Emit, SourceCheckpoints, events_source};
+use crate::operators::source::{Emit, SourceCheckpoints, Vitals, events_source};
 
 /// How long a parked worker sleeps at most when nothing wakes it.
 const PARK: Duration = Duration::from_millis(100);
@@ -100,18 +100,19 @@ pub enum Stopped {
 /// consolidated collection (append mode) or revisions ([`crate::operators::revisions`], update mode) —
 /// runs it until every source is over and every result delivered, and returns what the worker did,
 /// counted from `start` (a restored worker's counters).
-/// `progress` sees the worker's counts about once a second.
+/// `progress` sees the worker's counts and its source's vitals about once a second.
 pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
     worker: &mut Worker,
     state: WindowState,
     edges: Edges<R, D, W>,
     emit: Emit,
     start: JobCounts,
-    mut progress: impl FnMut(&JobCounts),
+    mut progress: impl FnMut(&JobCounts, Vitals),
 ) -> Result<JobCounts, Stopped> {
     let window_size_ns = state.window_size_ns();
     let board = edges.metrics.clone();
     let counts = Rc::new(RefCell::new(start));
+    let vitals = Rc::new(Cell::new(Vitals::default()));
     let writer = Rc::new(RefCell::new(edges.results));
     let dead_letters = Rc::new(RefCell::new(edges.dead_letters));
     // The reader outlives the dataflow: closing a Kafka consumer blocks the closing thread for
@@ -148,6 +149,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
                 Rc::clone(&counts),
                 checkpoints,
                 edges.metrics.clone(),
+                Rc::clone(&vitals),
                 emit,
             );
             let delivered = match emit {
@@ -204,7 +206,7 @@ pub fn run_worker<R: RecordReader, D: DeadLetters, W: ResultWriter>(
             said_alive = Some(now);
         }
         if now.saturating_duration_since(reported) >= PROGRESS_EVERY {
-            progress(&counts.borrow());
+            progress(&counts.borrow(), vitals.get());
             reported = now;
         }
     }

@@ -9,7 +9,7 @@
 //! that window's time and the capability moves on, so the frontier passes a window in the same
 //! activation that read the record that completed it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +37,23 @@ use crate::operators::sink::Positions;
 const READ_BUDGET: usize = 4096;
 /// A safety net against a lost wake-up (and the clock of bounded mode's idle timeout).
 const RECHECK: Duration = Duration::from_millis(50);
+/// How often a source refreshes its [`Vitals`] (at the end of an activation, when due): often enough
+/// for a progress message a second, rarely enough to cost nothing per record.
+const VITALS_EVERY_MS: u64 = 250;
+
+/// What a source tells its worker's progress messages beyond the counts, from what it keeps anyway
+/// (no semantic change): where its event time is and how many checkpoints it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Vitals {
+    /// The event time below which the source expects nothing more, Unix ms (`None`: not known yet,
+    /// or its input is over).
+    pub event_time_ms: Option<u64>,
+    /// Checkpoints it took and stored.
+    pub checkpoints: u64,
+    /// Records in its partitions it has not read yet, as far as its reader knows the ends (`None`
+    /// while it knows none).
+    pub lag: Option<u64>,
+}
 
 /// An update of the aggregate collection: (campaign, window, partial aggregate).
 pub type Update = (u32, u64, Aggregate);
@@ -129,6 +146,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
     counts: Rc<RefCell<JobCounts>>,
     mut checkpoints: Option<SourceCheckpoints>,
     board: Option<Arc<WorkerBoard>>,
+    vitals: Rc<Cell<Vitals>>,
     emit: Emit,
 ) -> Emitted<'s> {
     let mut builder = OperatorBuilder::new("EventsSource".to_owned(), scope);
@@ -170,6 +188,7 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
             },
         });
         let mut finishing = false;
+        let mut vitals_due_ms = 0;
         move |_frontiers| {
             let Some(capabilities) = held.as_mut() else {
                 return;
@@ -208,10 +227,25 @@ pub fn events_source<'s, R: RecordReader, D: DeadLetters>(
                 let started = Instant::now();
                 if c.checkpointer
                     .maybe_take(now, &mut state, delivered, settled)
-                    && let Some(board) = &board
                 {
-                    board.checkpoint_taken(now, started.elapsed());
+                    let mut v = vitals.get();
+                    v.checkpoints += 1;
+                    vitals.set(v);
+                    if let Some(board) = &board {
+                        board.checkpoint_taken(now, started.elapsed());
+                    }
                 }
+            }
+            if now >= vitals_due_ms {
+                vitals_due_ms = now + VITALS_EVERY_MS;
+                let mut v = vitals.get();
+                // A frontier at 0 is "nothing read yet", not an event time.
+                v.event_time_ms = state
+                    .event_frontier_ns(now)
+                    .filter(|&ns| ns > 0)
+                    .map(|ns| ns / 1_000_000);
+                v.lag = reader.borrow().lag();
+                vitals.set(v);
             }
             if !advance.closed.is_empty() {
                 let closed_at = unix_ms();

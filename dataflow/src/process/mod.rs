@@ -34,7 +34,7 @@ use crate::kafka::writers::{KafkaDeadLetters, KafkaResults};
 use crate::operators::board::WorkerBoard;
 use crate::operators::checkpointing::Checkpointer;
 use crate::operators::job::{Edges, PeerSilent, Peers, Stopped, run_worker};
-use crate::operators::source::Emit;
+use crate::operators::source::{Emit, Vitals};
 use begin::Claiming;
 use checkpoint_place::{Place, checkpoint_place, fence_at, load_checkpoints, store_at};
 use cluster::timely_config;
@@ -310,13 +310,27 @@ pub fn run(
         };
         let _ = to_harness.send(&ChildMessage::Ready(ready));
         let to_harness = Arc::clone(&to_harness);
-        let report = move |c: &JobCounts| {
+        // Windows are closed in order: each progress message names those closed since the last one.
+        let mut told_closed = None;
+        let report = move |c: &JobCounts, vitals: Vitals| {
+            let closed_at_ms = match told_closed {
+                Some(told) => c.closed_at_ms.range(told + 1..),
+                None => c.closed_at_ms.range(..),
+            };
+            let closed_at_ms: BTreeMap<u64, u64> = closed_at_ms.map(|(&w, &at)| (w, at)).collect();
+            told_closed = closed_at_ms.keys().next_back().copied().or(told_closed);
             let progress = WorkerProgress {
                 process,
                 worker: index,
                 processed: c.processed,
                 results: c.results,
                 replayed: c.replayed,
+                rejected: c.rejected,
+                late: c.late,
+                event_time_ms: vitals.event_time_ms,
+                checkpoints: vitals.checkpoints,
+                lag: vitals.lag,
+                closed_at_ms,
             };
             let _ = to_harness.send(&ChildMessage::Progress(progress));
         };

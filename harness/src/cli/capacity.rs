@@ -54,6 +54,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let ui = args.run.ui.start()?;
     let out = out_dir(args.run.out.as_deref(), "capacity")?;
     let broker = ensure_broker(&base, &out)?.map(RefCell::new);
     let interrupt = Interrupt::install()?;
@@ -80,6 +81,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
             interrupt: &interrupt,
             broker: broker.as_ref(),
             faults: &[],
+            ui: ui.as_ref(),
         },
     };
     let result = search.run().map_err(|error| match error {

@@ -14,7 +14,9 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
+use adstream_harness::report::page::live_page;
 use adstream_harness::services::broker::{LocalBroker, Setup, Storage};
+use adstream_harness::services::live_server::{LiveServer, UiPlace};
 use adstream_kafka::KafkaError;
 use adstream_kafka::metadata::reach;
 use adstream_profile::ConfigError;
@@ -23,6 +25,30 @@ use adstream_profile::profile::{BrokerStorage, DEFAULT_BOOTSTRAP, Profile, Windo
 use adstream_protocol::clock::unix_ms;
 use anyhow::Context as _;
 use clap::Args;
+
+/// `--ui`: where a run, sweep or capacity search serves its live page.
+#[derive(Debug, Args)]
+pub struct UiArg {
+    /// Serve a live page of the run at HOST:PORT while it runs (port 0: any free port), or `off`;
+    /// default 127.0.0.1:4040, or the next free port after it. It stays up for metrics.linger_ms
+    /// after the run
+    #[arg(long = "ui", value_name = "HOST:PORT|off", value_parser = UiPlace::parse)]
+    ui: Option<UiPlace>,
+}
+
+impl UiArg {
+    /// Starts the live page (unless `off`) and says where it is; a place that cannot be served is a
+    /// command-line mistake.
+    pub fn start(&self) -> anyhow::Result<Option<LiveServer>> {
+        let place = self.ui.clone().unwrap_or_default();
+        let server = LiveServer::start(&place, live_page(), |note| eprintln!("{note}"))
+            .map_err(|e| ConfigError::Flags(e.to_string()))?;
+        if let Some(server) = &server {
+            eprintln!("live page: {}", server.url());
+        }
+        Ok(server)
+    }
+}
 
 /// Flags of the commands that read existing topics (verify, latency, drain).
 #[derive(Debug, Args)]

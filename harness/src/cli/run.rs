@@ -17,7 +17,7 @@ use adstream_profile::flags::{
 use adstream_profile::profile::{BrokerStorage, Launch, Profile, Served, keys};
 use clap::Args;
 
-use crate::cli::{ensure_broker, out_dir};
+use crate::cli::{UiArg, ensure_broker, out_dir};
 
 /// Flags of `harness run` (and of `harness capacity`, which searches over them).
 #[derive(Debug, Args)]
@@ -72,6 +72,8 @@ pub struct RunArgs {
     /// The seed of --random-faults' schedule
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub fault_seed: u64,
+    #[command(flatten)]
+    pub ui: UiArg,
 }
 
 impl Override for RunArgs {
@@ -120,6 +122,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .within(profile.job.processes, profile.producers.count, true)
             .map_err(ConfigError::Flags)?;
     }
+    // A place the live page cannot have is a flag mistake: found before anything starts.
+    let ui = args.ui.start()?;
     let out = out_dir(args.out.as_deref(), "run")?;
     let broker = ensure_broker(&profile, &out)?.map(RefCell::new);
     let (mut profile, mut faults) = (profile, faults);
@@ -170,6 +174,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         interrupt: &interrupt,
         broker: broker.as_ref(),
         faults: &faults,
+        ui: ui.as_ref(),
     };
     let outcome = experiment.run(&profile)?;
     let (summary, report) = (&outcome.summary, &outcome.report);
@@ -195,8 +200,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         "verification failed: {} mismatches",
         report.verification.mismatch_count
     );
-    if let Some(endpoint) = outcome.metrics {
-        endpoint.serve_until_exit(profile.metrics.linger());
+    eprintln!("report page: {}", out.join("report.html").display());
+    // The metrics and the live page show the final figures a while longer, if asked.
+    let linger = profile.metrics.linger();
+    match outcome.metrics {
+        Some(endpoint) => endpoint.serve_until_exit(linger),
+        None if ui.is_some() => std::thread::sleep(linger),
+        None => {}
     }
     Ok(())
 }

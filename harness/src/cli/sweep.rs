@@ -13,7 +13,7 @@ use adstream_profile::keys::Key;
 use adstream_profile::profile::{Generator, Profile, keys};
 use clap::Args;
 
-use crate::cli::{ensure_broker, out_dir, refuse_external};
+use crate::cli::{UiArg, ensure_broker, out_dir, refuse_external};
 
 /// The help of a sweep axis: its values default to the key's.
 fn axis_help(text: &str, key: Key) -> String {
@@ -56,6 +56,8 @@ pub struct SweepArgs {
     /// Show the job's and producers' stderr as it comes
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    ui: UiArg,
 }
 
 impl Override for SweepArgs {
@@ -115,6 +117,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let base = args.config.resolve(&[&args.window, args])?;
     refuse_external(&base, "a sweep")?;
     let grid = args.grid(&base)?;
+    let ui = args.ui.start()?;
     let out = out_dir(args.out.as_deref(), "sweep")?;
     let broker = ensure_broker(&base, &out)?.map(RefCell::new);
     let interrupt = Interrupt::install()?;
@@ -136,6 +139,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
             interrupt: &interrupt,
             broker: broker.as_ref(),
             faults: &[],
+            ui: ui.as_ref(),
         },
     };
     let rows = sweep.run()?;

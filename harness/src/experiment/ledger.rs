@@ -3,8 +3,11 @@
 //! message the child never sends, is an error that names the child and what is wrong.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
-use adstream_protocol::messages::{ChildMessage, JobSummary, PeerSilence, ProducerSummary};
+use adstream_protocol::messages::{
+    ChildMessage, JobSummary, PeerSilence, ProducerSummary, WorkerProgress,
+};
 
 use crate::experiment::error::RunError;
 use crate::experiment::role::Role;
@@ -17,8 +20,12 @@ const KEEP_LINES: usize = 5;
 #[derive(Debug, Default)]
 pub struct Ledger {
     ready: usize,
-    processed: BTreeMap<(u32, u32), u64>,
-    replayed: BTreeMap<(u32, u32), u64>,
+    /// Each worker's latest progress, by (process, worker).
+    progress: BTreeMap<(u32, u32), WorkerProgress>,
+    /// Checkpoints the job's earlier incarnations took.
+    earlier_checkpoints: u64,
+    /// When each window closed, by every incarnation's progress (the latest source to close it).
+    closed_at_ms: BTreeMap<u64, u64>,
     sent: BTreeMap<u32, u64>,
     /// Per producer, how far behind its schedule its latest progress said it was, ms.
     behind_ms: BTreeMap<u32, u64>,
@@ -26,6 +33,8 @@ pub struct Ledger {
     /// When the last of the current incarnation's job summaries arrived.
     last_job_summary_at: Option<std::time::Instant>,
     producer_summaries: BTreeMap<u32, ProducerSummary>,
+    /// The rate of each counter between its latest two reports.
+    rates: BTreeMap<Counter, Rate>,
     /// Peers the current incarnation's processes gave up on, as they said.
     peer_silences: Vec<PeerSilence>,
     last_stderr: BTreeMap<Role, VecDeque<String>>,
@@ -42,23 +51,31 @@ impl Ledger {
             }
             return Ok(());
         }
-        let child = line.child;
+        let (child, at) = (line.child, line.at);
         let message = ChildMessage::parse(&line.text)
             .map_err(|error| RunError::Unreadable { child, error })?;
         match (child, message) {
             (Role::Job(_), ChildMessage::Ready(_)) => self.ready += 1,
             (Role::Job(_), ChildMessage::Progress(p)) => {
-                self.processed.insert((p.process, p.worker), p.processed);
-                self.replayed.insert((p.process, p.worker), p.replayed);
+                note_closed(&mut self.closed_at_ms, &p.closed_at_ms);
+                let counter = Counter::Worker(p.process, p.worker);
+                self.rates
+                    .entry(counter)
+                    .or_default()
+                    .report(p.processed, at);
+                self.progress.insert((p.process, p.worker), p);
             }
             (Role::Job(_), ChildMessage::PeerSilent(s)) => {
                 self.peer_silences.push(s);
             }
             (Role::Job(process), ChildMessage::JobSummary(s)) => {
+                note_closed(&mut self.closed_at_ms, &s.counts.closed_at_ms);
                 self.job_summaries.insert(process, s);
                 self.last_job_summary_at = Some(std::time::Instant::now());
             }
             (Role::Producer(id), ChildMessage::ProducerProgress(p)) => {
+                let counter = Counter::Producer(id);
+                self.rates.entry(counter).or_default().report(p.sent, at);
                 self.sent.insert(id, p.sent);
                 self.behind_ms.insert(id, p.behind_ms);
             }
@@ -79,8 +96,9 @@ impl Ledger {
     /// Forgets what the job's processes said: they were stopped and start again.
     pub fn new_incarnation(&mut self) {
         self.ready = 0;
-        self.processed.clear();
-        self.replayed.clear();
+        self.earlier_checkpoints = self.checkpoints();
+        self.progress.clear();
+        self.rates.retain(|c, _| matches!(c, Counter::Producer(_)));
         self.job_summaries.clear();
         self.last_job_summary_at = None;
         self.peer_silences.clear();
@@ -89,6 +107,7 @@ impl Ledger {
     /// Forgets how far behind producer `id` was: it failed and starts again.
     pub fn producer_restarted(&mut self, id: u32) {
         self.behind_ms.remove(&id);
+        self.rates.remove(&Counter::Producer(id));
     }
 
     /// Per producer, how far behind its schedule it was at its latest progress, ms.
@@ -123,7 +142,7 @@ impl Ledger {
 
     /// Events the job has counted, by its workers' latest progress (or their processes' summaries).
     pub fn processed(&self) -> u64 {
-        let from_progress: u64 = self.processed.values().sum();
+        let from_progress: u64 = self.progress.values().map(|p| p.processed).sum();
         let from_summaries: u64 = self
             .job_summaries
             .values()
@@ -134,7 +153,47 @@ impl Ledger {
 
     /// Records the job's current incarnation read again to rebuild its open windows.
     pub fn replayed(&self) -> u64 {
-        self.replayed.values().sum()
+        self.progress.values().map(|p| p.replayed).sum()
+    }
+
+    /// Events per second the producers sent and the job counted at `now`, each counter's rate
+    /// between its latest two reports (timed as they arrived); a counter not heard from for
+    /// [`RATE_STALE`] counts 0.
+    pub fn rates(&self, now: Instant) -> (f64, f64) {
+        let mut rates = (0.0, 0.0);
+        for (counter, rate) in &self.rates {
+            let per_s = rate.per_s(now);
+            match counter {
+                Counter::Producer(_) => rates.0 += per_s,
+                Counter::Worker(..) => rates.1 += per_s,
+            }
+        }
+        rates
+    }
+
+    /// The job's consumer lag: records in the events topic its workers have not read, by the ends
+    /// their consumers last heard of (`None` while none knows an end).
+    pub fn lag(&self) -> Option<u64> {
+        self.progress
+            .values()
+            .filter_map(|p| p.lag)
+            .reduce(|a, b| a + b)
+    }
+
+    /// The job's event time, Unix ms: the lowest of those its workers know (a worker without
+    /// partitions, or whose input is over, knows none).
+    pub fn event_time_ms(&self) -> Option<u64> {
+        self.progress.values().filter_map(|p| p.event_time_ms).min()
+    }
+
+    /// Checkpoints the job took, every incarnation's.
+    pub fn checkpoints(&self) -> u64 {
+        self.earlier_checkpoints + self.progress.values().map(|p| p.checkpoints).sum::<u64>()
+    }
+
+    /// When each window closed so far (Unix ms).
+    pub fn closed_at_ms(&self) -> &BTreeMap<u64, u64> {
+        &self.closed_at_ms
     }
 
     /// Events the producers have sent, by their own count.
@@ -165,6 +224,51 @@ impl Ledger {
     }
 }
 
+/// Adds `closed` (window → when a source closed it) to `into`, keeping the latest per window, as
+/// [`adstream_protocol::messages::JobCounts`] sums them.
+fn note_closed(into: &mut BTreeMap<u64, u64>, closed: &BTreeMap<u64, u64>) {
+    for (&window, &at) in closed {
+        let latest = into.entry(window).or_insert(at);
+        *latest = (*latest).max(at);
+    }
+}
+
+/// How long a counter's rate stands without a new report (its reports come about once a second).
+pub const RATE_STALE: Duration = Duration::from_millis(2_500);
+
+/// A counter that reports: a job worker's events counted, a producer's events sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Counter {
+    Worker(u32, u32),
+    Producer(u32),
+}
+
+/// A counter's latest report and its rate since the one before.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rate {
+    last: Option<(Instant, u64)>,
+    per_s: f64,
+}
+
+impl Rate {
+    fn report(&mut self, count: u64, at: Instant) {
+        if let Some((then, before)) = self.last {
+            let dt = at.saturating_duration_since(then).as_secs_f64();
+            if dt > 0.0 {
+                self.per_s = count.saturating_sub(before) as f64 / dt;
+            }
+        }
+        self.last = Some((at, count));
+    }
+
+    fn per_s(&self, now: Instant) -> f64 {
+        match self.last {
+            Some((at, _)) if now.saturating_duration_since(at) <= RATE_STALE => self.per_s,
+            _ => 0.0,
+        }
+    }
+}
+
 fn kind_of(message: &ChildMessage) -> &'static str {
     match message {
         ChildMessage::Ready(_) => "ready",
@@ -185,6 +289,7 @@ mod tests {
             child,
             stderr: false,
             text: text.to_owned(),
+            at: std::time::Instant::now(),
         }
     }
 
@@ -249,6 +354,7 @@ mod tests {
                     child: Role::Producer(0),
                     stderr: true,
                     text: format!("line {i}"),
+                    at: std::time::Instant::now(),
                 })
                 .unwrap();
         }

@@ -13,6 +13,7 @@ pub mod harness_metrics;
 pub mod interrupt;
 pub mod launch;
 pub mod ledger;
+pub mod live_feed;
 pub mod random_faults;
 pub mod role;
 pub mod search;

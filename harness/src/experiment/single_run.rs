@@ -19,8 +19,9 @@ use crate::experiment::harness_metrics::{HarnessMetrics, Phase, place_children, 
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{Programs, job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
+use crate::experiment::live_feed::{LiveFeed, Shown};
 use crate::experiment::supervisor::sibling_binary;
-use crate::measure::collectors::{BrokerProbe, Collected, ResultsCollector};
+use crate::measure::collectors::{BrokerProbe, Collected, ResultsCollector, RunCollectors};
 use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
@@ -30,6 +31,7 @@ use crate::report::model::{
 use crate::report::page::write_report_page;
 use crate::report::plot;
 use crate::services::broker::LocalBroker;
+use crate::services::live_server::LiveServer;
 use crate::services::topics::Topics;
 
 /// How far ahead of the job's start the shared base time is set, so the producers start on schedule.
@@ -51,6 +53,8 @@ pub struct Experiment<'a> {
     pub broker: Option<&'a RefCell<LocalBroker>>,
     /// Faults to inject during the run (`--kill`, `--fault`).
     pub faults: &'a [FaultPlan],
+    /// The live page, when there is one.
+    pub ui: Option<&'a LiveServer>,
 }
 
 /// What a completed run produced.
@@ -62,12 +66,6 @@ pub struct Outcome {
     pub report: Report,
     /// The harness's metrics endpoint, still serving the run's final values until dropped.
     pub metrics: Option<Endpoint>,
-}
-
-/// The live collectors of a run.
-struct Collectors {
-    results: ResultsCollector,
-    probe: BrokerProbe,
 }
 
 impl Experiment<'_> {
@@ -94,9 +92,18 @@ impl Experiment<'_> {
         for (name, url) in scrape_targets(&profile)? {
             eprintln!("metrics: {name} at {url}");
         }
-        let collectors = Collectors {
+        let collectors = RunCollectors {
             results: ResultsCollector::start(&profile.kafka)?,
             probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
+        };
+        let title = self
+            .out
+            .file_name()
+            .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+        let live = RefCell::new(LiveFeed::new(self.ui, &title, &profile));
+        let shown = Shown {
+            metrics: metrics.clone(),
+            live: &live,
         };
         let programs = Programs {
             profile: &profile,
@@ -111,14 +118,21 @@ impl Experiment<'_> {
             self.echo,
             self.interrupt,
             faults,
-            metrics.clone(),
+            shown,
             self.broker,
         )?;
-        let outcome = match drive(&mut follow, &collectors.results) {
+        let outcome = match drive(&mut follow, &collectors) {
             Ok(driven) => {
                 let (ledger, faults) = follow.conclude()?;
                 metrics.phase(Phase::Verifying);
-                self.finish(&profile, ledger, faults, collectors, driven, cpu)
+                live.borrow_mut().phase(Phase::Verifying);
+                let finished = Finished {
+                    ledger,
+                    faults,
+                    collectors,
+                    driven,
+                };
+                self.finish(&profile, finished, cpu, &live)
             }
             Err(error) if error.is_interrupted() => {
                 // Stop every child first: the collectors end once their topics go quiet.
@@ -136,10 +150,12 @@ impl Experiment<'_> {
                 Err(error)
             }
         };
-        metrics.phase(match &outcome {
+        let phase = match &outcome {
             Ok(o) if o.summary.counted_all() && o.report.verification.exact => Phase::Done,
             _ => Phase::Failed,
-        });
+        };
+        metrics.phase(phase);
+        live.borrow_mut().phase(phase);
         outcome.map(|o| Outcome {
             metrics: endpoint,
             ..o
@@ -190,12 +206,16 @@ impl Experiment<'_> {
     fn finish(
         &self,
         profile: &Profile,
-        ledger: Ledger,
-        faults: Vec<FaultRecord>,
-        collectors: Collectors,
-        driven: Driven,
+        finished: Finished,
         mut cpu: CpuMeter,
+        live: &RefCell<LiveFeed<'_>>,
     ) -> Result<Outcome, RunError> {
+        let Finished {
+            ledger,
+            faults,
+            collectors,
+            driven,
+        } = finished;
         let (producers, job) = ledger.summaries();
         let mut summary = RunSummary::of(producers, job, driven.remote_processes);
         let local = profile.job.processes - summary.remote_processes;
@@ -216,6 +236,7 @@ impl Experiment<'_> {
         } else {
             u64::MAX
         };
+        let seen = collectors.results.live_shared();
         let collected = collectors.results.finish(expected);
         // Latency is that of the final results; every revision is verified and its freshness told.
         let finals: Vec<&Collected> = collected.iter().filter(|c| c.result.is_final).collect();
@@ -236,6 +257,8 @@ impl Experiment<'_> {
             .write(self.out)
             .map_err(RunError::io("write summary.json"))?;
         let broker = collectors.probe.finish();
+        live.borrow_mut()
+            .last_sample(&ledger, &seen, &broker, profile.producers.count > 0);
         let observations: Vec<_> = finals.iter().map(|c| c.observation()).collect();
         let latency = LatencyReport::of(&observations);
         let results: Vec<_> = collected.into_iter().map(|c| c.result).collect();
@@ -289,6 +312,10 @@ impl Experiment<'_> {
                 reason: e.to_string(),
             },
         )?;
+        live.borrow_mut().settle(&report);
+        live.borrow()
+            .write(self.out)
+            .map_err(RunError::io("write timeline.json"))?;
         write_report_page(self.out).map_err(|e| RunError::Plot {
             file: "report.html",
             reason: e.to_string(),
@@ -299,6 +326,14 @@ impl Experiment<'_> {
             metrics: None,
         })
     }
+}
+
+/// What following a run to its end handed over.
+struct Finished {
+    ledger: Ledger,
+    faults: Vec<FaultRecord>,
+    collectors: RunCollectors,
+    driven: Driven,
 }
 
 /// Writes `bytes` to `path`, readable by its owner only: a profile can hold client secrets (a SASL
@@ -317,7 +352,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The report of a run that did not finish: what the collectors and the children's progress showed.
-fn partial_report(profile: &Profile, ledger: &Ledger, collectors: Collectors) -> Report {
+fn partial_report(profile: &Profile, ledger: &Ledger, collectors: RunCollectors) -> Report {
     let collected = collectors.results.finish(0);
     let broker = collectors.probe.finish();
     let observations: Vec<_> = collected

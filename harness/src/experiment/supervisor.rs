@@ -37,6 +37,8 @@ pub struct Line {
     pub stderr: bool,
     /// The text, without the newline.
     pub text: String,
+    /// When the harness read it (the child wrote it at most a pipe's delay before).
+    pub at: Instant,
 }
 
 /// Forwards every line of `stream` to `lines`, tagged with `child`.
@@ -53,6 +55,7 @@ fn forward_lines(
                     child,
                     stderr,
                     text,
+                    at: Instant::now(),
                 })
                 .is_err()
             {
@@ -209,6 +212,17 @@ impl Supervisor {
                 let running = g.try_status().ok().flatten().is_none();
                 running.then(|| g.child.id())
             })
+    }
+
+    /// The children running now, with their process ids.
+    pub fn running(&mut self) -> Vec<(Role, u32)> {
+        self.guards
+            .iter_mut()
+            .filter_map(|g| {
+                let running = g.try_status().ok().flatten().is_none();
+                running.then(|| (g.role, g.child.id()))
+            })
+            .collect()
     }
 
     /// Stops and forgets every child that `is` picks out (killing those still running).

@@ -4,8 +4,9 @@
 //! - [`BrokerProbe`]: the broker's own delivery delay of the events — receive time − `produce_time` of
 //!   each 10th event — so a report can separate what the broker costs from what the job adds.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,7 +18,15 @@ use adstream_protocol::wire::{HEADER_KIND, WindowResult};
 use rdkafka::Message;
 
 use crate::measure::topic_reader::{Next, Partitions, TopicReader, Wait};
-use crate::report::latency::{BrokerDelay, Observation};
+use crate::report::latency::{BrokerDelay, LatencyHistogram, Observation};
+
+/// The live collectors of one run.
+pub struct RunCollectors {
+    /// Every result record.
+    pub results: ResultsCollector,
+    /// The broker's delivery delay.
+    pub probe: BrokerProbe,
+}
 
 /// Events between two samples of the broker probe.
 const SAMPLE_EVERY: u64 = 10;
@@ -65,6 +74,42 @@ pub struct LiveLatency {
     pub last_ms: AtomicU64,
     /// Largest end-to-end latency so far, ms.
     pub max_ms: AtomicU64,
+    /// Per window and overall, for the live page.
+    pub seen: Mutex<SeenSoFar>,
+}
+
+/// The final results seen so far, per window and overall.
+#[derive(Debug, Default)]
+pub struct SeenSoFar {
+    /// Per window.
+    pub windows: BTreeMap<u64, WindowSoFar>,
+    /// End-to-end latency of every final result.
+    pub latency: LatencyHistogram,
+}
+
+/// One window's final results seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowSoFar {
+    /// Final results (one per campaign).
+    pub campaigns: u64,
+    /// Largest end-to-end latency, ms.
+    pub latency_ms: u64,
+    /// When the job emitted the latest, Unix ms.
+    pub emitted_at_ms: u64,
+    /// When the latest reached the broker, Unix ms.
+    pub record_ms: i64,
+}
+
+impl SeenSoFar {
+    fn take(&mut self, o: &Observation) {
+        let latency = o.latency_ms();
+        self.latency.record_ms(latency);
+        let w = self.windows.entry(o.window_id).or_default();
+        w.campaigns += 1;
+        w.latency_ms = w.latency_ms.max(latency);
+        w.emitted_at_ms = w.emitted_at_ms.max(o.emitted_at_ms);
+        w.record_ms = w.record_ms.max(o.record_ms);
+    }
 }
 
 impl LiveLatency {
@@ -108,7 +153,9 @@ impl ResultsCollector {
             reader.read_until(&s, Duration::from_secs(5), None, |message| {
                 if let Some(o) = collect(message) {
                     if o.result.is_final {
-                        let latency = o.observation().latency_ms();
+                        let observation = o.observation();
+                        let latency = observation.latency_ms();
+                        l.seen.lock().expect("live latency lock").take(&observation);
                         l.last_ms.store(latency, Ordering::Relaxed);
                         l.max_ms.fetch_max(latency, Ordering::Relaxed);
                         windows.insert(o.result.window_id);
@@ -140,6 +187,11 @@ impl ResultsCollector {
         &self.live
     }
 
+    /// The same, shared: it outlives [`ResultsCollector::finish`].
+    pub fn live_shared(&self) -> Arc<LiveLatency> {
+        Arc::clone(&self.live)
+    }
+
     /// Final results seen so far.
     pub fn seen(&self) -> u64 {
         self.seen.load(Ordering::Relaxed)
@@ -165,7 +217,11 @@ fn collect(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<Collected>
 pub struct BrokerProbe {
     handle: JoinHandle<BrokerDelay>,
     stop: Arc<AtomicBool>,
+    live: Arc<Mutex<BTreeMap<u64, u64>>>,
 }
+
+/// Samples between two refreshes of the live per-window figure.
+const LIVE_EVERY: u64 = 50;
 
 /// The unsigned integer after `"key":` in a JSON text (spaces allowed after the colon, as Python's
 /// `json.dumps` writes), found without parsing the rest.
@@ -202,9 +258,12 @@ impl BrokerProbe {
         let mut ends_missing = u64::from(reader.partitions()) * u64::from(producers);
         let stop = Arc::new(AtomicBool::new(false));
         let s = Arc::clone(&stop);
+        let live = Arc::new(Mutex::new(BTreeMap::new()));
+        let shown = Arc::clone(&live);
         let handle = std::thread::spawn(move || {
             let mut delay = BrokerDelay::default();
             let mut events = 0u64;
+            let mut last_window = None;
             reader.read_until(&s, Duration::ZERO, None, |message| {
                 let kind = header(message, HEADER_KIND).flatten();
                 match kind {
@@ -222,6 +281,18 @@ impl BrokerProbe {
                                 let us = now_us.saturating_sub(produced_ms * 1_000);
                                 delay.overall.record_us(us);
                                 delay.per_window.entry(window).or_default().record_us(us);
+                                // The live figures: refreshed now and then, and the previous
+                                // window's once the next begins.
+                                if events % (SAMPLE_EVERY * LIVE_EVERY) == 1
+                                    || last_window != Some(window)
+                                {
+                                    let mut shown = shown.lock().expect("probe lock");
+                                    for w in last_window.into_iter().chain([window]) {
+                                        let p90 = delay.per_window[&w].percentiles().p90;
+                                        shown.insert(w, p90.round() as u64);
+                                    }
+                                    last_window = Some(window);
+                                }
                             }
                         }
                     }
@@ -234,7 +305,13 @@ impl BrokerProbe {
             });
             delay
         });
-        Ok(Self { handle, stop })
+        Ok(Self { handle, stop, live })
+    }
+
+    /// Per window so far, the p90 of the broker's delivery delay, ms (refreshed every few hundred
+    /// events).
+    pub fn live(&self) -> BTreeMap<u64, u64> {
+        self.live.lock().expect("probe lock").clone()
     }
 
     /// Stops (if it has not ended by itself) and returns what it measured.

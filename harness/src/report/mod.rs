@@ -10,3 +10,4 @@ pub mod page;
 pub mod plot;
 pub mod revisions;
 pub mod table;
+pub mod timeline;

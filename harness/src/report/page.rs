@@ -45,7 +45,9 @@ pub fn write_report_page(dir: &Path) -> Result<(), PageError> {
         ));
     }
     let svg = read("latency.svg").unwrap_or_default();
-    let page = report_page(&report, &svg);
+    // Runs before the timeline existed have none: their page has no "Over time" section.
+    let timeline = read("timeline.json").ok();
+    let page = report_page(&report, &svg, timeline.as_deref());
     let path = dir.join("report.html");
     std::fs::write(&path, page).map_err(|source| PageError::File {
         file: path.display().to_string(),
@@ -73,15 +75,63 @@ fn shown(v: &Value) -> String {
     }
 }
 
-/// The page of `report` (a run's `report.json`), with `svg` (its `latency.svg`) inline.
-pub fn report_page(report: &Value, svg: &str) -> String {
+/// The chart script of the live page and of `report.html`'s timeline (ours; no library).
+const TIMELINE_JS: &str = include_str!("timeline.js");
+
+/// The panels the chart script fills, on the live page and in `report.html`.
+const TIMELINE_PANELS: &str = r#"<table class="figures"><tr><th>phase</th><th>time</th><th>sent</th>
+<th>processed</th><th>windows</th><th>lag (records)</th><th>event time behind (ms)</th>
+<th>checkpoints</th><th>restarts</th><th>p50 (ms)</th><th>p90 (ms)</th><th>p99 (ms)</th></tr>
+<tr><td id="live-phase"></td><td id="live-elapsed"></td><td id="live-sent"></td>
+<td id="live-processed"></td><td id="live-windows-count"></td><td id="live-lag"></td>
+<td id="live-event-time-lag"></td><td id="live-checkpoints"></td><td id="live-restarts"></td>
+<td id="live-p50"></td><td id="live-p90"></td><td id="live-p99"></td></tr></table>
+<p id="live-settled" hidden>The run's report: <span id="live-settled-processed"></span> events
+processed, <span id="live-settled-windows"></span> windows, end-to-end p90
+<span id="live-settled-p90"></span> ms — <b id="live-settled-verdict"></b></p>
+<div class="charts"><div id="chart-rate"></div><div id="chart-windows"></div>
+<div id="chart-lag"></div><div id="chart-event-time"></div><div id="chart-distribution"></div>
+<div id="chart-cpu"></div><div id="chart-checkpoints"></div></div>
+<h2>Faults and restarts</h2><ul id="live-marks"></ul>
+<h2>Windows as their results arrived</h2><table><thead><tr><th>window</th><th>at (s)</th>
+<th>campaigns</th><th>end to end, max (ms)</th><th>broker p90 (ms)</th><th>job's share (ms)</th>
+</tr></thead><tbody id="live-windows"></tbody></table>
+"#;
+
+/// The live page: the panels, filled from `timeline.json` twice a second.
+pub fn live_page() -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>adstream — live</title><style>{STYLE}{CHART_STYLE}</style></head><body>\n\
+         <h1>adstream — <span id=\"live-title\">run</span></h1>\n\
+         <p class=\"connection\">page: <span id=\"live-connection\">connecting</span></p>\n\
+         {TIMELINE_PANELS}<h2>Configuration</h2>\n<pre id=\"live-configuration\"></pre>\n\
+         <script>{TIMELINE_JS}</script></body></html>\n"
+    )
+}
+
+/// The timeline section of `report.html`: the live page's panels, drawn once from `timeline` (the
+/// run's `timeline.json`) carried in the page.
+fn timeline_section(p: &mut String, timeline: &str) {
+    // A JSON text inside a script element must not close it.
+    let inline = timeline.replace("</", "<\\/");
+    let _ = write!(
+        p,
+        "<h2>Over time</h2>\n{TIMELINE_PANELS}<script>window.ADSTREAM_TIMELINE = {inline};</script>\
+         <script>{TIMELINE_JS}</script>\n"
+    );
+}
+
+/// The page of `report` (a run's `report.json`), with `svg` (its `latency.svg`) inline and the
+/// charts of `timeline` (its `timeline.json`), when there is one.
+pub fn report_page(report: &Value, svg: &str, timeline: Option<&str>) -> String {
     let mut p = String::new();
     let v = &report["verification"];
     let exact = v["exact"].as_bool().unwrap_or(false);
     let _ = write!(
         p,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>adstream run report</title><style>{STYLE}</style></head><body>\n\
+         <title>adstream run report</title><style>{STYLE}{CHART_STYLE}</style></head><body>\n\
          <h1>adstream run report</h1>\n<p class=\"{}\">verification <b id=\"verification\">{}</b>: \
          <span id=\"windows\">{}</span> windows, <span id=\"results-read\">{}</span> result records \
          checked against a recount of <span id=\"events-recounted\">{}</span> events</p>\n",
@@ -107,6 +157,9 @@ pub fn report_page(report: &Value, svg: &str) -> String {
             "<h2>Latency</h2>\n<div class=\"plot\">{}</div>\n",
             &svg[start..]
         );
+    }
+    if let Some(timeline) = timeline {
+        timeline_section(&mut p, timeline);
     }
     windows_table(&mut p, report);
     faults_table(&mut p, report);
@@ -248,6 +301,14 @@ table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding
 text-align:right}th{background:#f4f4f4}.ok b{color:#070}.bad,.bad b{color:#b00}\
 pre{background:#f8f8f8;padding:1em;overflow:auto}.plot svg{max-width:100%;height:auto}";
 
+/// The charts' style: the chart script draws plain SVG and leaves its look to these classes.
+const CHART_STYLE: &str = ".charts{display:flex;flex-wrap:wrap;gap:.5em}\
+.charts svg{border:1px solid #eee;background:#fff}.title{font-size:13px;font-weight:bold}\
+.tick,.legend{font-size:11px}.axis{font-size:11px;fill:#555}.grid{stroke:#eee}\
+.frame{fill:none;stroke:#999}.mark{stroke:#b00;stroke-dasharray:3 3;stroke-width:1.5}\
+.mark.recovered{stroke:#080}.mark.restart{stroke:#e80;stroke-dasharray:6 2}\
+.ref{stroke:#777;stroke-dasharray:8 4;stroke-width:1.2}.figures td{min-width:4em}";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,7 +327,12 @@ mod tests {
             "cpu_s": {"job": 1.5, "producers": 1.0, "broker": null, "harness": 0.5},
             "configuration": {"kafka": {"bootstrap": "<b>&"}}
         });
-        let page = report_page(&report, "<?xml version=\"1.0\"?><svg id=\"plot\"></svg>");
+        let timeline = r#"{"title":"</script><b>"}"#;
+        let page = report_page(
+            &report,
+            "<?xml version=\"1.0\"?><svg id=\"plot\"></svg>",
+            Some(timeline),
+        );
         for needle in [
             "<b id=\"verification\">EXACT</b>",
             "<span id=\"windows\">6</span>",
@@ -278,7 +344,8 @@ mod tests {
             assert!(page.contains(needle), "{needle}: {page}");
         }
         assert!(!page.contains("<?xml"));
-        for outside in ["http://", "https://", "<script", "<link", "@import"] {
+        assert!(page.contains(r#"ADSTREAM_TIMELINE = {"title":"<\/script><b>"}"#));
+        for outside in ["src=", "href=", "<link", "@import", "url("] {
             assert!(!page.contains(outside), "{outside}");
         }
     }

@@ -5,6 +5,7 @@ pub mod broker;
 pub mod broker_install;
 pub mod broker_watch;
 pub mod cut;
+pub mod live_server;
 pub mod ownership;
 pub mod signals;
 pub mod topics;

@@ -12,6 +12,7 @@ mod foreign_producers;
 mod hostfile;
 mod idle_workers;
 mod job_exactness;
+mod live_page;
 mod metrics;
 mod network_faults;
 mod ownership;

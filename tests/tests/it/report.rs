@@ -1,7 +1,8 @@
 //! A short full run — 2 producers × 2,000 events/s × 12 s, 2 job processes × 2 workers, 4 partitions —
 //! ends with exit 0, exact verification, every report field present, `windows.csv`, a readable
 //! `latency.svg`, and a `report.html` that a real browser opens from the file with no network and finds
-//! the report's numbers in; `harness report DIR` makes the same page again.
+//! the report's numbers in — its tables, and the timeline its own script draws; `harness report DIR`
+//! makes the same page again.
 
 use adstream_tests::browser::{dump_dom, screenshot, text_of};
 use adstream_tests::{TestBroker, bin, run_json};
@@ -154,8 +155,25 @@ fn a_short_run_reports_everything_and_verifies_exact() {
         dom.contains("Latency per window"),
         "the plot is on the page"
     );
-    // Events (heading and figures), latency (heading and four rows), windows (heading and two).
-    assert_eq!(dom.matches("<tr>").count(), 2 + 5 + 3);
+    // Events (heading and figures), latency (heading and four rows), the timeline's figures
+    // (heading and row) and its windows (heading), windows (heading and two).
+    assert_eq!(dom.matches("<tr>").count(), 2 + 5 + 2 + 1 + 3);
+    // The timeline, drawn by the page's own script: the report's figures, a row per window, charts.
+    assert_eq!(
+        shown("live-settled-processed"),
+        report["events"]["processed"].to_string()
+    );
+    assert_eq!(
+        shown("live-settled-p90").parse::<f64>().unwrap(),
+        number(&report, &["latency_ms", "p90"])
+    );
+    for w in windows {
+        let row = format!("<tr id=\"window-{}\">", w["window_id"]);
+        assert!(dom.contains(&row), "{row}");
+    }
+    for chart in ["Events per second", "Consumer lag", "CPU by process"] {
+        assert!(dom.contains(chart), "the page lacks the chart {chart:?}");
+    }
     screenshot(&page, &out.join("report.png"), 1200, 1800);
     // `harness report` makes the same page from the same files.
     let first = std::fs::read_to_string(&page).unwrap();

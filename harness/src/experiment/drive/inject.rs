@@ -18,6 +18,7 @@ impl Follow<'_> {
     /// Injects `fault` now.
     pub(super) fn inject(&mut self, fault: FaultPlan) -> Result<(), RunError> {
         self.display.println(&format!("injecting {fault}"));
+        self.mark("fault", fault.to_string());
         match (fault.action, fault.target, self.broker) {
             (Action::Kill, Role::Broker, Some(broker)) => broker.borrow_mut().kill(),
             (Action::Kill, target, _) => self.supervisor.kill(target)?,
@@ -46,6 +47,7 @@ impl Follow<'_> {
 
     /// Ends the stop or cut of `target` that is over.
     pub(super) fn end_fault(&mut self, target: Role, action: Action) -> Result<(), RunError> {
+        self.mark("recovered", format!("{target} back"));
         match action {
             Action::Cut => {
                 self.cuts.remove(&target);

@@ -17,14 +17,15 @@ use adstream_protocol::clock::unix_ms;
 
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
-use crate::experiment::harness_metrics::{HarnessMetrics, Phase};
+use crate::experiment::harness_metrics::Phase;
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job, ready_timeout};
 use crate::experiment::ledger::Ledger;
+use crate::experiment::live_feed::{Processes, Shown};
 use crate::experiment::role::Role;
 use crate::experiment::status_line::{Snapshot, StatusLine};
 use crate::experiment::supervisor::{Line, Supervisor};
-use crate::measure::collectors::ResultsCollector;
+use crate::measure::collectors::RunCollectors;
 use crate::measure::topic_reader::TopicReader;
 use crate::services::broker::LocalBroker;
 use crate::services::broker_watch::BrokerWatch;
@@ -61,8 +62,8 @@ pub struct Follow<'a> {
     started: Option<Instant>,
     /// The hosts of the job processes started over ssh, to prefix their lines with.
     hosts: BTreeMap<Role, String>,
-    /// The harness's metrics.
-    metrics: HarnessMetrics,
+    /// The harness's metrics and the run's timeline.
+    shown: Shown<'a>,
     /// The local broker when the harness started it.
     broker: Option<&'a RefCell<LocalBroker>>,
     /// Whether the broker answers.
@@ -73,13 +74,13 @@ pub struct Follow<'a> {
 
 impl<'a> Follow<'a> {
     /// Nothing started yet; `echo` shows the children's stderr as it comes; `faults` holds the kills
-    /// to inject and the restart budget; `metrics` follow the run's phase and progress.
+    /// to inject and the restart budget; `shown` follows the run's phase and progress.
     pub fn new(
         programs: &'a Programs<'a>,
         echo: bool,
         interrupt: &'a Interrupt,
         faults: Faults,
-        metrics: HarnessMetrics,
+        shown: Shown<'a>,
         broker: Option<&'a RefCell<LocalBroker>>,
     ) -> Result<Self, RunError> {
         let jobs = plan_job(programs.profile, programs.profile_path, programs.dataflow)?;
@@ -96,7 +97,7 @@ impl<'a> Follow<'a> {
             faults,
             started: None,
             hosts: BTreeMap::new(),
-            metrics,
+            shown,
             broker,
             broker_watch: BrokerWatch::start(&programs.profile.kafka.connection())?,
             cuts: BTreeMap::new(),
@@ -199,12 +200,33 @@ impl<'a> Follow<'a> {
         }
     }
 
-    /// Shows progress from the children's messages and the results collector; what the producers sent
-    /// when they are ours.
-    fn show(&mut self, results: &ResultsCollector, ours: bool) {
+    /// Marks `label` of `kind` on the run's timeline.
+    fn mark(&self, kind: &str, label: String) {
+        self.shown.live.borrow_mut().mark(kind, label);
+    }
+
+    /// `what` was restarted after a failure.
+    fn restarted(&self, what: &str) {
+        self.shown.metrics.restarted();
+        self.mark("restart", format!("{what} restarted"));
+    }
+
+    /// Shows progress from the children's messages and the collectors; what the producers sent when
+    /// they are ours.
+    fn show(&mut self, collectors: &RunCollectors, ours: bool) {
+        let results = &collectors.results;
         let live = results.live();
-        self.metrics
+        self.shown
+            .metrics
             .progress(self.ledger.sent(), self.ledger.processed(), live.windows());
+        let processes = Processes {
+            children: self.supervisor.running(),
+            broker: self.broker.map(|b| b.borrow().pid()),
+        };
+        self.shown
+            .live
+            .borrow_mut()
+            .sample(&self.ledger, collectors, &processes, ours);
         self.display.update(Snapshot {
             sent: ours.then(|| self.ledger.sent()),
             processed: self.ledger.processed(),
@@ -245,20 +267,21 @@ pub struct Driven {
 /// Starts the job and the producers and follows them to the job's exit. A run without
 /// producers of ours waits for the first event of someone else's, starts the job, and follows it until
 /// it exits on its own once the input has gone quiet.
-pub fn drive(follow: &mut Follow<'_>, results: &ResultsCollector) -> Result<Driven, RunError> {
+pub fn drive(follow: &mut Follow<'_>, collectors: &RunCollectors) -> Result<Driven, RunError> {
     let programs = follow.programs;
     let external = programs.profile.producers.count == 0;
     if external {
-        follow.metrics.phase(Phase::WaitingForEvents);
+        follow.shown.phase(Phase::WaitingForEvents);
         follow.wait_for_events()?;
     }
-    follow.metrics.phase(Phase::Starting);
+    follow.shown.phase(Phase::Starting);
     let remote = follow.start_job()?;
     follow.wait_ready(remote)?;
     let started = Instant::now();
     let started_unix_ms = unix_ms();
     follow.started = Some(started);
-    follow.metrics.phase(Phase::Producing);
+    follow.shown.live.borrow_mut().started(started_unix_ms);
+    follow.shown.phase(Phase::Producing);
     for id in 0..programs.profile.producers.count {
         follow.start_producer(id, false)?;
     }
@@ -267,11 +290,11 @@ pub fn drive(follow: &mut Follow<'_>, results: &ResultsCollector) -> Result<Driv
         .all_exited(|r| matches!(r, Role::Producer(_)))?
     {
         follow.pump(PUMP)?;
-        follow.show(results, !external);
+        follow.show(collectors, !external);
     }
     // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
     // as long as they like; the job ends once their input is quiet.
-    follow.metrics.phase(Phase::Draining);
+    follow.shown.phase(Phase::Draining);
     let patience = DRAIN_TIMEOUT + Duration::from_secs(programs.profile.window.size);
     let deadline = (!external).then(|| Instant::now() + patience);
     // The job's work ends with its summaries; a process may then keep serving its metrics for a while
@@ -286,7 +309,7 @@ pub fn drive(follow: &mut Follow<'_>, results: &ResultsCollector) -> Result<Driv
             return Err(RunError::JobDidNotFinish(patience.as_secs()));
         }
         follow.pump(PUMP)?;
-        follow.show(results, !external);
+        follow.show(collectors, !external);
     }
     follow.pump(Duration::ZERO)?;
     let elapsed_s = follow

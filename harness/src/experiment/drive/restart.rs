@@ -30,6 +30,10 @@ impl Follow<'_> {
         self.display.println(&format!(
             "job {process} sent nothing for {silent_s:.1} s (dead, hung or cut off): stopping it"
         ));
+        self.mark(
+            "fault",
+            format!("job {process} silent for {silent_s:.1} s: stopped"),
+        );
         self.supervisor.kill(Role::Job(process))
     }
 
@@ -67,7 +71,7 @@ impl Follow<'_> {
         record.last_words = last_words;
         self.faults
             .restarted(Role::Job(target), record, self.ledger.sent());
-        self.metrics.restarted();
+        self.restarted("the job");
         Ok(())
     }
 
@@ -112,7 +116,7 @@ impl Follow<'_> {
         );
         record.last_words = self.ledger.last_words(Role::Producer(id));
         self.faults.producer_restarted(id, record);
-        self.metrics.restarted();
+        self.restarted(&Role::Producer(id).to_string());
         Ok(())
     }
 
@@ -176,7 +180,7 @@ impl Follow<'_> {
         let record = failure.record(Role::Broker.to_string(), self.since_start().as_secs_f64());
         self.faults
             .restarted(Role::Broker, record, self.ledger.sent());
-        self.metrics.restarted();
+        self.restarted("the broker");
         Ok(())
     }
 }
