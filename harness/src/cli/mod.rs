@@ -42,7 +42,7 @@ impl UiArg {
     pub fn start(&self) -> anyhow::Result<Option<LiveServer>> {
         let place = self.ui.clone().unwrap_or_default();
         let server = LiveServer::start(&place, live_page(), |note| eprintln!("{note}"))
-            .map_err(|e| ConfigError::Flags(e.to_string()))?;
+            .map_err(|e| ConfigError::Flags(format!("--ui: {e}")))?;
         if let Some(server) = &server {
             eprintln!("live page: {}", server.url());
         }

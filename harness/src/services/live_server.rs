@@ -1,6 +1,6 @@
-//! The live page's server: an HTTP server on a thread of its own, on loopback unless told otherwise,
-//! answering `GET /` with the page and `GET /timeline.json` with the run's timeline as last
-//! published. The harness publishes a new timeline about twice a second; the server never touches
+//! The live page's server (and `harness report --serve`'s): an HTTP server on a thread of its own,
+//! on loopback unless told otherwise, answering `GET /` with the page and `GET /timeline.json` with
+//! the run's timeline as last published. The harness publishes a new timeline about twice a second; the server never touches
 //! the run, so a slow browser costs the run nothing. `--ui HOST:PORT` places it, `--ui off` turns it
 //! off; by default it serves at 127.0.0.1:4040 (Spark's UI port), or the next free port after it.
 
@@ -67,7 +67,7 @@ impl fmt::Display for UiPlace {
 
 /// Why the live page cannot be served.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot serve the live page at {address} (--ui): {reason}")]
+#[error("cannot serve a page at {address}: {reason}")]
 pub struct UiError {
     /// The address asked for.
     pub address: String,
@@ -253,9 +253,9 @@ mod tests {
         };
         let error = LiveServer::start(&again, "page".into(), |_| {}).unwrap_err();
         assert!(
-            error.to_string().starts_with(&format!(
-                "cannot serve the live page at 127.0.0.1:{port} (--ui): "
-            )),
+            error
+                .to_string()
+                .starts_with(&format!("cannot serve a page at 127.0.0.1:{port}: ")),
             "{error}"
         );
     }

@@ -161,7 +161,7 @@ fn a_ui_address_that_cannot_be_served_is_one_line_and_exit_2() {
     for (ui, says) in [
         (
             format!("127.0.0.1:{port}"),
-            format!("error: cannot serve the live page at 127.0.0.1:{port} (--ui): "),
+            format!("error: --ui: cannot serve a page at 127.0.0.1:{port}: "),
         ),
         (
             "localhost:http".to_owned(),

@@ -2,10 +2,13 @@
 //! ends with exit 0, exact verification, every report field present, `windows.csv`, a readable
 //! `latency.svg`, and a `report.html` that a real browser opens from the file with no network and finds
 //! the report's numbers in — its tables, and the timeline its own script draws; `harness report DIR`
-//! makes the same page again.
+//! makes the same page again, and serves it with `--serve`.
 
-use adstream_tests::browser::{dump_dom, screenshot, text_of};
-use adstream_tests::{TestBroker, bin, run_json};
+use std::process::Stdio;
+
+use adstream_harness::services::ownership::owned_command;
+use adstream_tests::browser::{dump_dom, dump_dom_of_url, screenshot, text_of};
+use adstream_tests::{TestBroker, bin, lines_until, run_json};
 use serde_json::Value;
 
 fn number(v: &Value, path: &[&str]) -> f64 {
@@ -185,5 +188,30 @@ fn a_short_run_reports_everything_and_verifies_exact() {
         .unwrap();
     assert!(again.status.success(), "{again:?}");
     assert_eq!(std::fs::read_to_string(&page).unwrap(), first);
+    // … and serves it, until stopped.
+    let mut serving = owned_command(&bin("harness"))
+        .arg("report")
+        .arg(&out)
+        .args(["--serve", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (said, _) = lines_until(serving.stderr.take().unwrap(), |l| {
+        l.starts_with("report page: ")
+    });
+    let url = said
+        .last()
+        .and_then(|l| l.strip_prefix("report page: "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("no address: {said:?}"))
+        .to_owned();
+    let served = dump_dom_of_url(&url, 500);
+    let _ = serving.kill();
+    let _ = serving.wait();
+    assert_eq!(text_of(&served, "verification").as_deref(), Some("EXACT"));
+    assert_eq!(
+        text_of(&served, "live-settled-processed"),
+        Some(report["events"]["processed"].to_string())
+    );
     std::fs::remove_dir_all(out).unwrap();
 }
