@@ -1,11 +1,12 @@
 //! `harness capacity`: runs the search of [`crate::experiment::search`] with real experiments, one
-//! directory per rate tried, and writes `capacity.json`.
+//! directory per rate tried, and writes `capacity.json` and `capacity.html`.
 
 use adstream_profile::profile::Profile;
 
 use crate::experiment::error::RunError;
 use crate::experiment::search::{Capacity, Criteria, Evidence, search};
 use crate::experiment::single_run::Experiment;
+use crate::report::comparison::capacity_page;
 
 /// A capacity search of a configuration.
 #[derive(Debug, Clone)]
@@ -74,9 +75,16 @@ impl CapacitySearch<'_> {
             };
             Ok(evidence)
         })?;
-        let path = self.experiment.out.join("capacity.json");
-        let json = serde_json::to_string_pretty(&result).expect("the capacity serialises");
-        std::fs::write(&path, json).map_err(RunError::io(format!("write {}", path.display())))?;
+        let value = serde_json::to_value(&result).expect("the capacity serialises");
+        let json = serde_json::to_string_pretty(&value).expect("a JSON value serialises");
+        for (name, text) in [
+            ("capacity.json", json),
+            ("capacity.html", capacity_page(&value)),
+        ] {
+            let path = self.experiment.out.join(name);
+            std::fs::write(&path, text)
+                .map_err(RunError::io(format!("write {}", path.display())))?;
+        }
         Ok(result)
     }
 }

@@ -1,6 +1,6 @@
 //! `harness sweep` (ARCHITECTURE.md, "Scaling and remote processes"): every cell of a grid run
 //! `repeat` times on fresh topics, each in its own directory, then one row per cell — the table,
-//! `sweep.csv` and `sweep.svg`.
+//! `sweep.csv`, `sweep.svg` and `sweep.html`.
 
 use std::path::Path;
 
@@ -8,6 +8,7 @@ use adstream_profile::profile::Profile;
 
 use crate::experiment::error::RunError;
 use crate::experiment::single_run::Experiment;
+use crate::report::comparison::sweep_page;
 use crate::report::grid::{Cell, Grid, Row, Sample, csv};
 use crate::report::plot;
 
@@ -80,12 +81,14 @@ impl Sweep<'_> {
             rows.push(Row::of(*cell, &samples));
             write(out, "sweep.csv", &csv(&rows))?;
         }
-        plot::sweep_svg(&rows, self.base.producers.count, &out.join("sweep.svg")).map_err(|e| {
-            RunError::Plot {
-                file: "sweep.svg",
-                reason: e.to_string(),
-            }
+        let svg = out.join("sweep.svg");
+        plot::sweep_svg(&rows, self.base.producers.count, &svg).map_err(|e| RunError::Plot {
+            file: "sweep.svg",
+            reason: e.to_string(),
         })?;
+        let svg = std::fs::read_to_string(&svg).unwrap_or_default();
+        let page = sweep_page(&rows, self.base.producers.count, self.repeat, &svg);
+        write(out, "sweep.html", &page)?;
         Ok(rows)
     }
 }

@@ -2,6 +2,7 @@
 //! report model, an update-mode run's revisions, its files and table, the sweep's rows, plots, and the report page. It knows nothing of processes or
 //! Kafka; the layers above fill it.
 
+pub mod comparison;
 pub mod files;
 pub mod grid;
 pub mod latency;

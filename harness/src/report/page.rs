@@ -56,7 +56,7 @@ pub fn write_report_page(dir: &Path) -> Result<(), PageError> {
 }
 
 /// `text` with HTML's special characters escaped.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -64,7 +64,7 @@ fn escape(text: &str) -> String {
 }
 
 /// A JSON number or string as shown: integers plainly, other numbers with one decimal.
-fn shown(v: &Value) -> String {
+pub(crate) fn shown(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
         Value::Number(n) => format!("{:.1}", n.as_f64().unwrap_or_default()),
@@ -296,7 +296,7 @@ fn faults_table(p: &mut String, report: &Value) {
 }
 
 /// The page's style: plain, readable, printable.
-const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222}\
+pub(crate) const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.2em .6em;\
 text-align:right}th{background:#f4f4f4}.ok b{color:#070}.bad,.bad b{color:#b00}\
 pre{background:#f8f8f8;padding:1em;overflow:auto}.plot svg{max-width:100%;height:auto}";

@@ -1,8 +1,10 @@
 //! `harness sweep` and `harness capacity` end to end on a real local broker, with real job and producer
-//! processes: a 2×2 sweep of short runs, and a capacity search that brackets a rate.
+//! processes: a 2×2 sweep of short runs, and a capacity search that brackets a rate; their pages
+//! (`sweep.html`, `capacity.html`) as a browser shows them offline.
 
 use std::process::Command;
 
+use adstream_tests::browser::{dump_dom, text_of};
 use adstream_tests::{TestBroker, bin, run_json};
 
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -96,6 +98,33 @@ fn a_two_by_two_sweep_writes_its_table_csv_and_plot() {
             .exists()
     );
 
+    // sweep.html, as a browser shows it offline: every cell, with the CSV's p90 and a link to its run.
+    let dom = dump_dom(&out.join("sweep.html"));
+    assert_eq!(text_of(&dom, "cells").as_deref(), Some("4"));
+    assert_eq!(text_of(&dom, "cells-exact").as_deref(), Some("4"));
+    for row in &rows[1..] {
+        let cell = format!(
+            "p{}-w{}-n{}-r1000-poisson",
+            row[column("partitions")],
+            row[column("workers")],
+            row[column("processes")]
+        );
+        let at = dom
+            .find(&format!("<tr id=\"cell-{cell}\">"))
+            .unwrap_or_else(|| panic!("no row for {cell}"));
+        let shown = &dom[at..at + dom[at..].find("</tr>").unwrap()];
+        let p90: f64 = row[column("latency_p90_ms")].parse().unwrap();
+        assert!(
+            shown.contains(&format!("<td class=\"p90\">{p90:.1}</td>")),
+            "{cell}: p90 {p90}: {shown}"
+        );
+        assert!(
+            shown.contains(&format!("href=\"{cell}/run-0/report.html\"")),
+            "{shown}"
+        );
+    }
+    assert!(dom.contains("Throughput against partitions"), "the plot");
+
     let svg = std::fs::read_to_string(out.join("sweep.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     for text in [
@@ -187,6 +216,15 @@ fn the_capacity_search_brackets_a_rate() {
     assert!(stdout.contains("fell behind"), "{stdout}");
     let runs = json["runs"].as_array().unwrap();
     assert!(runs.iter().all(|r| r["exact"] == true), "{stdout}");
+    // capacity.html: the verdict and a row per run.
+    let dom = dump_dom(&out.join("bracket").join("capacity.html"));
+    assert_eq!(text_of(&dom, "capacity"), Some(sustained.to_string()));
+    for r in runs {
+        assert!(
+            dom.contains(&format!("<tr id=\"rate-{}\">", r["rate"])),
+            "{dom}"
+        );
+    }
     // Doubling from 10,000, then one bisection between the last pass and the first failure.
     let rates: Vec<u64> = runs.iter().map(|r| r["rate"].as_u64().unwrap()).collect();
     assert_eq!(rates[0], 10_000);
