@@ -81,6 +81,9 @@ pub struct WorkerReady {
     pub worker: u32,
     /// The partitions it reads (possibly none).
     pub partitions: Vec<i32>,
+    /// Events already counted: restored from its checkpoints (0 on a first start).
+    #[serde(default)]
+    pub processed: u64,
 }
 
 /// A job worker's counts so far.
@@ -263,11 +266,12 @@ mod tests {
             process: 0,
             worker: 1,
             partitions: vec![1, 3],
+            processed: 7,
         });
         let line = ready.to_line();
         assert_eq!(
             line,
-            r#"{"ready":{"process":0,"worker":1,"partitions":[1,3]}}"#
+            r#"{"ready":{"process":0,"worker":1,"partitions":[1,3],"processed":7}}"#
         );
         assert_eq!(ChildMessage::parse(&line).unwrap(), ready);
         let mut counts = JobCounts {

@@ -307,6 +307,7 @@ pub fn run(
             process,
             worker: index,
             partitions: mine,
+            processed: start.processed,
         };
         let _ = to_harness.send(&ChildMessage::Ready(ready));
         let to_harness = Arc::clone(&to_harness);

@@ -55,7 +55,14 @@ impl Ledger {
         let message = ChildMessage::parse(&line.text)
             .map_err(|error| RunError::Unreadable { child, error })?;
         match (child, message) {
-            (Role::Job(_), ChildMessage::Ready(_)) => self.ready += 1,
+            (Role::Job(_), ChildMessage::Ready(r)) => {
+                self.ready += 1;
+                // A restarted worker's first progress is timed from here, catch-up included.
+                let mut rate = Rate::default();
+                rate.report(r.processed, at);
+                self.rates
+                    .insert(Counter::Worker(r.process, r.worker), rate);
+            }
             (Role::Job(_), ChildMessage::Progress(p)) => {
                 note_closed(&mut self.closed_at_ms, &p.closed_at_ms);
                 let counter = Counter::Worker(p.process, p.worker);

@@ -306,7 +306,8 @@ impl Experiment<'_> {
         report
             .write(self.out)
             .map_err(RunError::io("write report.json and windows.csv"))?;
-        plot::latency_svg(&report, &latency.end_to_end, &self.out.join("latency.svg")).map_err(
+        let svg = self.out.join("latency.svg");
+        plot::latency_svg(&report, &latency.end_to_end, live.borrow().timeline(), &svg).map_err(
             |e| RunError::Plot {
                 file: "latency.svg",
                 reason: e.to_string(),

@@ -89,7 +89,7 @@ pub fn sweep_page(rows: &[Row], producers: u32, repeat: u32, svg: &str) -> Strin
     }
     p.push_str("</table>\n");
     if !svg.is_empty() {
-        let _ = write!(p, "<div class=\"plot\">{}</div>\n", inline_svg(svg));
+        let _ = writeln!(p, "<div class=\"plot\">{}</div>", inline_svg(svg));
     }
     p.push_str("</body></html>\n");
     p

@@ -1,5 +1,7 @@
-//! `latency.svg`: per-window latency across the run (end to end, max and mean, beside the broker's own
-//! delivery delay) above the distribution of end-to-end latency over result records.
+//! `latency.svg`: events per second over the run (sent and processed, against the offered rate, with
+//! the faults and restarts marked), per-window latency across the run (end to end, max and mean,
+//! beside the broker's own delivery delay) and the distribution of end-to-end latency over result
+//! records.
 
 use std::path::Path;
 use std::sync::Once;
@@ -9,6 +11,7 @@ use plotters::prelude::*;
 
 use crate::report::latency::LatencyHistogram;
 use crate::report::model::{Report, WindowFigures};
+use crate::report::timeline::Timeline;
 
 static FONT: Once = Once::new();
 
@@ -31,16 +34,102 @@ type WindowValue = fn(&WindowFigures) -> f64;
 /// One figure of a sweep's row.
 type RowValue = fn(&crate::report::grid::Row) -> f64;
 
-/// Draws the report's latency plot into `path`.
-pub fn latency_svg(report: &Report, distribution: &LatencyHistogram, path: &Path) -> PlotResult {
+/// Draws the report's latency plot, with the run's `timeline`, into `path`.
+pub fn latency_svg(
+    report: &Report,
+    distribution: &LatencyHistogram,
+    timeline: &Timeline,
+    path: &Path,
+) -> PlotResult {
     register_font();
-    let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 1180)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(420);
-    per_window(report, &top)?;
+    let (top, rest) = root.split_vertically(380);
+    let (middle, bottom) = rest.split_vertically(420);
+    throughput(timeline, &top)?;
+    per_window(report, &middle)?;
     histogram(report, distribution, &bottom)?;
     root.present()?;
     Ok(())
+}
+
+/// Events per second sent and processed over the run, the offered rate dashed, each fault and
+/// restart a vertical mark.
+fn throughput(timeline: &Timeline, area: &Area<'_>) -> PlotResult {
+    let seconds = |t_ms: u64| t_ms as f64 / 1_000.0;
+    let sent: Vec<(f64, f64)> = timeline
+        .samples
+        .iter()
+        .filter_map(|s| Some((seconds(s.t_ms), s.sent_per_s?)))
+        .collect();
+    let processed: Vec<(f64, f64)> = timeline
+        .samples
+        .iter()
+        .map(|s| (seconds(s.t_ms), s.processed_per_s))
+        .collect();
+    let x_max = timeline
+        .samples
+        .last()
+        .map_or(1.0, |s| seconds(s.t_ms))
+        .max(1.0);
+    let offered = timeline.offered_rate.unwrap_or(0.0);
+    let y_max = sent
+        .iter()
+        .chain(&processed)
+        .map(|p| p.1)
+        .fold(offered.max(1.0), f64::max)
+        * 1.1;
+    let (area, side) = area.split_horizontally(760);
+    let mut chart = ChartBuilder::on(&area)
+        .caption("Events per second over the run", ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the producers started")
+        .y_desc("events/s")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let mut keys = Vec::new();
+    if let Some(rate) = timeline.offered_rate {
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, rate), (x_max, rate)],
+            8,
+            5,
+            BLACK.mix(0.5).stroke_width(1),
+        ))?;
+        keys.push((format!("offered {rate:.0}/s"), Key::Dashed(BLACK.mix(0.5))));
+    }
+    for mark in &timeline.marks {
+        let x = seconds(mark.t_ms);
+        let color = match mark.kind.as_str() {
+            "restart" => RGBColor(230, 130, 0),
+            "recovered" => RGBColor(0, 130, 0),
+            _ => RED,
+        };
+        chart.draw_series(DashedLineSeries::new(
+            [(x, 0.0), (x, y_max)],
+            4,
+            4,
+            color.stroke_width(2),
+        ))?;
+    }
+    if !sent.is_empty() {
+        chart.draw_series(LineSeries::new(sent, BLUE.stroke_width(2)))?;
+        keys.push(("sent".to_owned(), Key::Line(BLUE.to_rgba())));
+    }
+    chart.draw_series(DashedLineSeries::new(processed, 6, 3, RED.stroke_width(2)))?;
+    keys.push(("processed".to_owned(), Key::Dashed(RED.to_rgba())));
+    if !timeline.marks.is_empty() {
+        keys.push((
+            "faults (red), ends (green), restarts (orange)".to_owned(),
+            Key::Dashed(RED.to_rgba()),
+        ));
+    }
+    draw_keys(&side, &keys)
 }
 
 fn per_window(
