@@ -104,7 +104,7 @@ def run_line(report, label):
     each fault's recovery and the latency of the windows that spanned it."""
     r = json.load(open(report))
     l, c = r["latency_ms"], r["cpu_s"]
-    print(f"  {label}: job CPU {c['job']:.2f} s, producers {c['producers']:.2f} s, end to end p50 {l['p50']:.0f} "
+    print(f"  {label}: job CPU {c['job']:.2f} s, producers {c['producers']:.2f} s, harness {c['harness']:.2f} s, end to end p50 {l['p50']:.0f} "
           f"p90 {l['p90']:.0f} p99 {l['p99']:.0f} ms, exact {r['verification']['exact']}, {r['events']['processed']} events")
     for f in r.get("faults", []):
         up, back = f["caught_up_at_s"], f.get("restarted_at_s") or f.get("resumed_at_s")

@@ -6,6 +6,14 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Where the tests' screenshots are kept (they outlive the tests' run directories):
+/// `adstream-screenshots` in the temporary directory.
+pub fn screenshots() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("adstream-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshots directory");
+    dir
+}
+
 /// Chromium's headless flags.
 const HEADLESS: [&str; 4] = [
     "--headless",

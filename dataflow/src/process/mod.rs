@@ -14,9 +14,7 @@ use adstream_kafka::settings::consumer_config;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_metrics::{Endpoint, Health};
 use adstream_profile::profile::{OutputMode, Profile, Served, WindowMode, keys};
-use adstream_protocol::messages::{
-    ChildMessage, JobCounts, JobSummary, PeerSilence, WorkerProgress, WorkerReady,
-};
+use adstream_protocol::messages::{ChildMessage, JobCounts, JobSummary, PeerSilence, WorkerReady};
 use adstream_protocol::outbox::Outbox;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -40,6 +38,7 @@ use checkpoint_place::{Place, checkpoint_place, fence_at, load_checkpoints, stor
 use cluster::timely_config;
 pub use error::ProcessError;
 use job_metrics::JobMetrics;
+use progress_messages::ProgressMessages;
 
 pub mod begin;
 pub mod checkpoint_place;
@@ -47,6 +46,7 @@ pub mod cluster;
 pub mod error;
 pub mod job_metrics;
 pub mod lost_peer;
+pub mod progress_messages;
 
 /// The profile checked for this process (exact mode needs the run's base time; bounded mode infers it
 /// from the events when it is not given) and its timely configuration.
@@ -311,29 +311,9 @@ pub fn run(
         };
         let _ = to_harness.send(&ChildMessage::Ready(ready));
         let to_harness = Arc::clone(&to_harness);
-        // Windows are closed in order: each progress message names those closed since the last one.
-        let mut told_closed = None;
+        let mut progress = ProgressMessages::new(process, index);
         let report = move |c: &JobCounts, vitals: Vitals| {
-            let closed_at_ms = match told_closed {
-                Some(told) => c.closed_at_ms.range(told + 1..),
-                None => c.closed_at_ms.range(..),
-            };
-            let closed_at_ms: BTreeMap<u64, u64> = closed_at_ms.map(|(&w, &at)| (w, at)).collect();
-            told_closed = closed_at_ms.keys().next_back().copied().or(told_closed);
-            let progress = WorkerProgress {
-                process,
-                worker: index,
-                processed: c.processed,
-                results: c.results,
-                replayed: c.replayed,
-                rejected: c.rejected,
-                late: c.late,
-                event_time_ms: vitals.event_time_ms,
-                checkpoints: vitals.checkpoints,
-                lag: vitals.lag,
-                closed_at_ms,
-            };
-            let _ = to_harness.send(&ChildMessage::Progress(progress));
+            let _ = to_harness.send(&ChildMessage::Progress(progress.next(c, vitals)));
         };
         let emit = match profile.job.output {
             OutputMode::Append => Emit::Windows,

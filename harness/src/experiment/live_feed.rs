@@ -58,14 +58,14 @@ impl<'a> LiveFeed<'a> {
             },
             server,
         };
-        feed.publish();
+        feed.publish_now();
         feed
     }
 
-    /// The run is now in `phase`.
+    /// The run is now in `phase` (the page sees it at once: a phase changes rarely).
     pub fn phase(&mut self, phase: Phase) {
         self.timeline.phase = phase.as_str().to_owned();
-        self.publish();
+        self.publish_now();
     }
 
     /// The producers started at `unix_ms`: the time axis starts there.
@@ -199,7 +199,7 @@ impl<'a> LiveFeed<'a> {
                 format!("FAILED: {} mismatches", v.mismatch_count)
             },
         });
-        self.publish();
+        self.publish_now();
     }
 
     /// The timeline so far.
@@ -209,14 +209,25 @@ impl<'a> LiveFeed<'a> {
 
     /// Writes `timeline.json` into `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_string(&self.timeline).expect("timelines serialise");
-        std::fs::write(dir.join("timeline.json"), json)
+        std::fs::write(dir.join("timeline.json"), self.json())
     }
 
+    /// Offers the timeline to the page, made only if the page asked since the last time.
     fn publish(&self) {
         if let Some(server) = self.server {
-            server.publish(serde_json::to_string(&self.timeline).expect("timelines serialise"));
+            server.publish(|| self.json());
         }
+    }
+
+    /// Gives the page the timeline now.
+    fn publish_now(&self) {
+        if let Some(server) = self.server {
+            server.publish_now(self.json());
+        }
+    }
+
+    fn json(&self) -> String {
+        serde_json::to_string(&self.timeline).expect("timelines serialise")
     }
 }
 

@@ -143,6 +143,8 @@ impl Experiment<'_> {
                         "write the partial report in {}",
                         self.out.display()
                     )))?;
+                // What the run showed until then, on its page too.
+                self.write_pages(&live.borrow())?;
                 Err(RunError::Interrupted(self.out.display().to_string()))
             }
             Err(error) => {
@@ -314,17 +316,21 @@ impl Experiment<'_> {
             },
         )?;
         live.borrow_mut().settle(&report);
-        live.borrow()
-            .write(self.out)
-            .map_err(RunError::io("write timeline.json"))?;
-        write_report_page(self.out).map_err(|e| RunError::Plot {
-            file: "report.html",
-            reason: e.to_string(),
-        })?;
+        self.write_pages(&live.borrow())?;
         Ok(Outcome {
             summary,
             report,
             metrics: None,
+        })
+    }
+
+    /// Writes the run's `timeline.json` and, from it and the report already written, `report.html`.
+    fn write_pages(&self, live: &LiveFeed<'_>) -> Result<(), RunError> {
+        live.write(self.out)
+            .map_err(RunError::io("write timeline.json"))?;
+        write_report_page(self.out).map_err(|e| RunError::Plot {
+            file: "report.html",
+            reason: e.to_string(),
         })
     }
 }

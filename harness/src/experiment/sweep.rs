@@ -10,7 +10,7 @@ use crate::experiment::error::RunError;
 use crate::experiment::single_run::Experiment;
 use crate::report::comparison::sweep_page;
 use crate::report::grid::{Cell, Grid, Row, Sample, csv};
-use crate::report::plot;
+use crate::report::sweep_plot;
 
 /// A sweep: the grid over a base profile, how often each cell runs, and where.
 #[derive(Debug, Clone)]
@@ -82,9 +82,11 @@ impl Sweep<'_> {
             write(out, "sweep.csv", &csv(&rows))?;
         }
         let svg = out.join("sweep.svg");
-        plot::sweep_svg(&rows, self.base.producers.count, &svg).map_err(|e| RunError::Plot {
-            file: "sweep.svg",
-            reason: e.to_string(),
+        sweep_plot::sweep_svg(&rows, self.base.producers.count, &svg).map_err(|e| {
+            RunError::Plot {
+                file: "sweep.svg",
+                reason: e.to_string(),
+            }
         })?;
         let svg = std::fs::read_to_string(&svg).unwrap_or_default();
         let page = sweep_page(&rows, self.base.producers.count, self.repeat, &svg);

@@ -10,5 +10,6 @@ pub mod model;
 pub mod page;
 pub mod plot;
 pub mod revisions;
+pub mod sweep_plot;
 pub mod table;
 pub mod timeline;

@@ -1,9 +1,10 @@
-//! `report.html`: a run's report as one self-contained page — the key figures, the verification, the
-//! latency plot (the run's `latency.svg`, inlined), the per-window table, the faults, the revisions and
-//! the configuration — with its CSS inline and no script, no font, no image fetched: it opens from the
-//! file with no network. It is made from `report.json` (and `latency.svg`), so `harness report DIR`
-//! makes it again from a run directory. Each key figure carries an `id` a test (or a person's script)
-//! can find it by.
+//! The run's pages. `report.html`: a run's report as one self-contained page — the key figures, the
+//! verification, the latency plot (the run's `latency.svg`, inlined), the live page's charts over the
+//! whole run (its `timeline.json` and our chart script, inlined), the per-window table, the faults,
+//! the revisions and the configuration — with nothing fetched: it opens from the file with no network.
+//! It is made from the run directory's files, so `harness report DIR` makes it again. The live page:
+//! the same charts, filled from the timeline the harness serves. Each key figure carries an `id` a
+//! test (or a person's script) can find it by.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -26,7 +27,8 @@ pub enum PageError {
     NotAReport(String, String),
 }
 
-/// Writes `report.html` in the run directory `dir` from its `report.json` and `latency.svg`.
+/// Writes `report.html` in the run directory `dir` from its `report.json`, `latency.svg` and
+/// `timeline.json`.
 pub fn write_report_page(dir: &Path) -> Result<(), PageError> {
     let read = |name: &str| {
         std::fs::read_to_string(dir.join(name)).map_err(|source| PageError::File {
@@ -98,7 +100,7 @@ processed, <span id="live-settled-windows"></span> windows, end-to-end p90
 </tr></thead><tbody id="live-windows"></tbody></table>
 "#;
 
-/// The live page: the panels, filled from `timeline.json` twice a second.
+/// The live page: the panels, filled from `timeline.json` once a second.
 pub fn live_page() -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

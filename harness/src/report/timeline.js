@@ -1,6 +1,6 @@
 // adstream's own chart script: draws a run's timeline (timeline.json, see report/timeline.rs) as SVG
 // charts and tables. No library, nothing fetched but the timeline itself. The live page polls
-// `timeline.json` twice a second; report.html carries its timeline inline (ADSTREAM_TIMELINE) and
+// `timeline.json` once a second; report.html carries its timeline inline (ADSTREAM_TIMELINE) and
 // draws it once.
 "use strict";
 (function () {
@@ -230,7 +230,7 @@
       .then(r => r.json())
       .then(tl => { failures = 0; set("live-connection", "live"); render(tl); })
       .catch(() => { failures += 1; if (failures > 2) set("live-connection", "the harness has ended: its report.html holds the run"); })
-      .finally(() => setTimeout(poll, 500));
+      .finally(() => setTimeout(poll, 1000));
   }
   poll();
 })();

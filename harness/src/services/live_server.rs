@@ -1,8 +1,9 @@
 //! The live page's server (and `harness report --serve`'s): an HTTP server on a thread of its own,
 //! on loopback unless told otherwise, answering `GET /` with the page and `GET /timeline.json` with
-//! the run's timeline as last published. The harness publishes a new timeline about twice a second; the server never touches
-//! the run, so a slow browser costs the run nothing. `--ui HOST:PORT` places it, `--ui off` turns it
-//! off; by default it serves at 127.0.0.1:4040 (Spark's UI port), or the next free port after it.
+//! the run's timeline as last published (the harness publishes a new one about twice a second; the
+//! page reads it once a second). The server never touches the run, so a slow browser costs the run
+//! nothing. `--ui HOST:PORT` places it, `--ui off` turns it off; by default it serves at
+//! 127.0.0.1:4040 (Spark's UI port), or the next free port after it.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,6 +79,9 @@ pub struct UiError {
 /// A running live page.
 pub struct LiveServer {
     timeline: Arc<Mutex<String>>,
+    /// Whether the timeline was asked for since it was last replaced: a new one is made only then,
+    /// so a page nobody watches costs nothing.
+    asked: Arc<AtomicBool>,
     address: String,
     closing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -132,14 +136,20 @@ impl LiveServer {
         }
         let timeline = Arc::new(Mutex::new("{}".to_owned()));
         let closing = Arc::new(AtomicBool::new(false));
-        let (shown, told) = (Arc::clone(&timeline), Arc::clone(&closing));
+        // The first publish is wanted: a page opened before it gets something.
+        let asked = Arc::new(AtomicBool::new(true));
+        let (shown, told, wanted) = (
+            Arc::clone(&timeline),
+            Arc::clone(&closing),
+            Arc::clone(&asked),
+        );
         let page: Arc<str> = page.into();
         let thread = std::thread::Builder::new()
             .name("live page".to_owned())
             .spawn(move || {
                 while !told.load(Ordering::Relaxed) {
                     match server.recv_timeout(QUIET) {
-                        Ok(Some(request)) => answer(request, &page, &shown),
+                        Ok(Some(request)) => answer(request, &page, &shown, &wanted),
                         Ok(None) => {}
                         Err(_) => return,
                     }
@@ -151,6 +161,7 @@ impl LiveServer {
             })?;
         Ok(Some(Self {
             timeline,
+            asked,
             address,
             closing,
             thread: Some(thread),
@@ -162,8 +173,17 @@ impl LiveServer {
         format!("http://{}/", self.address)
     }
 
-    /// Replaces the timeline the page reads with `json`.
-    pub fn publish(&self, json: String) {
+    /// Replaces the timeline the page reads with the one `json` makes, if the page asked for the
+    /// timeline since the last one (else nothing is made; the page's next request is answered with
+    /// the last one and asks for a new one).
+    pub fn publish(&self, json: impl FnOnce() -> String) {
+        if self.asked.swap(false, Ordering::Relaxed) {
+            *self.timeline.lock().expect("live page lock") = json();
+        }
+    }
+
+    /// Replaces the timeline the page reads with `json` now, asked for or not: the run's last.
+    pub fn publish_now(&self, json: String) {
         *self.timeline.lock().expect("live page lock") = json;
     }
 }
@@ -185,16 +205,19 @@ fn bind(host: &str, port: u16) -> Result<tiny_http::Server, UiError> {
     })
 }
 
-/// Answers one request: the page, the timeline, or 404.
-fn answer(request: tiny_http::Request, page: &str, timeline: &Mutex<String>) {
+/// Answers one request: the page, the timeline (and a fresh one is asked for), or 404.
+fn answer(request: tiny_http::Request, page: &str, timeline: &Mutex<String>, asked: &AtomicBool) {
     let path = request.url().split('?').next().unwrap_or_default();
     let (status, content_type, body) = match path {
         "/" | "/index.html" => (200, "text/html; charset=utf-8", page.to_owned()),
-        "/timeline.json" => (
-            200,
-            "application/json",
-            timeline.lock().expect("live page lock").clone(),
-        ),
+        "/timeline.json" => {
+            asked.store(true, Ordering::Relaxed);
+            (
+                200,
+                "application/json",
+                timeline.lock().expect("live page lock").clone(),
+            )
+        }
         _ => (
             404,
             "text/plain",

@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use adstream_harness::services::ownership::owned_command;
-use adstream_tests::browser::{dump_dom_of_url, screenshot_of_url, text_of};
+use adstream_tests::browser::{dump_dom_of_url, screenshot_of_url, screenshots, text_of};
 use adstream_tests::{TestBroker, bin, lines_until, run_json};
 
 /// The harness, stopped when the test ends however it ends (and, being owned, when the test
@@ -100,7 +100,7 @@ fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
         let dom = dump_dom_of_url(&url, 1_500);
         let seen = look(&dom);
         if !shot && seen.phase == "producing" && !seen.windows.is_empty() {
-            screenshot_of_url(&url, &out.join("live.png"), 1280, 2000);
+            screenshot_of_url(&url, &screenshots().join("live-page.png"), 1280, 2000);
             shot = true;
         }
         let done = seen.phase == "done" || seen.phase == "failed";
@@ -149,6 +149,7 @@ fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
         assert!(last.windows.contains(&id), "window {id}: {last:?}");
     }
     assert!(shot, "no look caught the run producing with a window in");
+    screenshot_of_url(&url, &screenshots().join("live-page-done.png"), 1280, 2000);
     drop(harness);
     std::fs::remove_dir_all(out).unwrap();
 }

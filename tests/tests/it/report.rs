@@ -7,7 +7,7 @@
 use std::process::Stdio;
 
 use adstream_harness::services::ownership::owned_command;
-use adstream_tests::browser::{dump_dom, dump_dom_of_url, screenshot, text_of};
+use adstream_tests::browser::{dump_dom, dump_dom_of_url, screenshot, screenshots, text_of};
 use adstream_tests::{TestBroker, bin, lines_until, run_json};
 use serde_json::Value;
 
@@ -177,7 +177,7 @@ fn a_short_run_reports_everything_and_verifies_exact() {
     for chart in ["Events per second", "Consumer lag", "CPU by process"] {
         assert!(dom.contains(chart), "the page lacks the chart {chart:?}");
     }
-    screenshot(&page, &out.join("report.png"), 1200, 1800);
+    screenshot(&page, &screenshots().join("report-page.png"), 1200, 1800);
     // `harness report` makes the same page from the same files.
     let first = std::fs::read_to_string(&page).unwrap();
     std::fs::remove_file(&page).unwrap();

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use adstream_tests::browser::{dump_dom, text_of};
+use adstream_tests::browser::{dump_dom, screenshot, screenshots, text_of};
 use adstream_tests::{TestBroker, bin, run_json};
 
 fn out_dir(name: &str) -> std::path::PathBuf {
@@ -100,6 +100,12 @@ fn a_two_by_two_sweep_writes_its_table_csv_and_plot() {
 
     // sweep.html, as a browser shows it offline: every cell, with the CSV's p90 and a link to its run.
     let dom = dump_dom(&out.join("sweep.html"));
+    screenshot(
+        &out.join("sweep.html"),
+        &screenshots().join("sweep-page.png"),
+        1200,
+        1400,
+    );
     assert_eq!(text_of(&dom, "cells").as_deref(), Some("4"));
     assert_eq!(text_of(&dom, "cells-exact").as_deref(), Some("4"));
     for row in &rows[1..] {

@@ -21,9 +21,9 @@ use crate::experiment::harness_metrics::Phase;
 use crate::experiment::interrupt::Interrupt;
 use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job, ready_timeout};
 use crate::experiment::ledger::Ledger;
-use crate::experiment::live_feed::{Processes, Shown};
+use crate::experiment::live_feed::Shown;
 use crate::experiment::role::Role;
-use crate::experiment::status_line::{Snapshot, StatusLine};
+use crate::experiment::status_line::StatusLine;
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::RunCollectors;
 use crate::measure::topic_reader::TopicReader;
@@ -34,6 +34,7 @@ use adstream_protocol::liveness::Liveness;
 
 mod inject;
 mod restart;
+mod show;
 
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -198,43 +199,6 @@ impl<'a> Follow<'a> {
             }
             None => (child, status),
         }
-    }
-
-    /// Marks `label` of `kind` on the run's timeline.
-    fn mark(&self, kind: &str, label: String) {
-        self.shown.live.borrow_mut().mark(kind, label);
-    }
-
-    /// `what` was restarted after a failure.
-    fn restarted(&self, what: &str) {
-        self.shown.metrics.restarted();
-        self.mark("restart", format!("{what} restarted"));
-    }
-
-    /// Shows progress from the children's messages and the collectors; what the producers sent when
-    /// they are ours.
-    fn show(&mut self, collectors: &RunCollectors, ours: bool) {
-        let results = &collectors.results;
-        let live = results.live();
-        self.shown
-            .metrics
-            .progress(self.ledger.sent(), self.ledger.processed(), live.windows());
-        let processes = Processes {
-            children: self.supervisor.running(),
-            broker: self.broker.map(|b| b.borrow().pid()),
-        };
-        self.shown
-            .live
-            .borrow_mut()
-            .sample(&self.ledger, collectors, &processes, ours);
-        self.display.update(Snapshot {
-            sent: ours.then(|| self.ledger.sent()),
-            processed: self.ledger.processed(),
-            windows: live.windows(),
-            latency_last_ms: live.last_ms(),
-            latency_max_ms: live.max_ms(),
-            restarts: self.faults.restarts() as usize,
-        });
     }
 
     /// Takes the last lines of the exited children and hands over what they said and the faults met.
