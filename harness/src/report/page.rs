@@ -305,7 +305,7 @@ pre{background:#f8f8f8;padding:1em;overflow:auto}.plot svg{max-width:100%;height
 
 /// The charts' style: the chart script draws plain SVG and leaves its look to these classes.
 const CHART_STYLE: &str = ".charts{display:flex;flex-wrap:wrap;gap:.5em}\
-.charts svg{border:1px solid #eee;background:#fff}.title{font-size:13px;font-weight:bold}\
+.charts>div{flex:1 1 520px;max-width:680px}.charts svg{width:100%;height:auto;border:1px solid #eee;background:#fff}.title{font-size:13px;font-weight:bold}\
 .tick,.legend{font-size:11px}.axis{font-size:11px;fill:#555}.grid{stroke:#eee}\
 .frame{fill:none;stroke:#999}.mark{stroke:#b00;stroke-dasharray:3 3;stroke-width:1.5}\
 .mark.recovered{stroke:#080}.mark.restart{stroke:#e80;stroke-dasharray:6 2}\
