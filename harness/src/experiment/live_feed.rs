@@ -185,9 +185,12 @@ impl<'a> LiveFeed<'a> {
         self.publish();
     }
 
-    /// The run's report is out: its figures replace the live tallies.
+    /// The run's report is out: its figures replace the live tallies, and the run is done (or
+    /// failed, when the recount found a mismatch).
     pub fn settle(&mut self, report: &Report) {
         let v = &report.verification;
+        let phase = if v.exact { Phase::Done } else { Phase::Failed };
+        self.timeline.phase = phase.as_str().to_owned();
         self.timeline.settled = Some(Settled {
             processed: report.events.processed,
             windows: report.windows.len() as u64,

@@ -81,9 +81,17 @@
     }
     series.forEach((ser, i) => {
       const color = COLORS[i % COLORS.length];
-      const pts = ser.points.filter(p => p[1] !== null && isFinite(p[1]));
-      if (pts.length > 1 && !ser.pointsOnly) {
-        svg("polyline", { points: pts.map(p => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(" "), fill: "none", stroke: color, "stroke-width": 1.8, "stroke-dasharray": ser.dash || "" }, s);
+      const known = p => p[1] !== null && p[1] !== undefined && isFinite(p[1]);
+      const pts = ser.points.filter(known);
+      // A value not known (a restarted job's first second, say) breaks the line: nothing is drawn
+      // across it.
+      const segments = [[]];
+      for (const p of ser.points) {
+        if (known(p)) segments[segments.length - 1].push(p);
+        else if (segments[segments.length - 1].length) segments.push([]);
+      }
+      for (const seg of segments.filter(g => g.length > 1)) {
+        svg("polyline", { points: seg.map(p => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(" "), fill: "none", stroke: color, "stroke-width": 1.8, "stroke-dasharray": ser.dash || "" }, s);
       }
       if (ser.marker || pts.length === 1) {
         for (const p of pts) svg("circle", { cx: px(p[0]), cy: py(p[1]), r: 2.6, fill: color }, s);

@@ -1,15 +1,16 @@
 //! The live page's server (and `harness report --serve`'s): an HTTP server on a thread of its own,
 //! on loopback unless told otherwise, answering `GET /` with the page and `GET /timeline.json` with
-//! the run's timeline as last published (the harness publishes a new one about twice a second; the
-//! page reads it once a second). The server never touches the run, so a slow browser costs the run
-//! nothing. `--ui HOST:PORT` places it, `--ui off` turns it off; by default it serves at
+//! the run's timeline. The harness makes a new timeline at most twice a second, and only when the page
+//! asked since the last one, so a page nobody watches costs nothing; a request that finds the
+//! timeline older than a second waits for the next (at most [`WAIT_FOR_FRESH`]). The server never
+//! touches the run, so a slow browser costs the run nothing. `--ui HOST:PORT` places it, `--ui off` turns it off; by default it serves at
 //! 127.0.0.1:4040 (Spark's UI port), or the next free port after it.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where the live page is served unless told otherwise.
 const DEFAULT_HOST: &str = "127.0.0.1";
@@ -19,6 +20,42 @@ const DEFAULT_PORT: u16 = 4040;
 const DEFAULT_TRIES: u16 = 32;
 /// How long the serving thread waits for a request before it looks whether it should close.
 const QUIET: Duration = Duration::from_millis(50);
+/// A timeline younger than this is answered at once.
+const FRESH: Duration = Duration::from_secs(1);
+/// How long a request for an older one waits for the next.
+const WAIT_FOR_FRESH: Duration = Duration::from_millis(700);
+
+/// The timeline the page reads, shared by the harness (which replaces it) and the server.
+#[derive(Debug)]
+struct Shared {
+    /// The timeline and when it was made.
+    timeline: Mutex<(String, Instant)>,
+    /// Signalled when it is replaced.
+    replaced: Condvar,
+    /// Whether it was asked for since it was last replaced.
+    asked: AtomicBool,
+}
+
+impl Shared {
+    fn replace(&self, json: String) {
+        *self.timeline.lock().expect("live page lock") = (json, Instant::now());
+        self.replaced.notify_all();
+    }
+
+    /// The timeline, after waiting for a new one if it is not fresh.
+    fn read(&self) -> String {
+        self.asked.store(true, Ordering::Relaxed);
+        let held = self.timeline.lock().expect("live page lock");
+        let made = held.1;
+        let (held, _) = self
+            .replaced
+            .wait_timeout_while(held, WAIT_FOR_FRESH, |(_, at)| {
+                *at == made && made.elapsed() > FRESH
+            })
+            .expect("live page lock");
+        held.0.clone()
+    }
+}
 
 /// Where to serve the live page (`--ui`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,10 +115,7 @@ pub struct UiError {
 
 /// A running live page.
 pub struct LiveServer {
-    timeline: Arc<Mutex<String>>,
-    /// Whether the timeline was asked for since it was last replaced: a new one is made only then,
-    /// so a page nobody watches costs nothing.
-    asked: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     address: String,
     closing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -134,22 +168,21 @@ impl LiveServer {
                 "live page: {place} is taken, serving at {address} instead"
             ));
         }
-        let timeline = Arc::new(Mutex::new("{}".to_owned()));
+        let shared = Arc::new(Shared {
+            timeline: Mutex::new(("{}".to_owned(), Instant::now())),
+            replaced: Condvar::new(),
+            // The first timeline is wanted: a page opened before it gets something.
+            asked: AtomicBool::new(true),
+        });
         let closing = Arc::new(AtomicBool::new(false));
-        // The first publish is wanted: a page opened before it gets something.
-        let asked = Arc::new(AtomicBool::new(true));
-        let (shown, told, wanted) = (
-            Arc::clone(&timeline),
-            Arc::clone(&closing),
-            Arc::clone(&asked),
-        );
+        let (served, told) = (Arc::clone(&shared), Arc::clone(&closing));
         let page: Arc<str> = page.into();
         let thread = std::thread::Builder::new()
             .name("live page".to_owned())
             .spawn(move || {
                 while !told.load(Ordering::Relaxed) {
                     match server.recv_timeout(QUIET) {
-                        Ok(Some(request)) => answer(request, &page, &shown, &wanted),
+                        Ok(Some(request)) => answer(request, &page, &served),
                         Ok(None) => {}
                         Err(_) => return,
                     }
@@ -160,8 +193,7 @@ impl LiveServer {
                 reason: e.to_string(),
             })?;
         Ok(Some(Self {
-            timeline,
-            asked,
+            shared,
             address,
             closing,
             thread: Some(thread),
@@ -177,14 +209,14 @@ impl LiveServer {
     /// timeline since the last one (else nothing is made; the page's next request is answered with
     /// the last one and asks for a new one).
     pub fn publish(&self, json: impl FnOnce() -> String) {
-        if self.asked.swap(false, Ordering::Relaxed) {
-            *self.timeline.lock().expect("live page lock") = json();
+        if self.shared.asked.swap(false, Ordering::Relaxed) {
+            self.shared.replace(json());
         }
     }
 
-    /// Replaces the timeline the page reads with `json` now, asked for or not: the run's last.
+    /// Replaces the timeline the page reads with `json` now, asked for or not.
     pub fn publish_now(&self, json: String) {
-        *self.timeline.lock().expect("live page lock") = json;
+        self.shared.replace(json);
     }
 }
 
@@ -206,18 +238,11 @@ fn bind(host: &str, port: u16) -> Result<tiny_http::Server, UiError> {
 }
 
 /// Answers one request: the page, the timeline (and a fresh one is asked for), or 404.
-fn answer(request: tiny_http::Request, page: &str, timeline: &Mutex<String>, asked: &AtomicBool) {
+fn answer(request: tiny_http::Request, page: &str, shared: &Shared) {
     let path = request.url().split('?').next().unwrap_or_default();
     let (status, content_type, body) = match path {
         "/" | "/index.html" => (200, "text/html; charset=utf-8", page.to_owned()),
-        "/timeline.json" => {
-            asked.store(true, Ordering::Relaxed);
-            (
-                200,
-                "application/json",
-                timeline.lock().expect("live page lock").clone(),
-            )
-        }
+        "/timeline.json" => (200, "application/json", shared.read()),
         _ => (
             404,
             "text/plain",
@@ -255,6 +280,46 @@ mod tests {
             let error = UiPlace::parse(bad).unwrap_err();
             assert!(error.starts_with("must be HOST:PORT"), "{bad}: {error}");
         }
+    }
+
+    /// The body of `GET path` from `server`.
+    fn get(server: &LiveServer, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_timeline_is_made_only_when_the_page_asked_for_one() {
+        let at = UiPlace::At {
+            host: "127.0.0.1".into(),
+            port: 0,
+        };
+        let server = LiveServer::start(&at, "the page".into(), |_| {})
+            .unwrap()
+            .unwrap();
+        let made = std::cell::Cell::new(0);
+        let make = |text: &str| {
+            made.set(made.get() + 1);
+            text.to_owned()
+        };
+        server.publish(|| make("first"));
+        server.publish(|| make("second"));
+        assert_eq!(made.get(), 1, "nobody asked for the second");
+        assert_eq!(get(&server, "/timeline.json"), "first");
+        server.publish(|| make("third"));
+        assert_eq!(made.get(), 2);
+        assert_eq!(get(&server, "/timeline.json"), "third");
+        server.publish_now("fourth".into());
+        assert_eq!(get(&server, "/timeline.json"), "fourth");
+        assert_eq!(get(&server, "/"), "the page");
     }
 
     #[test]
