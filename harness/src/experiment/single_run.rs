@@ -96,10 +96,7 @@ impl Experiment<'_> {
             results: ResultsCollector::start(&profile.kafka)?,
             probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
         };
-        let title = self
-            .out
-            .file_name()
-            .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+        let title = run_title(self.out);
         let live = RefCell::new(LiveFeed::new(self.ui, &title, &profile));
         let shown = Shown {
             metrics: metrics.clone(),
@@ -332,6 +329,21 @@ impl Experiment<'_> {
             file: "report.html",
             reason: e.to_string(),
         })
+    }
+}
+
+/// A run's name on its live page: its directory's, with the cell's for a sweep's repeat
+/// (`p2-w1-n1-r1000-poisson/run-0`; a run's own default directory, `run-<unix ms>`, stands alone).
+fn run_title(out: &Path) -> String {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let repeat = |run: &str| {
+        run.strip_prefix("run-")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    };
+    match (name(out), out.parent().and_then(name)) {
+        (Some(run), Some(cell)) if repeat(&run) => format!("{cell}/{run}"),
+        (Some(run), _) => run,
+        (None, _) => "run".to_owned(),
     }
 }
 
