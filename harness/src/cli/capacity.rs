@@ -9,7 +9,7 @@ use clap::Args;
 use std::cell::RefCell;
 
 use crate::cli::run::RunArgs;
-use crate::cli::{ensure_broker, out_dir, refuse_external};
+use crate::cli::{announce, ensure_broker, out_dir, refuse_external};
 
 /// Flags of `harness capacity`.
 #[derive(Debug, Args)]
@@ -66,6 +66,7 @@ pub fn run(args: &CapacityArgs) -> anyhow::Result<()> {
         base.job.processes,
         base.job.workers
     );
+    announce(ui.as_ref());
     let search = CapacitySearch {
         base: &base,
         from,

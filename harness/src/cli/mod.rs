@@ -37,16 +37,20 @@ pub struct UiArg {
 }
 
 impl UiArg {
-    /// Starts the live page (unless `off`) and says where it is; a place that cannot be served is a
-    /// command-line mistake.
+    /// Starts the live page (unless `off`); a place that cannot be served is a command-line
+    /// mistake. Where it is is said once the run starts ([`announce`]), so that a run that cannot
+    /// start says only why.
     pub fn start(&self) -> anyhow::Result<Option<LiveServer>> {
         let place = self.ui.clone().unwrap_or_default();
-        let server = LiveServer::start(&place, live_page(), |note| eprintln!("{note}"))
-            .map_err(|e| ConfigError::Flags(format!("--ui: {e}")))?;
-        if let Some(server) = &server {
-            eprintln!("live page: {}", server.url());
-        }
-        Ok(server)
+        Ok(LiveServer::start(&place, live_page())
+            .map_err(|e| ConfigError::Flags(format!("--ui: {e}")))?)
+    }
+}
+
+/// Says where the live page is, if there is one.
+pub fn announce(ui: Option<&LiveServer>) {
+    if let Some(server) = ui {
+        eprintln!("live page: {}", server.describe());
     }
 }
 

@@ -37,10 +37,10 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let html = std::fs::read_to_string(&page)
         .with_context(|| format!("cannot read {}", page.display()))?;
     let interrupt = Interrupt::install()?;
-    let server = LiveServer::start(&place, html, |note| eprintln!("{note}"))
-        .map_err(|e| ConfigError::Flags(format!("--serve: {e}")))?;
+    let server =
+        LiveServer::start(&place, html).map_err(|e| ConfigError::Flags(format!("--serve: {e}")))?;
     if let Some(server) = &server {
-        eprintln!("report page: {} (Ctrl-C ends)", server.url());
+        eprintln!("report page: {} (Ctrl-C ends)", server.describe());
     }
     while !interrupt.wait(Duration::from_secs(3600)) {}
     Ok(())

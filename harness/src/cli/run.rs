@@ -17,7 +17,7 @@ use adstream_profile::flags::{
 use adstream_profile::profile::{BrokerStorage, Launch, Profile, Served, keys};
 use clap::Args;
 
-use crate::cli::{UiArg, ensure_broker, out_dir};
+use crate::cli::{UiArg, announce, ensure_broker, out_dir};
 
 /// Flags of `harness run` (and of `harness capacity`, which searches over them).
 #[derive(Debug, Args)]
@@ -167,6 +167,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         profile.job.workers,
         profile.kafka.bootstrap
     );
+    announce(ui.as_ref());
     let interrupt = Interrupt::install()?;
     let experiment = Experiment {
         out: &out,

@@ -13,7 +13,7 @@ use adstream_profile::keys::Key;
 use adstream_profile::profile::{Generator, Profile, keys};
 use clap::Args;
 
-use crate::cli::{UiArg, ensure_broker, out_dir, refuse_external};
+use crate::cli::{UiArg, announce, ensure_broker, out_dir, refuse_external};
 
 /// The help of a sweep axis: its values default to the key's.
 fn axis_help(text: &str, key: Key) -> String {
@@ -129,6 +129,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         base.producers.duration,
         base.kafka.bootstrap
     );
+    announce(ui.as_ref());
     let sweep = Sweep {
         base: &base,
         grid,

@@ -117,6 +117,8 @@ pub struct UiError {
 pub struct LiveServer {
     shared: Arc<Shared>,
     address: String,
+    /// The default address, when it was taken.
+    instead_of: Option<String>,
     closing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -131,12 +133,8 @@ impl fmt::Debug for LiveServer {
 
 impl LiveServer {
     /// Serves `page` at `place` (`None` for `off`); with the default place, a taken port is passed
-    /// over for the next, and `note` says so.
-    pub fn start(
-        place: &UiPlace,
-        page: String,
-        note: impl Fn(&str),
-    ) -> Result<Option<Self>, UiError> {
+    /// over for the next (and [`LiveServer::describe`] says so).
+    pub fn start(place: &UiPlace, page: String) -> Result<Option<Self>, UiError> {
         let server = match place {
             UiPlace::Off => return Ok(None),
             UiPlace::At { host, port } => bind(host, *port)?,
@@ -163,11 +161,8 @@ impl LiveServer {
             .to_ip()
             .map(|a| a.to_string())
             .unwrap_or_else(|| place.to_string());
-        if *place == UiPlace::Default && address != place.to_string() {
-            note(&format!(
-                "live page: {place} is taken, serving at {address} instead"
-            ));
-        }
+        let instead_of =
+            (*place == UiPlace::Default && address != place.to_string()).then(|| place.to_string());
         let shared = Arc::new(Shared {
             timeline: Mutex::new(("{}".to_owned(), Instant::now())),
             replaced: Condvar::new(),
@@ -195,6 +190,7 @@ impl LiveServer {
         Ok(Some(Self {
             shared,
             address,
+            instead_of,
             closing,
             thread: Some(thread),
         }))
@@ -203,6 +199,14 @@ impl LiveServer {
     /// The page's URL.
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)
+    }
+
+    /// The page's URL, and why it is not the default address when that was taken.
+    pub fn describe(&self) -> String {
+        match &self.instead_of {
+            Some(default) => format!("{} ({default} is taken)", self.url()),
+            None => self.url(),
+        }
     }
 
     /// Replaces the timeline the page reads with the one `json` makes, if the page asked for the
@@ -302,9 +306,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 0,
         };
-        let server = LiveServer::start(&at, "the page".into(), |_| {})
-            .unwrap()
-            .unwrap();
+        let server = LiveServer::start(&at, "the page".into()).unwrap().unwrap();
         let made = std::cell::Cell::new(0);
         let make = |text: &str| {
             made.set(made.get() + 1);
@@ -330,7 +332,6 @@ mod tests {
                 port: 0,
             },
             "page".into(),
-            |_| {},
         )
         .unwrap()
         .unwrap();
@@ -339,7 +340,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
         };
-        let error = LiveServer::start(&again, "page".into(), |_| {}).unwrap_err();
+        let error = LiveServer::start(&again, "page".into()).unwrap_err();
         assert!(
             error
                 .to_string()

@@ -73,6 +73,7 @@ fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
     let url = said
         .last()
         .and_then(|l| l.strip_prefix("live page: "))
+        .and_then(|l| l.split(' ').next())
         .unwrap_or_else(|| panic!("no live page address: {said:?}"))
         .to_owned();
     // The rest of the harness's stderr is kept, for a failure's message.
