@@ -12,6 +12,10 @@ use adstream_harness::services::ownership::owned_command;
 use adstream_tests::browser::{dump_dom_of_url, screenshot_of_url, screenshots, text_of};
 use adstream_tests::{TestBroker, bin, lines_until, run_json};
 
+/// How often the test looks at the page (a pace, not a wait for anything: the page changes on its own
+/// every second).
+const LOOK_EVERY: Duration = Duration::from_secs(2);
+
 /// The harness, stopped when the test ends however it ends (and, being owned, when the test
 /// process is killed).
 struct Harness(Child);
@@ -89,8 +93,10 @@ fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
         text
     });
 
-    // Each look takes the browser a second or two: the page is looked at until the run is done.
+    // The page is looked at every 2 s or so until the run is done: the way a person glances at it,
+    // and few enough browser starts that the tests running beside this one keep their cores.
     let deadline = Instant::now() + Duration::from_secs(180);
+    let mut next_look = Instant::now();
     let mut looks: Vec<Look> = Vec::new();
     let mut shot = false;
     let dom = loop {
@@ -98,7 +104,9 @@ fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
             Instant::now() < deadline,
             "the run did not end on the page: {looks:?}"
         );
-        let dom = dump_dom_of_url(&url, 1_500);
+        std::thread::sleep(next_look.saturating_duration_since(Instant::now()));
+        next_look = Instant::now() + LOOK_EVERY;
+        let dom = dump_dom_of_url(&url, 1_000);
         let seen = look(&dom);
         if !shot && seen.phase == "producing" && !seen.windows.is_empty() {
             screenshot_of_url(&url, &screenshots().join("live-page.png"), 1280, 2000);
