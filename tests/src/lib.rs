@@ -77,6 +77,24 @@ impl TestBroker {
         command
     }
 
+    /// `harness run` on this broker's topics with `args`, its files in a fresh directory of the
+    /// temporary directory named after `name`; asserts that it exits 0 with verification EXACT and
+    /// returns the run's directory and its stderr.
+    pub fn run_exact(&self, name: &str, args: &[&str]) -> (std::path::PathBuf, String) {
+        let out = std::env::temp_dir().join(format!("adstream-{name}-{}", std::process::id()));
+        let run = self
+            .harness_run()
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run harness");
+        let err = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{err}");
+        assert!(err.contains("verification EXACT"), "{err}");
+        (out, err)
+    }
+
     /// `broker` with the topics of `kafka` created through `kafka`'s connection (its bootstrap may
     /// be something in front of the broker, its properties TLS).
     pub fn create_topics(broker: LocalBroker, kafka: KafkaSection) -> Self {

@@ -36,19 +36,27 @@ fn results_are_exact(t: &TestBroker, out: &Path, report: &serde_json::Value) {
 #[test]
 fn two_kills_of_a_two_by_two_job_recover_with_exactly_one_right_result_per_window() {
     let t = TestBroker::with_topics(4);
-    let out = std::env::temp_dir().join(format!("adstream-recovery-{}", std::process::id()));
-    let run = t
-        .harness_run()
-        .args(["--processes", "2", "--workers", "2", "--producers", "2"])
-        .args(["--generator", "mmpp", "--rate", "3000", "--duration", "40"])
-        .args(["--kill", "job:1@12", "--kill", "job:0@27"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run harness");
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{err}");
-    assert!(err.contains("verification EXACT"), "{err}");
+    let (out, _) = t.run_exact(
+        "recovery",
+        &[
+            "--processes",
+            "2",
+            "--workers",
+            "2",
+            "--producers",
+            "2",
+            "--generator",
+            "mmpp",
+            "--rate",
+            "3000",
+            "--duration",
+            "40",
+            "--kill",
+            "job:1@12",
+            "--kill",
+            "job:0@27",
+        ],
+    );
 
     let report = run_json(&out, "report.json");
     let faults = report["faults"].as_array().expect("faults");
@@ -153,19 +161,21 @@ fn a_hung_job_process_is_detected_and_the_job_restarted_with_exact_results() {
 #[test]
 fn a_killed_producer_is_restarted_and_resumes_with_every_event_once() {
     let t = TestBroker::with_topics(2);
-    let out = std::env::temp_dir().join(format!("adstream-producer-kill-{}", std::process::id()));
-    let run = t
-        .harness_run()
-        .args(["--producers", "2", "--generator", "uniform"])
-        .args(["--rate", "2000", "--duration", "12"])
-        .args(["--kill", "producer:0@4"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run harness");
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{err}");
-    assert!(err.contains("verification EXACT"), "{err}");
+    let (out, err) = t.run_exact(
+        "producer-kill",
+        &[
+            "--producers",
+            "2",
+            "--generator",
+            "uniform",
+            "--rate",
+            "2000",
+            "--duration",
+            "12",
+            "--kill",
+            "producer:0@4",
+        ],
+    );
     assert!(
         err.contains("producer 0 exited with signal: 9 (SIGKILL) (injected): restarting it"),
         "{err}"

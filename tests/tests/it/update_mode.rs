@@ -66,18 +66,21 @@ fn revisions_are_exact(t: &TestBroker, out: &Path) -> BTreeMap<(u64, u32), Vec<W
 #[test]
 fn revisions_come_every_interval_while_a_window_is_open_and_every_one_is_exact() {
     let t = TestBroker::with_topics(2);
-    let out = std::env::temp_dir().join(format!("adstream-update-{}", std::process::id()));
-    let run = t
-        .harness_run()
-        .args(["--output", "update", "--update-interval-ms", "500"])
-        .args(["--rate", "400", "--duration", "8", "--window", "3"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run harness");
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{err}");
-    assert!(err.contains("verification EXACT"), "{err}");
+    let (out, err) = t.run_exact(
+        "update",
+        &[
+            "--output",
+            "update",
+            "--update-interval-ms",
+            "500",
+            "--rate",
+            "400",
+            "--duration",
+            "8",
+            "--window",
+            "3",
+        ],
+    );
     assert!(err.contains("freshness (revisions)"), "{err}");
     let report = run_json(&out, "report.json");
     let revisions = &report["revisions"];
@@ -116,20 +119,29 @@ fn revisions_come_every_interval_while_a_window_is_open_and_every_one_is_exact()
 #[test]
 fn two_kills_in_update_mode_keep_every_revision_exact_and_none_twice() {
     let t = TestBroker::with_topics(4);
-    let out = std::env::temp_dir().join(format!("adstream-update-kills-{}", std::process::id()));
-    let run = t
-        .harness_run()
-        .args(["--output", "update"])
-        .args(["--processes", "2", "--workers", "2", "--producers", "2"])
-        .args(["--rate", "2000", "--duration", "24", "--window", "5"])
-        .args(["--kill", "job:1@7", "--kill", "job:0@15"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run harness");
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{err}");
-    assert!(err.contains("verification EXACT"), "{err}");
+    let (out, _) = t.run_exact(
+        "update-kills",
+        &[
+            "--output",
+            "update",
+            "--processes",
+            "2",
+            "--workers",
+            "2",
+            "--producers",
+            "2",
+            "--rate",
+            "2000",
+            "--duration",
+            "24",
+            "--window",
+            "5",
+            "--kill",
+            "job:1@7",
+            "--kill",
+            "job:0@15",
+        ],
+    );
     let report = run_json(&out, "report.json");
     assert_eq!(report["faults"].as_array().unwrap().len(), 2, "{report}");
     // Revisions written before a kill stay; the next incarnation numbers its own after them.
@@ -231,18 +243,21 @@ fn an_hour_long_window_has_its_first_revision_within_an_interval_of_its_first_ev
     use adstream_protocol::wire::{Event, HEADER_KIND};
 
     let t = TestBroker::with_topics(2);
-    let out = std::env::temp_dir().join(format!("adstream-update-hour-{}", std::process::id()));
-    let run = t
-        .harness_run()
-        .args(["--output", "update", "--update-interval-ms", "1000"])
-        .args(["--rate", "100", "--duration", "120", "--window", "3600"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run harness");
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{err}");
-    assert!(err.contains("verification EXACT"), "{err}");
+    let (out, _) = t.run_exact(
+        "update-hour",
+        &[
+            "--output",
+            "update",
+            "--update-interval-ms",
+            "1000",
+            "--rate",
+            "100",
+            "--duration",
+            "120",
+            "--window",
+            "3600",
+        ],
+    );
 
     let by_key = revisions_are_exact(&t, &out);
     let records = read_event_records(&t.kafka, Duration::from_secs(60), 2);
