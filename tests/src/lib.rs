@@ -48,6 +48,25 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Held by a test that measures latency against another run of its own (a ratio), exclusively, and
+/// by a test that drives a browser for a while, shared: a headless Chromium starting on this 2-core
+/// machine takes both cores for a moment, which such a ratio would count against the job.
+static MEASURING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// For a test that compares latencies: no browser-driving test runs meanwhile.
+pub fn measuring_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    MEASURING
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// For a test that drives a browser: no latency-comparing test runs meanwhile.
+pub fn driving_a_browser() -> std::sync::RwLockReadGuard<'static, ()> {
+    MEASURING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A local broker on a free port with the events, results and dead-letter topics created.
 pub struct TestBroker {
     /// The broker, stopped on drop.

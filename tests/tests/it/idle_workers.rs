@@ -6,7 +6,7 @@
 //! × 1 run of the same test, never as an absolute time. Without the fix, 5 of 6 such runs had a p90
 //! above 100 ms.
 
-use adstream_tests::{TestBroker, run_json};
+use adstream_tests::{TestBroker, measuring_alone, run_json};
 
 /// The end-to-end p90 of an exact run of one partition with `workers` × `processes`.
 fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
@@ -31,6 +31,7 @@ fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {
 
 #[test]
 fn one_partition_over_two_workers_or_processes_is_as_fast_as_one_worker() {
+    let _alone = measuring_alone();
     let t = TestBroker::with_topics(1);
     let alone = p90_ms(&t, "1", "1");
     for (workers, processes) in [("2", "1"), ("1", "2")] {

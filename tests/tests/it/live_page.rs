@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use adstream_harness::services::ownership::owned_command;
 use adstream_tests::browser::{dump_dom_of_url, screenshot_of_url, screenshots, text_of};
-use adstream_tests::{TestBroker, bin, lines_until, run_json};
+use adstream_tests::{TestBroker, bin, driving_a_browser, lines_until, run_json};
 
 /// How often the test looks at the page (a pace, not a wait for anything: the page changes on its own
 /// every second).
@@ -52,6 +52,7 @@ fn look(dom: &str) -> Look {
 
 #[test]
 fn a_browser_watches_a_run_on_its_live_page_and_ends_on_the_report_s_figures() {
+    let _browsing = driving_a_browser();
     let t = TestBroker::with_topics(2);
     let out = std::env::temp_dir().join(format!("adstream-live-{}", std::process::id()));
     let mut command = owned_command(&bin("harness"));
