@@ -6,7 +6,8 @@
 //! × 1 run of the same test, never as an absolute time. Without the fix, 5 of 6 such runs had a p90
 //! above 100 ms.
 
-use adstream_tests::{TestBroker, measuring_alone, run_json};
+use adstream_tests::runs::measuring_alone;
+use adstream_tests::{TestBroker, run_json};
 
 /// The end-to-end p90 of an exact run of one partition with `workers` × `processes`.
 fn p90_ms(t: &TestBroker, workers: &str, processes: &str) -> f64 {

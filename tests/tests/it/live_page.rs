@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use adstream_harness::services::ownership::owned_command;
 use adstream_tests::browser::{dump_dom_of_url, screenshot_of_url, screenshots, text_of};
-use adstream_tests::{TestBroker, bin, driving_a_browser, lines_until, run_json};
+use adstream_tests::runs::driving_a_browser;
+use adstream_tests::{TestBroker, bin, lines_until, run_json};
 
 /// How often the test looks at the page (a pace, not a wait for anything: the page changes on its own
 /// every second).
