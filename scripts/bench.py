@@ -124,6 +124,17 @@ def run_line(report, label):
               f"freshness p50 {f['p50']:.0f} p90 {f['p90']:.0f} p99 {f['p99']:.0f} ms")
 
 
+def partitions_line(report, label, broker_ms):
+    """One run of the partitions benchmark on a line: end-to-end p50/p90/max, each window's largest
+    latency, and the broker's CPU per event."""
+    r = json.load(open(report))
+    l, events = r["latency_ms"], r["events"]["processed"]
+    maxima = " ".join(str(w["max_latency_ms"]) for w in r["windows"])
+    print(f"  {label}: end to end p50 {l['p50']:.0f} p90 {l['p90']:.0f} max {l['max']:.0f} ms, windows' max [{maxima}] ms, "
+          f"broker CPU {int(broker_ms) / 1000:.2f} s = {int(broker_ms) * 1000 / events:.2f} µs/event, exact {r['verification']['exact']}, "
+          f"{events} events")
+
+
 def free_port():
     """A TCP port free on the loopback now."""
     s = socket.socket()
