@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The Python the benchmark scripts share: each function reads what a script's runs wrote (reports,
 summaries) and prints its figures. `python3 scripts/bench.py NAME ARGS...` calls function NAME."""
+import collections
 import glob
 import json
 import socket
@@ -133,6 +134,22 @@ def partitions_line(report, label, broker_ms):
     print(f"  {label}: end to end p50 {l['p50']:.0f} p90 {l['p90']:.0f} max {l['max']:.0f} ms, windows' max [{maxima}] ms, "
           f"broker CPU {int(broker_ms) / 1000:.2f} s = {int(broker_ms) * 1000 / events:.2f} µs/event, exact {r['verification']['exact']}, "
           f"{events} events")
+
+
+def requests_line(report, tapped_report, requests, label):
+    """One build's round of the broker-work benchmark on a line: the broker's CPU per event and the
+    end-to-end latency of the run on the harness's broker, and the requests per second by API (all
+    clients) of the run through the counting relay."""
+    r = json.load(open(report))
+    events, broker_s, l = r["events"]["processed"], r["cpu_s"]["broker"], r["latency_ms"]
+    t = json.load(open(tapped_report))
+    seconds = t["events"]["processed"] / t["throughput"]
+    by_api = collections.Counter()
+    for apis in json.load(open(requests)).values():
+        by_api.update(apis)
+    rates = ", ".join(f"{api} {n / seconds:.0f}/s" for api, n in by_api.most_common() if n >= seconds)
+    print(f"  {label}: broker CPU {broker_s:.2f} s = {broker_s * 1e6 / events:.2f} µs/event, end to end p50 {l['p50']:.0f} "
+          f"p90 {l['p90']:.0f} ms, exact {r['verification']['exact']}; through the relay: {rates}")
 
 
 def free_port():

@@ -1,6 +1,10 @@
-# Sourced by the benchmark scripts: builds the release binaries, sets $bin, and starts a local broker on a
+# Sourced by the benchmark scripts: builds the release binaries (once per script), sets $bin, and starts a local broker on a
 # free loopback port ($bootstrap), stopped when the script exits.
-cargo build --release --quiet
+# Built once per script: a script that starts a broker per run does not rebuild between runs.
+if [ -z "${adstream_built:-}" ]; then
+    cargo build --release --quiet
+    adstream_built=1
+fi
 bin="${CARGO_TARGET_DIR:-target}/release"
 port=$(python3 scripts/bench.py free_port)
 bootstrap="127.0.0.1:$port"

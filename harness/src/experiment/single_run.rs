@@ -21,7 +21,8 @@ use crate::experiment::launch::{Programs, job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::live_feed::{LiveFeed, Shown};
 use crate::experiment::supervisor::sibling_binary;
-use crate::measure::collectors::{BrokerProbe, Collected, ResultsCollector, RunCollectors};
+use crate::measure::broker_probe::BrokerProbe;
+use crate::measure::collectors::{Collected, ResultsCollector, RunCollectors};
 use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::latency::LatencyReport;
@@ -94,7 +95,7 @@ impl Experiment<'_> {
         }
         let collectors = RunCollectors {
             results: ResultsCollector::start(&profile.kafka)?,
-            probe: BrokerProbe::start(&profile.kafka, profile.producers.count)?,
+            probe: BrokerProbe::start(&profile)?,
         };
         let title = run_title(self.out);
         let live = RefCell::new(LiveFeed::new(self.ui, &title, &profile));

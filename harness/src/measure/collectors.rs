@@ -1,8 +1,7 @@
 //! The live collectors of a run, each a consumer on its own thread:
 //! - [`ResultsCollector`]: every result record — every revision — with its Kafka timestamp (the seed's
 //!   latency calculator);
-//! - [`BrokerProbe`]: the broker's own delivery delay of the events — receive time − `produce_time` of
-//!   each 10th event — so a report can separate what the broker costs from what the job adds.
+//! - [`BrokerProbe`] (its own module): the broker's delivery delay of the events.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,14 +10,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use adstream_kafka::KafkaError;
-use adstream_kafka::ordered::header;
 use adstream_profile::profile::KafkaSection;
-use adstream_protocol::clock::unix_us;
-use adstream_protocol::wire::{HEADER_KIND, WindowResult};
+use adstream_protocol::wire::WindowResult;
 use rdkafka::Message;
 
-use crate::measure::topic_reader::{Next, Partitions, TopicReader, Wait};
-use crate::report::latency::{BrokerDelay, LatencyHistogram, Observation};
+use crate::measure::broker_probe::BrokerProbe;
+use crate::measure::topic_reader::{Next, TopicReader, Wait};
+use crate::report::latency::{LatencyHistogram, Observation};
 
 /// The live collectors of one run.
 pub struct RunCollectors {
@@ -27,9 +25,6 @@ pub struct RunCollectors {
     /// The broker's delivery delay.
     pub probe: BrokerProbe,
 }
-
-/// Events between two samples of the broker probe.
-const SAMPLE_EVERY: u64 = 10;
 
 /// A result record and its Kafka timestamp (Unix ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +129,7 @@ impl ResultsCollector {
     pub fn start(kafka: &KafkaSection) -> Result<Self, KafkaError> {
         // Latency is the record's own timestamp, so this reader may wait longer per fetch and spare the
         // broker.
-        let mut reader =
-            TopicReader::open(kafka, &kafka.results_topic, Partitions::All, Wait::Patient)?;
+        let mut reader = TopicReader::open(kafka, &kafka.results_topic, Wait::Patient)?;
         let stop = Arc::new(AtomicBool::new(false));
         let expected = Arc::new(AtomicU64::new(u64::MAX));
         let seen = Arc::new(AtomicU64::new(0));
@@ -211,138 +205,4 @@ fn collect(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<Collected>
         result: serde_json::from_slice(message.payload()?).ok()?,
         record_ms: message.timestamp().to_millis()?,
     })
-}
-
-/// Samples the events topic's delivery delay.
-pub struct BrokerProbe {
-    handle: JoinHandle<BrokerDelay>,
-    stop: Arc<AtomicBool>,
-    live: Arc<Mutex<BTreeMap<u64, u64>>>,
-}
-
-/// Samples between two refreshes of the live per-window figure.
-const LIVE_EVERY: u64 = 50;
-
-/// The unsigned integer after `"key":` in a JSON text (spaces allowed after the colon, as Python's
-/// `json.dumps` writes), found without parsing the rest.
-fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
-    let at = value.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits: Vec<u64> = value[at..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(|b| b.is_ascii_digit())
-        .map(|d| u64::from(d - b'0'))
-        .collect();
-    if digits.is_empty() {
-        return None;
-    }
-    digits
-        .into_iter()
-        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(d))
-}
-
-impl BrokerProbe {
-    /// Starts reading the events topic's partition 0 from the beginning; it ends by itself once that
-    /// partition holds an end marker from each of `producers` (with none of ours, never), or when
-    /// stopped.
-    pub fn start(kafka: &KafkaSection, producers: u32) -> Result<Self, KafkaError> {
-        // One partition, read like the job reads: the delay is the broker's, and sampling one partition
-        // keeps the probe's own load on the broker small (each fetch of a partition costs the local
-        // broker time that grows with the partition's length).
-        let mut reader = TopicReader::open(
-            kafka,
-            &kafka.events_topic,
-            Partitions::First,
-            Wait::LikeTheJob,
-        )?;
-        let mut ends_missing = u64::from(reader.partitions()) * u64::from(producers);
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = Arc::clone(&stop);
-        let live = Arc::new(Mutex::new(BTreeMap::new()));
-        let shown = Arc::clone(&live);
-        let handle = std::thread::spawn(move || {
-            let mut delay = BrokerDelay::default();
-            let mut events = 0u64;
-            let mut last_window = None;
-            reader.read_until(&s, Duration::ZERO, None, |message| {
-                let kind = header(message, HEADER_KIND).flatten();
-                match kind {
-                    Some(b"end") => ends_missing = ends_missing.saturating_sub(1),
-                    Some(_) => {}
-                    None => {
-                        events += 1;
-                        if events % SAMPLE_EVERY == 1 {
-                            let now_us = unix_us();
-                            let value = message.payload().unwrap_or_default();
-                            if let (Some(produced_ms), Some(window)) = (
-                                json_number(value, b"\"produce_time\":"),
-                                json_number(value, b"\"window_id\":"),
-                            ) {
-                                let us = now_us.saturating_sub(produced_ms * 1_000);
-                                delay.overall.record_us(us);
-                                delay.per_window.entry(window).or_default().record_us(us);
-                                // The live figures: refreshed now and then, and the previous
-                                // window's once the next begins.
-                                if events % (SAMPLE_EVERY * LIVE_EVERY) == 1
-                                    || last_window != Some(window)
-                                {
-                                    let mut shown = shown.lock().expect("probe lock");
-                                    for w in last_window.into_iter().chain([window]) {
-                                        let p90 = delay.per_window[&w].percentiles().p90;
-                                        shown.insert(w, p90.round() as u64);
-                                    }
-                                    last_window = Some(window);
-                                }
-                            }
-                        }
-                    }
-                }
-                if producers > 0 && ends_missing == 0 {
-                    Next::Done
-                } else {
-                    Next::More
-                }
-            });
-            delay
-        });
-        Ok(Self { handle, stop, live })
-    }
-
-    /// Per window so far, the p90 of the broker's delivery delay, ms (refreshed every few hundred
-    /// events).
-    pub fn live(&self) -> BTreeMap<u64, u64> {
-        self.live.lock().expect("probe lock").clone()
-    }
-
-    /// Stops (if it has not ended by itself) and returns what it measured.
-    pub fn finish(self) -> BrokerDelay {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().expect("broker probe panicked")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_found_by_key() {
-        let v = br#"{"window_id":42,"ip_address":"1.2.3.4","produce_time":1700000000123}"#;
-        let spaced = br#"{"window_id": 42, "produce_time": 1700000000123}"#;
-        assert_eq!(json_number(spaced, b"\"window_id\":"), Some(42));
-        assert_eq!(
-            json_number(spaced, b"\"produce_time\":"),
-            Some(1_700_000_000_123)
-        );
-        assert_eq!(
-            json_number(v, b"\"produce_time\":"),
-            Some(1_700_000_000_123)
-        );
-        assert_eq!(json_number(v, b"\"window_id\":"), Some(42));
-        assert_eq!(json_number(v, b"\"campaign_id\":"), None);
-        assert_eq!(
-            json_number(br#"{"window_id":"x"}"#, b"\"window_id\":"),
-            None
-        );
-    }
 }

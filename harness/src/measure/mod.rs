@@ -2,6 +2,7 @@
 //! collector and broker probe, the exactness check, the catch-up baseline — and the CPU meter. Each
 //! fills the report layer's types.
 
+pub mod broker_probe;
 pub mod collectors;
 pub mod cpu_meter;
 pub mod drain;

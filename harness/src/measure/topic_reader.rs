@@ -1,5 +1,5 @@
-//! A reader of one topic for the harness's collectors and recount: every partition (or a sample of
-//! one) from where its log starts, in offset order ([`OrderedConsumer`]), handing each record to a
+//! A reader of one topic for the harness's collectors and recount: every partition (or, for the broker
+//! probe, partition 0 from an offset) from where its log starts, in offset order ([`OrderedConsumer`]), handing each record to a
 //! callback until the callback, a stop signal or a deadline ends it.
 
 use std::sync::atomic::AtomicBool;
@@ -11,15 +11,6 @@ use adstream_kafka::ordered::OrderedConsumer;
 use adstream_kafka::settings::{consumer_config, patient_consumer_config};
 use adstream_profile::profile::KafkaSection;
 use rdkafka::message::BorrowedMessage;
-
-/// Which partitions a reader takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Partitions {
-    /// Every partition of the topic.
-    All,
-    /// Partition 0 only: a sample of the topic that costs the broker a fraction of a full reader.
-    First,
-}
 
 /// How a reader waits for records the broker does not have yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,30 +27,33 @@ pub struct TopicReader {
 }
 
 impl TopicReader {
-    /// Opens `topic` of the profile's broker (failing within a few seconds when no broker answers or
-    /// the topic does not exist).
-    pub fn open(
-        kafka: &KafkaSection,
-        topic: &str,
-        which: Partitions,
-        wait: Wait,
-    ) -> Result<Self, KafkaError> {
+    /// Opens every partition of `topic` of the profile's broker (failing within a few seconds when no
+    /// broker answers or the topic does not exist).
+    pub fn open(kafka: &KafkaSection, topic: &str, wait: Wait) -> Result<Self, KafkaError> {
         let config = match wait {
             Wait::LikeTheJob => consumer_config(&kafka.connection()),
             Wait::Patient => patient_consumer_config(&kafka.connection()),
         };
-        let consumer = match which {
-            Partitions::All => OrderedConsumer::assign_all(&config, &kafka.bootstrap, topic)?,
-            Partitions::First => {
-                OrderedConsumer::assign(&config, topic, &[0], &Default::default())?
-            }
-        };
+        let consumer = OrderedConsumer::assign_all(&config, &kafka.bootstrap, topic)?;
+        Ok(Self { consumer })
+    }
+
+    /// Partition 0 of `topic` from `offset` on, read like the job reads: the broker probe's sample of
+    /// the topic, which costs the broker a fraction of a full reader.
+    pub fn first_partition_from(
+        kafka: &KafkaSection,
+        topic: &str,
+        offset: i64,
+    ) -> Result<Self, KafkaError> {
+        let config = consumer_config(&kafka.connection());
+        let starts = std::collections::BTreeMap::from([(0, offset)]);
+        let consumer = OrderedConsumer::assign(&config, topic, &[0], &starts)?;
         Ok(Self { consumer })
     }
 
     /// Every partition of `topic`, read like the job reads.
     pub fn all(kafka: &KafkaSection, topic: &str) -> Result<Self, KafkaError> {
-        Self::open(kafka, topic, Partitions::All, Wait::LikeTheJob)
+        Self::open(kafka, topic, Wait::LikeTheJob)
     }
 
     /// Reads every record there is now: at least to the end the broker reports, then until nothing

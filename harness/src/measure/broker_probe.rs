@@ -1,0 +1,361 @@
+//! The broker probe: the broker's delivery delay of the events — receive time − `produce_time` of
+//! each 10th event of partition 0, read like the job reads — so a report can separate what the
+//! broker costs from what the job adds.
+//!
+//! It reads only around each window's end ([`ReadingTimes`]) and holds no consumer in between: a
+//! reader that polls like the job costs the local broker a listing of the partition's batches for
+//! every batch it fetches, and the probe read as much of the broker's time as a third of the whole
+//! run at the seed's load (BENCHMARKS.md "The broker's work per event"). When it reads again it
+//! first catches up on what it skipped, unmeasured, and measures only at the partition's end.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use adstream_kafka::KafkaError;
+use adstream_kafka::ordered::header;
+use adstream_profile::profile::Profile;
+use adstream_protocol::clock::unix_us;
+use adstream_protocol::wire::HEADER_KIND;
+use rdkafka::Message;
+use rdkafka::message::BorrowedMessage;
+
+use crate::measure::topic_reader::{Next, TopicReader};
+use crate::report::latency::BrokerDelay;
+
+/// Events between two samples.
+const SAMPLE_EVERY: u64 = 10;
+
+/// Samples between two refreshes of the live per-window figure.
+const LIVE_EVERY: u64 = 50;
+
+/// When the probe reads, in Unix ms: from [`ReadingTimes::BEFORE_CLOSE_MS`] before each window's end
+/// to [`ReadingTimes::AFTER_CLOSE_MS`] after it — the delivery of the records that close a window
+/// is what the end-to-end latency waits for — and, in windows longer than
+/// [`ReadingTimes::LONG_MS`], also the first [`ReadingTimes::SAMPLE_MS`] of every `LONG_MS` since
+/// the run's base, so that a long window is sampled through. Without a known base it always reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadingTimes {
+    base_ms: Option<u64>,
+    size_ms: u64,
+}
+
+impl ReadingTimes {
+    /// Reading starts this long before a window's end: time to open a consumer and catch up on
+    /// what was skipped, and about a second of measuring before the close.
+    pub const BEFORE_CLOSE_MS: u64 = 1_500;
+    /// Reading goes on this long after a window's end: the closing records' delivery.
+    pub const AFTER_CLOSE_MS: u64 = 500;
+    /// Windows longer than this are also sampled between their ends.
+    pub const LONG_MS: u64 = 10_000;
+    /// How long each such sample reads.
+    pub const SAMPLE_MS: u64 = 2_000;
+    /// A pause no longer than this is not taken: closing and opening a consumer would cost more.
+    pub const SHORTEST_PAUSE_MS: u64 = 1_000;
+
+    /// The reading times of a run whose windows of `size_ms` start at `base_ms`.
+    pub fn new(base_ms: Option<u64>, size_ms: u64) -> Self {
+        Self { base_ms, size_ms }
+    }
+
+    /// Those of `profile`'s run.
+    pub fn of(profile: &Profile) -> Self {
+        Self::new(
+            profile.producers.base_time_ms,
+            profile.window.size_ns() / 1_000_000,
+        )
+    }
+
+    /// Whether a probe reading at `now_ms` pauses, and until when: `None` inside its reading times,
+    /// or when the next begins within [`ReadingTimes::SHORTEST_PAUSE_MS`].
+    pub fn pause_until(&self, now_ms: u64) -> Option<u64> {
+        let base = self.base_ms?;
+        let since = now_ms.checked_sub(base)?;
+        let size = self.size_ms;
+        let into_window = since % size;
+        if into_window < Self::AFTER_CLOSE_MS || into_window + Self::BEFORE_CLOSE_MS >= size {
+            return None;
+        }
+        let mut next = since - into_window + size - Self::BEFORE_CLOSE_MS;
+        if size > Self::LONG_MS {
+            let into_sample = since % Self::LONG_MS;
+            if into_sample < Self::SAMPLE_MS {
+                return None;
+            }
+            next = next.min(since - into_sample + Self::LONG_MS);
+        }
+        (next - since > Self::SHORTEST_PAUSE_MS).then_some(base + next)
+    }
+}
+
+/// Samples the events topic's delivery delay.
+pub struct BrokerProbe {
+    handle: JoinHandle<BrokerDelay>,
+    stop: Arc<AtomicBool>,
+    live: Arc<Mutex<BTreeMap<u64, u64>>>,
+}
+
+/// What the probe's thread keeps across its readers.
+struct Sampling {
+    delay: BrokerDelay,
+    /// Records read (events and control records alike).
+    records: u64,
+    /// The offset after the last record read: where the next reader starts.
+    next_offset: i64,
+    /// End markers still to come before the partition is complete.
+    ends_missing: u64,
+    last_window: Option<u64>,
+    live: Arc<Mutex<BTreeMap<u64, u64>>>,
+}
+
+impl Sampling {
+    /// Takes one record; when `measuring`, samples its delay. Whether the partition is complete.
+    fn take(&mut self, message: &BorrowedMessage<'_>, measuring: bool) -> bool {
+        self.next_offset = message.offset() + 1;
+        self.records += 1;
+        match header(message, HEADER_KIND).flatten() {
+            Some(b"end") => self.ends_missing = self.ends_missing.saturating_sub(1),
+            Some(_) => {}
+            None if measuring && self.records % SAMPLE_EVERY == 1 => self.sample(message),
+            None => {}
+        }
+        self.ends_missing == 0
+    }
+
+    fn sample(&mut self, message: &BorrowedMessage<'_>) {
+        let now_us = unix_us();
+        let value = message.payload().unwrap_or_default();
+        let (Some(produced_ms), Some(window)) = (
+            json_number(value, b"\"produce_time\":"),
+            json_number(value, b"\"window_id\":"),
+        ) else {
+            return;
+        };
+        let us = now_us.saturating_sub(produced_ms * 1_000);
+        self.delay.overall.record_us(us);
+        self.delay
+            .per_window
+            .entry(window)
+            .or_default()
+            .record_us(us);
+        // The live figures: refreshed now and then, and the previous window's once the next begins.
+        if self.records % (SAMPLE_EVERY * LIVE_EVERY) == 1 || self.last_window != Some(window) {
+            let mut shown = self.live.lock().expect("probe lock");
+            for w in self.last_window.into_iter().chain([window]) {
+                if let Some(histogram) = self.delay.per_window.get(&w) {
+                    shown.insert(w, histogram.percentiles().p90.round() as u64);
+                }
+            }
+            self.last_window = Some(window);
+        }
+    }
+}
+
+impl BrokerProbe {
+    /// Starts reading the events topic's partition 0 of `profile`'s run from the beginning, at its
+    /// [`ReadingTimes`]; it ends by itself once that partition holds an end marker from each of the
+    /// run's producers (with none of ours, never), or when stopped.
+    pub fn start(profile: &Profile) -> Result<Self, KafkaError> {
+        let (kafka, producers) = (&profile.kafka, profile.producers.count);
+        let times = ReadingTimes::of(profile);
+        let first = TopicReader::first_partition_from(kafka, &kafka.events_topic, 0)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let live = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut sampling = Sampling {
+            delay: BrokerDelay::default(),
+            records: 0,
+            next_offset: 0,
+            ends_missing: if producers > 0 {
+                u64::from(producers)
+            } else {
+                u64::MAX
+            },
+            last_window: None,
+            live: Arc::clone(&live),
+        };
+        let (s, kafka) = (Arc::clone(&stop), kafka.clone());
+        let handle = std::thread::spawn(move || {
+            let mut reader = Some(first);
+            loop {
+                let Some(mut r) = reader.take() else { break };
+                let mut complete = false;
+                let mut paused_until = None;
+                r.read_until(&s, Duration::ZERO, None, |message| {
+                    complete = sampling.take(message, true);
+                    if sampling.records % SAMPLE_EVERY == 1 {
+                        paused_until = times.pause_until(unix_us() / 1_000);
+                    }
+                    if complete || paused_until.is_some() {
+                        Next::Done
+                    } else {
+                        Next::More
+                    }
+                });
+                drop(r);
+                let Some(until_ms) = paused_until.filter(|_| !complete) else {
+                    break;
+                };
+                if !pause(until_ms, &s) {
+                    break;
+                }
+                // Back at the partition's end, unmeasured, before measuring again.
+                reader = TopicReader::first_partition_from(
+                    &kafka,
+                    &kafka.events_topic,
+                    sampling.next_offset,
+                )
+                .ok();
+                if let Some(r) = reader.as_mut() {
+                    let deadline = Instant::now() + CATCH_UP_AT_MOST;
+                    let caught_up = r.read_all_now(CATCH_UP_QUIET, deadline, |message| {
+                        complete |= sampling.take(message, false);
+                    });
+                    if complete || caught_up.is_err() {
+                        break;
+                    }
+                }
+            }
+            sampling.delay
+        });
+        Ok(Self { handle, stop, live })
+    }
+
+    /// Per window so far, the p90 of the broker's delivery delay, ms (refreshed every few hundred
+    /// events).
+    pub fn live(&self) -> BTreeMap<u64, u64> {
+        self.live.lock().expect("probe lock").clone()
+    }
+
+    /// Stops (if it has not ended by itself) and returns what it measured.
+    pub fn finish(self) -> BrokerDelay {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().expect("broker probe panicked")
+    }
+}
+
+/// How long a catching-up reader waits for more once it has passed the end the broker reported.
+const CATCH_UP_QUIET: Duration = Duration::from_millis(20);
+/// How long a reader catches up at most before it measures again (a few hundred milliseconds at the
+/// seed's load; longer only when the broker is far behind, and then its delay is what is measured).
+const CATCH_UP_AT_MOST: Duration = Duration::from_secs(5);
+
+/// Sleeps until Unix ms `until_ms`; false when stopped first.
+fn pause(until_ms: u64, stop: &AtomicBool) -> bool {
+    /// How often a pause looks at the stop signal.
+    const STEP: Duration = Duration::from_millis(50);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let left = until_ms.saturating_sub(unix_us() / 1_000);
+        if left == 0 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(left).min(STEP));
+    }
+}
+
+/// The unsigned integer after `"key":` in a JSON text (spaces allowed after the colon, as Python's
+/// `json.dumps` writes), found without parsing the rest.
+fn json_number(value: &[u8], key: &[u8]) -> Option<u64> {
+    let at = value.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits: Vec<u64> = value[at..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .map(|d| u64::from(d - b'0'))
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    digits
+        .into_iter()
+        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_found_by_key() {
+        let v = br#"{"window_id":42,"ip_address":"1.2.3.4","produce_time":1700000000123}"#;
+        let spaced = br#"{"window_id": 42, "produce_time": 1700000000123}"#;
+        assert_eq!(json_number(spaced, b"\"window_id\":"), Some(42));
+        assert_eq!(
+            json_number(spaced, b"\"produce_time\":"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(
+            json_number(v, b"\"produce_time\":"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(json_number(v, b"\"window_id\":"), Some(42));
+        assert_eq!(json_number(v, b"\"campaign_id\":"), None);
+        assert_eq!(
+            json_number(br#"{"window_id":"x"}"#, b"\"window_id\":"),
+            None
+        );
+    }
+
+    #[test]
+    fn ten_second_windows_are_read_from_one_and_a_half_seconds_before_each_end_to_half_after() {
+        let base = 1_700_000_000_000;
+        let t = ReadingTimes::new(Some(base), 10_000);
+        assert_eq!(
+            t.pause_until(base),
+            None,
+            "the run's start is a window's end"
+        );
+        assert_eq!(t.pause_until(base + 499), None);
+        assert_eq!(t.pause_until(base + 500), Some(base + 8_500));
+        assert_eq!(t.pause_until(base + 7_499), Some(base + 8_500));
+        assert_eq!(t.pause_until(base + 8_500), None);
+        assert_eq!(t.pause_until(base + 10_499), None);
+        assert_eq!(t.pause_until(base + 10_500), Some(base + 18_500));
+        // Less than the shortest pause before reading again: it goes on reading.
+        assert_eq!(t.pause_until(base + 7_501), None);
+        // Before the base, or without one: always.
+        assert_eq!(t.pause_until(base - 1), None);
+        assert_eq!(
+            ReadingTimes::new(None, 10_000).pause_until(base + 5_000),
+            None
+        );
+        // A probe that looks every 10 ms while it reads reads 2 s of every 10: a fifth of the run.
+        assert_eq!(reading_ms(t, base, 100_000), 20_000);
+    }
+
+    /// How long a probe that looks every 10 ms while it reads reads in the first `run_ms`.
+    fn reading_ms(times: ReadingTimes, base: u64, run_ms: u64) -> u64 {
+        let (mut now, mut reading) = (base, 0);
+        while now < base + run_ms {
+            match times.pause_until(now) {
+                Some(until) => now = until,
+                None => {
+                    reading += 10;
+                    now += 10;
+                }
+            }
+        }
+        reading
+    }
+
+    #[test]
+    fn short_windows_are_read_throughout_and_long_ones_sampled_between_their_ends() {
+        let base = 1_000_000;
+        let short = ReadingTimes::new(Some(base), 3_000);
+        assert!((0..30_000).all(|ms| short.pause_until(base + ms).is_none()));
+        let hour = ReadingTimes::new(Some(base), 3_600_000);
+        assert_eq!(hour.pause_until(base + 1_000), None);
+        assert_eq!(hour.pause_until(base + 2_000), Some(base + 10_000));
+        assert_eq!(hour.pause_until(base + 11_999), None);
+        assert_eq!(hour.pause_until(base + 12_000), Some(base + 20_000));
+        // The last sample before the hour's end runs into the reading around it.
+        assert_eq!(hour.pause_until(base + 3_592_000), Some(base + 3_598_500));
+        assert_eq!(hour.pause_until(base + 3_598_500), None);
+        // 2 s of every 10 in the hour, and the 2 s around its end.
+        assert_eq!(reading_ms(hour, base, 3_600_500), 360 * 2_000 + 2_000);
+    }
+}
