@@ -147,7 +147,20 @@ def requests_line(report, tapped_report, requests, label):
     by_api = collections.Counter()
     for apis in json.load(open(requests)).values():
         by_api.update(apis)
-    rates = ", ".join(f"{api} {n / seconds:.0f}/s" for api, n in by_api.most_common() if n >= seconds)
+    # Fetches name their first topic (by id, with how many of its partitions); the events topic is the
+    # one fetched most, the job's reader fetches all its partitions, the broker probe one.
+    fetches = {k: n for k, n in by_api.items() if k.startswith("Fetch")}
+    topic_of = lambda k: k.split(" (")[0]
+    per_topic = collections.Counter()
+    for k, n in fetches.items():
+        per_topic[topic_of(k)] += n
+    events_topic = per_topic.most_common(1)[0][0] if per_topic else None
+    probe = sum(n for k, n in fetches.items() if topic_of(k) == events_topic and k.endswith("(1 partition)"))
+    job = per_topic[events_topic] - probe
+    others = sum(fetches.values()) - per_topic[events_topic]
+    rest = sum(n for k, n in by_api.items() if not k.startswith("Fetch") and k != "Produce")
+    rates = (f"Fetch: events by the job {job / seconds:.0f}/s, by the probe {probe / seconds:.0f}/s, other topics "
+             f"{others / seconds:.0f}/s; Produce {by_api['Produce'] / seconds:.0f}/s; other requests {rest / seconds:.0f}/s")
     print(f"  {label}: broker CPU {broker_s:.2f} s = {broker_s * 1e6 / events:.2f} µs/event, end to end p50 {l['p50']:.0f} "
           f"p90 {l['p90']:.0f} ms, exact {r['verification']['exact']}; through the relay: {rates}")
 

@@ -1,17 +1,36 @@
-//! A TCP relay in front of a broker that reads the `client_id` of every Kafka request passing through:
-//! the broker's view of which clients connect, for tests that a client property reached every client.
-//! The broker must advertise the tap's address, so that clients come back through it after bootstrap.
+//! A TCP relay in front of a broker that reads the header of every Kafka request passing through: the
+//! broker's view of which clients connect, for tests that a client property reached every client, and
+//! of how often they fetch what, for tests of our clients' request pattern. The broker must advertise
+//! the tap's address, so that clients come back through it after bootstrap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// A relay to one upstream broker, recording client ids.
+/// What a Fetch request asks for: its first topic (by id: librdkafka sends Fetch v13 and later) and
+/// how many of that topic's partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fetched {
+    /// The topic's id.
+    pub topic: [u8; 16],
+    /// Partitions of it the request names.
+    pub partitions: u32,
+}
+
+/// What the tap has seen.
+#[derive(Debug, Default)]
+struct Seen {
+    client_ids: BTreeSet<String>,
+    /// Fetch requests by what they ask for; `None`: a version this tap does not read.
+    fetches: BTreeMap<Option<Fetched>, u64>,
+}
+
+/// A relay to one upstream broker, recording client ids and fetches.
 pub struct WireTap {
     /// Where clients connect: `127.0.0.1:PORT`.
     pub address: String,
-    client_ids: Arc<Mutex<BTreeSet<String>>>,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl WireTap {
@@ -19,37 +38,43 @@ impl WireTap {
     pub fn start(upstream: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the tap");
         let address = listener.local_addr().unwrap().to_string();
-        let client_ids = Arc::new(Mutex::new(BTreeSet::new()));
-        let ids = Arc::clone(&client_ids);
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let shared = Arc::clone(&seen);
         let upstream = upstream.to_owned();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 let Ok(broker) = TcpStream::connect(&upstream) else {
                     continue;
                 };
-                relay(client, broker, Arc::clone(&ids));
+                relay(client, broker, Arc::clone(&shared));
             }
         });
-        Self {
-            address,
-            client_ids,
-        }
+        Self { address, seen }
     }
 
     /// Every client id seen so far.
     pub fn client_ids(&self) -> BTreeSet<String> {
-        self.client_ids.lock().unwrap().clone()
+        self.seen.lock().unwrap().client_ids.clone()
+    }
+
+    /// Fetch requests so far, by what they asked for (`None`: of a version the tap does not read).
+    pub fn fetches(&self) -> BTreeMap<Option<Fetched>, u64> {
+        self.seen.lock().unwrap().fetches.clone()
     }
 }
 
 /// Relays one connection both ways, reading the requests' headers on the way in.
-fn relay(client: TcpStream, broker: TcpStream, ids: Arc<Mutex<BTreeSet<String>>>) {
+fn relay(client: TcpStream, broker: TcpStream, seen: Arc<Mutex<Seen>>) {
     let (mut client_in, mut broker_out) =
         (client.try_clone().unwrap(), broker.try_clone().unwrap());
     std::thread::spawn(move || {
         while let Some(frame) = read_frame(&mut client_in) {
             if let Some(id) = client_id(&frame) {
-                ids.lock().unwrap().insert(id);
+                let mut seen = seen.lock().unwrap();
+                if frame[..2] == FETCH {
+                    *seen.fetches.entry(fetched(&frame, id.len())).or_default() += 1;
+                }
+                seen.client_ids.insert(id);
             }
             let size = (frame.len() as u32).to_be_bytes();
             if broker_out
@@ -84,4 +109,24 @@ fn client_id(frame: &[u8]) -> Option<String> {
     let len = i16::from_be_bytes(frame.get(8..10)?.try_into().ok()?);
     let bytes = frame.get(10..10 + usize::try_from(len).ok()?)?;
     Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The API key of Fetch.
+const FETCH: [u8; 2] = [0, 1];
+
+/// What a Fetch request of version 15 or later asks for first (`client_id_len`: the length of its
+/// header's client id). Its header (v2) ends with tagged fields (librdkafka sends none: one byte);
+/// its body starts with max wait, min bytes, max bytes, isolation level and the session's id and
+/// epoch (21 bytes), then the topics as a compact array, each an id and a compact array of partitions.
+fn fetched(frame: &[u8], client_id_len: usize) -> Option<Fetched> {
+    let version = i16::from_be_bytes(frame.get(2..4)?.try_into().ok()?);
+    if version < 15 {
+        return None;
+    }
+    let topics = 10 + client_id_len + 1 + 21;
+    // Compact arrays say their length plus one, as an unsigned varint: one byte below 127.
+    (frame.get(topics)?.checked_sub(1)? > 0).then_some(())?;
+    let topic = frame.get(topics + 1..topics + 17)?.try_into().ok()?;
+    let partitions = u32::from(frame.get(topics + 17)?.checked_sub(1)?);
+    Some(Fetched { topic, partitions })
 }

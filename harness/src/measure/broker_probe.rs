@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::header;
-use adstream_profile::profile::Profile;
+use adstream_profile::profile::{KafkaSection, Profile};
 use adstream_protocol::clock::unix_us;
 use adstream_protocol::wire::HEADER_KIND;
 use rdkafka::Message;
@@ -35,7 +35,8 @@ const LIVE_EVERY: u64 = 50;
 /// to [`ReadingTimes::AFTER_CLOSE_MS`] after it — the delivery of the records that close a window
 /// is what the end-to-end latency waits for — and, in windows longer than
 /// [`ReadingTimes::LONG_MS`], also the first [`ReadingTimes::SAMPLE_MS`] of every `LONG_MS` since
-/// the run's base, so that a long window is sampled through. Without a known base it always reads.
+/// the run's base, so that a long window is sampled through. It does not read before the base; without
+/// a known base it always reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadingTimes {
     base_ms: Option<u64>,
@@ -72,7 +73,10 @@ impl ReadingTimes {
     /// or when the next begins within [`ReadingTimes::SHORTEST_PAUSE_MS`].
     pub fn pause_until(&self, now_ms: u64) -> Option<u64> {
         let base = self.base_ms?;
-        let since = now_ms.checked_sub(base)?;
+        let Some(since) = now_ms.checked_sub(base) else {
+            // Before the base no event exists yet.
+            return (base - now_ms > Self::SHORTEST_PAUSE_MS).then_some(base);
+        };
         let size = self.size_ms;
         let into_window = since % size;
         if into_window < Self::AFTER_CLOSE_MS || into_window + Self::BEFORE_CLOSE_MS >= size {
@@ -179,42 +183,35 @@ impl BrokerProbe {
         let handle = std::thread::spawn(move || {
             let mut reader = Some(first);
             loop {
-                let Some(mut r) = reader.take() else { break };
+                if let Some(until_ms) = times.pause_until(unix_us() / 1_000) {
+                    reader = None;
+                    if !pause(until_ms, &s) {
+                        break;
+                    }
+                }
+                let r = match reader.as_mut() {
+                    Some(r) => r,
+                    // Back at the partition's end, unmeasured, before measuring again.
+                    None => match catch_up(&kafka, &mut sampling) {
+                        Some(r) => reader.insert(r),
+                        None => break,
+                    },
+                };
                 let mut complete = false;
-                let mut paused_until = None;
+                let mut pausing = false;
                 r.read_until(&s, Duration::ZERO, None, |message| {
                     complete = sampling.take(message, true);
                     if sampling.records % SAMPLE_EVERY == 1 {
-                        paused_until = times.pause_until(unix_us() / 1_000);
+                        pausing = times.pause_until(unix_us() / 1_000).is_some();
                     }
-                    if complete || paused_until.is_some() {
+                    if complete || pausing {
                         Next::Done
                     } else {
                         Next::More
                     }
                 });
-                drop(r);
-                let Some(until_ms) = paused_until.filter(|_| !complete) else {
+                if complete || !pausing {
                     break;
-                };
-                if !pause(until_ms, &s) {
-                    break;
-                }
-                // Back at the partition's end, unmeasured, before measuring again.
-                reader = TopicReader::first_partition_from(
-                    &kafka,
-                    &kafka.events_topic,
-                    sampling.next_offset,
-                )
-                .ok();
-                if let Some(r) = reader.as_mut() {
-                    let deadline = Instant::now() + CATCH_UP_AT_MOST;
-                    let caught_up = r.read_all_now(CATCH_UP_QUIET, deadline, |message| {
-                        complete |= sampling.take(message, false);
-                    });
-                    if complete || caught_up.is_err() {
-                        break;
-                    }
                 }
             }
             sampling.delay
@@ -240,6 +237,21 @@ const CATCH_UP_QUIET: Duration = Duration::from_millis(20);
 /// How long a reader catches up at most before it measures again (a few hundred milliseconds at the
 /// seed's load; longer only when the broker is far behind, and then its delay is what is measured).
 const CATCH_UP_AT_MOST: Duration = Duration::from_secs(5);
+
+/// A reader of partition 0 from where `sampling` left it, having read, unmeasured, what is there now;
+/// `None` when the partition turned out complete, or the reader could not be made.
+fn catch_up(kafka: &KafkaSection, sampling: &mut Sampling) -> Option<TopicReader> {
+    let mut reader =
+        TopicReader::first_partition_from(kafka, &kafka.events_topic, sampling.next_offset).ok()?;
+    let mut complete = false;
+    let deadline = Instant::now() + CATCH_UP_AT_MOST;
+    reader
+        .read_all_now(CATCH_UP_QUIET, deadline, |message| {
+            complete |= sampling.take(message, false);
+        })
+        .ok()?;
+    (!complete).then_some(reader)
+}
 
 /// Sleeps until Unix ms `until_ms`; false when stopped first.
 fn pause(until_ms: u64, stop: &AtomicBool) -> bool {
@@ -317,7 +329,8 @@ mod tests {
         assert_eq!(t.pause_until(base + 10_500), Some(base + 18_500));
         // Less than the shortest pause before reading again: it goes on reading.
         assert_eq!(t.pause_until(base + 7_501), None);
-        // Before the base, or without one: always.
+        // Not before the base (but for the last moment); without one, always.
+        assert_eq!(t.pause_until(base - 2_000), Some(base));
         assert_eq!(t.pause_until(base - 1), None);
         assert_eq!(
             ReadingTimes::new(None, 10_000).pause_until(base + 5_000),

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod broker_faults;
+mod broker_requests;
 mod checkpoints;
 mod client_properties;
 mod dead_letter_topic;
