@@ -81,6 +81,28 @@ impl OrderedConsumer {
         Self::with_consumer(consumer, topic, partitions, starts)
     }
 
+    /// A consumer with `config` assigned `partitions` of `topic`, each from the end the broker reports
+    /// now (on the local broker possibly a little before the true end: see the module doc).
+    pub fn assign_at_reported_ends(
+        config: &ClientConfig,
+        topic: &str,
+        partitions: &[i32],
+    ) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer<LagContext> = config
+            .create_with_context(LagContext::default())
+            .map_err(KafkaError::client("create consumer"))?;
+        let mut starts = BTreeMap::new();
+        for &p in partitions {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
+                .map_err(KafkaError::client(format!(
+                    "offsets of `{topic}` partition {p}"
+                )))?;
+            starts.insert(p, high);
+        }
+        Self::with_consumer(consumer, topic, partitions, &starts)
+    }
+
     /// A consumer with `config` assigned every partition of `topic` from the beginning, after checking
     /// that the broker at `bootstrap` answers and has the topic.
     pub fn assign_all(

@@ -4,19 +4,21 @@
 //!
 //! It reads only around each window's end ([`ReadingTimes`]) and holds no consumer in between: a
 //! reader that polls like the job costs the local broker a listing of the partition's batches for
-//! every batch it fetches, and the probe read as much of the broker's time as a third of the whole
-//! run at the seed's load (BENCHMARKS.md "The broker's work per event"). When it reads again it
-//! first catches up on what it skipped, unmeasured, and measures only at the partition's end.
+//! every batch it fetches, and the probe fetched as often as the job's reader (BENCHMARKS.md "The
+//! broker's work per event"). Each time it reads it starts at the partition's end and samples only
+//! events produced after it started, whose delay is the broker's alone: what it skipped is not read
+//! (catching up on it made bursts of fetches just before each window's close, the moment that
+//! matters, and cost capacity).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::header;
-use adstream_profile::profile::{KafkaSection, Profile};
+use adstream_profile::profile::Profile;
 use adstream_protocol::clock::unix_us;
 use adstream_protocol::wire::HEADER_KIND;
 use rdkafka::Message;
@@ -104,39 +106,37 @@ pub struct BrokerProbe {
 /// What the probe's thread keeps across its readers.
 struct Sampling {
     delay: BrokerDelay,
-    /// Records read (events and control records alike).
-    records: u64,
-    /// The offset after the last record read: where the next reader starts.
-    next_offset: i64,
-    /// End markers still to come before the partition is complete.
-    ends_missing: u64,
+    /// Events read.
+    events: u64,
+    /// Only events produced from this Unix ms on are sampled: those the current reader can have
+    /// received as they arrived.
+    from_ms: u64,
     last_window: Option<u64>,
     live: Arc<Mutex<BTreeMap<u64, u64>>>,
 }
 
 impl Sampling {
-    /// Takes one record; when `measuring`, samples its delay. Whether the partition is complete.
-    fn take(&mut self, message: &BorrowedMessage<'_>, measuring: bool) -> bool {
-        self.next_offset = message.offset() + 1;
-        self.records += 1;
-        match header(message, HEADER_KIND).flatten() {
-            Some(b"end") => self.ends_missing = self.ends_missing.saturating_sub(1),
-            Some(_) => {}
-            None if measuring && self.records % SAMPLE_EVERY == 1 => self.sample(message),
-            None => {}
+    /// Takes one record, sampling every 10th event's delay; whether it sampled.
+    fn take(&mut self, message: &BorrowedMessage<'_>) -> bool {
+        if header(message, HEADER_KIND).flatten().is_some() {
+            return false;
         }
-        self.ends_missing == 0
+        self.events += 1;
+        self.events % SAMPLE_EVERY == 1 && self.sample(message)
     }
 
-    fn sample(&mut self, message: &BorrowedMessage<'_>) {
+    fn sample(&mut self, message: &BorrowedMessage<'_>) -> bool {
         let now_us = unix_us();
         let value = message.payload().unwrap_or_default();
         let (Some(produced_ms), Some(window)) = (
             json_number(value, b"\"produce_time\":"),
             json_number(value, b"\"window_id\":"),
         ) else {
-            return;
+            return true;
         };
+        if produced_ms < self.from_ms {
+            return true;
+        }
         let us = now_us.saturating_sub(produced_ms * 1_000);
         self.delay.overall.record_us(us);
         self.delay
@@ -145,7 +145,7 @@ impl Sampling {
             .or_default()
             .record_us(us);
         // The live figures: refreshed now and then, and the previous window's once the next begins.
-        if self.records % (SAMPLE_EVERY * LIVE_EVERY) == 1 || self.last_window != Some(window) {
+        if self.events % (SAMPLE_EVERY * LIVE_EVERY) == 1 || self.last_window != Some(window) {
             let mut shown = self.live.lock().expect("probe lock");
             for w in self.last_window.into_iter().chain([window]) {
                 if let Some(histogram) = self.delay.per_window.get(&w) {
@@ -154,32 +154,28 @@ impl Sampling {
             }
             self.last_window = Some(window);
         }
+        true
     }
 }
 
 impl BrokerProbe {
-    /// Starts reading the events topic's partition 0 of `profile`'s run from the beginning, at its
-    /// [`ReadingTimes`]; it ends by itself once that partition holds an end marker from each of the
-    /// run's producers (with none of ours, never), or when stopped.
+    /// Starts reading the events topic's partition 0 of `profile`'s run at its [`ReadingTimes`],
+    /// until stopped.
     pub fn start(profile: &Profile) -> Result<Self, KafkaError> {
-        let (kafka, producers) = (&profile.kafka, profile.producers.count);
+        let kafka = profile.kafka.clone();
         let times = ReadingTimes::of(profile);
-        let first = TopicReader::first_partition_from(kafka, &kafka.events_topic, 0)?;
+        // The first reader now, so that a broker or topic that is not there is told at once.
+        let first = TopicReader::first_partition_at_end(&kafka, &kafka.events_topic)?;
         let stop = Arc::new(AtomicBool::new(false));
         let live = Arc::new(Mutex::new(BTreeMap::new()));
         let mut sampling = Sampling {
             delay: BrokerDelay::default(),
-            records: 0,
-            next_offset: 0,
-            ends_missing: if producers > 0 {
-                u64::from(producers)
-            } else {
-                u64::MAX
-            },
+            events: 0,
+            from_ms: unix_us() / 1_000,
             last_window: None,
             live: Arc::clone(&live),
         };
-        let (s, kafka) = (Arc::clone(&stop), kafka.clone());
+        let s = Arc::clone(&stop);
         let handle = std::thread::spawn(move || {
             let mut reader = Some(first);
             loop {
@@ -191,26 +187,22 @@ impl BrokerProbe {
                 }
                 let r = match reader.as_mut() {
                     Some(r) => r,
-                    // Back at the partition's end, unmeasured, before measuring again.
-                    None => match catch_up(&kafka, &mut sampling) {
-                        Some(r) => reader.insert(r),
-                        None => break,
-                    },
+                    None => {
+                        sampling.from_ms = unix_us() / 1_000;
+                        match TopicReader::first_partition_at_end(&kafka, &kafka.events_topic) {
+                            Ok(r) => reader.insert(r),
+                            Err(_) => break,
+                        }
+                    }
                 };
-                let mut complete = false;
                 let mut pausing = false;
                 r.read_until(&s, Duration::ZERO, None, |message| {
-                    complete = sampling.take(message, true);
-                    if sampling.records % SAMPLE_EVERY == 1 {
+                    if sampling.take(message) {
                         pausing = times.pause_until(unix_us() / 1_000).is_some();
                     }
-                    if complete || pausing {
-                        Next::Done
-                    } else {
-                        Next::More
-                    }
+                    if pausing { Next::Done } else { Next::More }
                 });
-                if complete || !pausing {
+                if !pausing {
                     break;
                 }
             }
@@ -230,27 +222,6 @@ impl BrokerProbe {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.join().expect("broker probe panicked")
     }
-}
-
-/// How long a catching-up reader waits for more once it has passed the end the broker reported.
-const CATCH_UP_QUIET: Duration = Duration::from_millis(20);
-/// How long a reader catches up at most before it measures again (a few hundred milliseconds at the
-/// seed's load; longer only when the broker is far behind, and then its delay is what is measured).
-const CATCH_UP_AT_MOST: Duration = Duration::from_secs(5);
-
-/// A reader of partition 0 from where `sampling` left it, having read, unmeasured, what is there now;
-/// `None` when the partition turned out complete, or the reader could not be made.
-fn catch_up(kafka: &KafkaSection, sampling: &mut Sampling) -> Option<TopicReader> {
-    let mut reader =
-        TopicReader::first_partition_from(kafka, &kafka.events_topic, sampling.next_offset).ok()?;
-    let mut complete = false;
-    let deadline = Instant::now() + CATCH_UP_AT_MOST;
-    reader
-        .read_all_now(CATCH_UP_QUIET, deadline, |message| {
-            complete |= sampling.take(message, false);
-        })
-        .ok()?;
-    (!complete).then_some(reader)
 }
 
 /// Sleeps until Unix ms `until_ms`; false when stopped first.

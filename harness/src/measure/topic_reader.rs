@@ -1,6 +1,7 @@
-//! A reader of one topic for the harness's collectors and recount: every partition (or, for the broker
-//! probe, partition 0 from an offset) from where its log starts, in offset order ([`OrderedConsumer`]), handing each record to a
-//! callback until the callback, a stop signal or a deadline ends it.
+//! A reader of one topic for the harness's collectors and recount: every partition from where its log
+//! starts (or, for the broker probe, partition 0 from its end), in offset order
+//! ([`OrderedConsumer`]), handing each record to a callback until the callback, a stop signal or a
+//! deadline ends it.
 
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -38,16 +39,11 @@ impl TopicReader {
         Ok(Self { consumer })
     }
 
-    /// Partition 0 of `topic` from `offset` on, read like the job reads: the broker probe's sample of
-    /// the topic, which costs the broker a fraction of a full reader.
-    pub fn first_partition_from(
-        kafka: &KafkaSection,
-        topic: &str,
-        offset: i64,
-    ) -> Result<Self, KafkaError> {
+    /// Partition 0 of `topic` from the end the broker reports now, read like the job reads: the
+    /// broker probe's sample of the topic, which costs the broker a fraction of a full reader.
+    pub fn first_partition_at_end(kafka: &KafkaSection, topic: &str) -> Result<Self, KafkaError> {
         let config = consumer_config(&kafka.connection());
-        let starts = std::collections::BTreeMap::from([(0, offset)]);
-        let consumer = OrderedConsumer::assign(&config, topic, &[0], &starts)?;
+        let consumer = OrderedConsumer::assign_at_reported_ends(&config, topic, &[0])?;
         Ok(Self { consumer })
     }
 
