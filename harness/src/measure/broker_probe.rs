@@ -46,8 +46,8 @@ pub struct ReadingTimes {
 }
 
 impl ReadingTimes {
-    /// Reading starts this long before a window's end: time to open a consumer and catch up on
-    /// what was skipped, and about a second of measuring before the close.
+    /// Reading starts this long before a window's end: time to open a consumer, and more than a
+    /// second of measuring before the close.
     pub const BEFORE_CLOSE_MS: u64 = 1_500;
     /// Reading goes on this long after a window's end: the closing records' delivery.
     pub const AFTER_CLOSE_MS: u64 = 500;
