@@ -25,12 +25,10 @@ for i in $(seq 1 "$repeats"); do
                 harness="$bin/harness"
                 [ "$which" = this ] || harness="$other_bin/harness"
                 out=$(mktemp -d)
-                tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
-                ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-                before=$(ticks "$tansu_pid")
+                before=$(broker_cpu_ms)
                 "$harness" run --bootstrap "$bootstrap" --ui off --partitions "$n" --duration "$duration" \
                     --out "$out" >/dev/null 2>&1 || { echo "  [$i] $n partitions, $which: run failed"; exit 1; }
-                broker_ms=$(( ($(ticks "$tansu_pid") - before) * 1000 / $(getconf CLK_TCK) ))
+                broker_ms=$(( $(broker_cpu_ms) - before ))
                 python3 scripts/bench.py partitions_line "$out/report.json" "[$i] $n partitions, $which" "$broker_ms"
                 rm -rf "$out"
             )

@@ -6,9 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 paced_seconds="${1:-60}"
 source scripts/local-broker.sh
-tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
-broker_cpu() { awk '{print $14+$15}' "/proc/$tansu_pid/stat"; }
-hz=$(getconf CLK_TCK)
 
 echo "== paced: 1 producer, poisson, 20000 events/s, ${paced_seconds} s, 2 partitions"
 for i in 1 2 3; do
@@ -19,8 +16,8 @@ done
 echo "== unpaced: 1 producer, 3,000,000 events as fast as possible, 2 partitions"
 for i in 1 2 3; do
     "$bin/harness" topics clear --bootstrap "$bootstrap" --partitions 2 >/dev/null
-    before=$(broker_cpu)
+    before=$(broker_cpu_ms)
     /usr/bin/time -f "  producer CPU %P of one core, %e s wall" \
         "$bin/producer" --bootstrap "$bootstrap" --unpaced --rate 100000 --duration 30 --generator poisson >/dev/null
-    echo "  broker CPU $(( ($(broker_cpu) - before) * 1000 / hz )) ms"
+    echo "  broker CPU $(( $(broker_cpu_ms) - before )) ms"
 done

@@ -11,14 +11,11 @@ for i in $(seq 1 "$repeats"); do
     (
         source scripts/local-broker.sh
         out=$(mktemp -d)
-        tansu_pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
-        ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-        before=$(ticks "$tansu_pid")
+        before=$(broker_cpu_ms)
         /usr/bin/time -f "CPU of harness + job + producers: user %U s, system %S s over %e s" \
             "$bin/harness" run --bootstrap "$bootstrap" --duration "$duration" --out "$out" 2>&1 \
             | grep -E "^(end to end|broker delivery|after window|events|producer|verification|CPU)" | sed "s/^/  [$i] /"
-        hz=$(getconf CLK_TCK)
-        echo "  [$i] broker CPU $(( ($(ticks "$tansu_pid") - before) * 1000 / hz )) ms over the run"
+        echo "  [$i] broker CPU $(( $(broker_cpu_ms) - before )) ms over the run"
         python3 scripts/bench.py windows "$out/report.json" "$i"
         rm -rf "$out"
     )

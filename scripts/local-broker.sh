@@ -18,6 +18,12 @@ stop_broker() {
     rm -f "$broker_log"
 }
 trap stop_broker EXIT
+# The CPU time the broker has used so far, ms (call it before and after what is measured).
+broker_cpu_ms() {
+    local pid
+    pid=$(pgrep -f "tansu broker --listener-url tcp://$bootstrap")
+    echo $(( $(awk '{print $14+$15}' "/proc/$pid/stat") * 1000 / $(getconf CLK_TCK) ))
+}
 until grep -q listening "$broker_log"; do
     kill -0 "$broker_harness_pid" 2>/dev/null || { cat "$broker_log"; exit 1; }
     sleep 0.2

@@ -66,6 +66,28 @@ pub struct OrderedConsumer {
     step_back: BTreeMap<i32, i64>,
 }
 
+/// A consumer with `config`, its lag read from librdkafka's statistics ([`LagContext`]).
+fn new_consumer(config: &ClientConfig) -> Result<BaseConsumer<LagContext>, KafkaError> {
+    config
+        .create_with_context(LagContext::default())
+        .map_err(KafkaError::client("create consumer"))
+}
+
+/// The end offset of `partition` of `topic` as the broker reports it (see
+/// [`OrderedConsumer::reported_ends`]).
+fn reported_end(
+    consumer: &BaseConsumer<LagContext>,
+    topic: &str,
+    partition: i32,
+) -> Result<i64, KafkaError> {
+    consumer
+        .fetch_watermarks(topic, partition, CONNECT_TIMEOUT)
+        .map(|(_, high)| high)
+        .map_err(KafkaError::client(format!(
+            "offsets of `{topic}` partition {partition}"
+        )))
+}
+
 impl OrderedConsumer {
     /// A consumer with `config` assigned `partitions` of `topic`, each from its offset in `starts`, or,
     /// when absent, from the beginning (see the module doc).
@@ -75,9 +97,7 @@ impl OrderedConsumer {
         partitions: &[i32],
         starts: &BTreeMap<i32, i64>,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer<LagContext> = config
-            .create_with_context(LagContext::default())
-            .map_err(KafkaError::client("create consumer"))?;
+        let consumer = new_consumer(config)?;
         Self::with_consumer(consumer, topic, partitions, starts)
     }
 
@@ -88,18 +108,11 @@ impl OrderedConsumer {
         topic: &str,
         partitions: &[i32],
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer<LagContext> = config
-            .create_with_context(LagContext::default())
-            .map_err(KafkaError::client("create consumer"))?;
-        let mut starts = BTreeMap::new();
-        for &p in partitions {
-            let (_, high) = consumer
-                .fetch_watermarks(topic, p, CONNECT_TIMEOUT)
-                .map_err(KafkaError::client(format!(
-                    "offsets of `{topic}` partition {p}"
-                )))?;
-            starts.insert(p, high);
-        }
+        let consumer = new_consumer(config)?;
+        let starts = partitions
+            .iter()
+            .map(|&p| Ok((p, reported_end(&consumer, topic, p)?)))
+            .collect::<Result<BTreeMap<_, _>, KafkaError>>()?;
         Self::with_consumer(consumer, topic, partitions, &starts)
     }
 
@@ -110,9 +123,7 @@ impl OrderedConsumer {
         bootstrap: &str,
         topic: &str,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer<LagContext> = config
-            .create_with_context(LagContext::default())
-            .map_err(KafkaError::client("create consumer"))?;
+        let consumer = new_consumer(config)?;
         let partitions = partition_count(consumer.client(), bootstrap, topic)?;
         let all: Vec<i32> = (0..partitions as i32).collect();
         Self::with_consumer(consumer, topic, &all, &BTreeMap::new())
@@ -163,15 +174,7 @@ impl OrderedConsumer {
     pub fn reported_ends(&self) -> Result<BTreeMap<i32, i64>, KafkaError> {
         self.partitions
             .iter()
-            .map(|&p| {
-                self.consumer
-                    .fetch_watermarks(&self.topic, p, CONNECT_TIMEOUT)
-                    .map(|(_, high)| (p, high))
-                    .map_err(KafkaError::client(format!(
-                        "offsets of `{}` partition {p}",
-                        self.topic
-                    )))
-            })
+            .map(|&p| Ok((p, reported_end(&self.consumer, &self.topic, p)?)))
             .collect()
     }
 

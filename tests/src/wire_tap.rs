@@ -8,6 +8,11 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use adstream_harness::services::broker::{LocalBroker, free_port};
+use adstream_profile::profile::KafkaSection;
+
+use crate::TestBroker;
+
 /// What a Fetch request asks for: its first topic (by id: librdkafka sends Fetch v13 and later) and
 /// how many of that topic's partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +55,21 @@ impl WireTap {
             }
         });
         Self { address, seen }
+    }
+
+    /// A fresh local broker that tells its clients to connect through a new tap, with the topics
+    /// created (`partitions` each) through the tap: every connection to it passes the tap.
+    pub fn before_a_broker(partitions: u32) -> (Self, TestBroker) {
+        let listen = format!("127.0.0.1:{}", free_port().expect("a free port"));
+        let tap = Self::start(&listen);
+        let broker =
+            LocalBroker::start_advertising(&listen, &tap.address).expect("start the local broker");
+        let kafka = KafkaSection {
+            bootstrap: tap.address.clone(),
+            partitions,
+            ..KafkaSection::default()
+        };
+        (tap, TestBroker::create_topics(broker, kafka))
     }
 
     /// Every client id seen so far.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use adstream_kafka::KafkaError;
 use adstream_kafka::ordered::header;
 use adstream_profile::profile::Profile;
-use adstream_protocol::clock::unix_us;
+use adstream_protocol::clock::{unix_ms, unix_us};
 use adstream_protocol::wire::HEADER_KIND;
 use rdkafka::Message;
 use rdkafka::message::BorrowedMessage;
@@ -171,7 +171,7 @@ impl BrokerProbe {
         let mut sampling = Sampling {
             delay: BrokerDelay::default(),
             events: 0,
-            from_ms: unix_us() / 1_000,
+            from_ms: unix_ms(),
             last_window: None,
             live: Arc::clone(&live),
         };
@@ -179,7 +179,7 @@ impl BrokerProbe {
         let handle = std::thread::spawn(move || {
             let mut reader = Some(first);
             loop {
-                if let Some(until_ms) = times.pause_until(unix_us() / 1_000) {
+                if let Some(until_ms) = times.pause_until(unix_ms()) {
                     reader = None;
                     if !pause(until_ms, &s) {
                         break;
@@ -188,7 +188,7 @@ impl BrokerProbe {
                 let r = match reader.as_mut() {
                     Some(r) => r,
                     None => {
-                        sampling.from_ms = unix_us() / 1_000;
+                        sampling.from_ms = unix_ms();
                         match TopicReader::first_partition_at_end(&kafka, &kafka.events_topic) {
                             Ok(r) => reader.insert(r),
                             Err(_) => break,
@@ -198,7 +198,7 @@ impl BrokerProbe {
                 let mut pausing = false;
                 r.read_until(&s, Duration::ZERO, None, |message| {
                     if sampling.take(message) {
-                        pausing = times.pause_until(unix_us() / 1_000).is_some();
+                        pausing = times.pause_until(unix_ms()).is_some();
                     }
                     if pausing { Next::Done } else { Next::More }
                 });
@@ -217,7 +217,7 @@ impl BrokerProbe {
         self.live.lock().expect("probe lock").clone()
     }
 
-    /// Stops (if it has not ended by itself) and returns what it measured.
+    /// Stops and returns what it measured.
     pub fn finish(self) -> BrokerDelay {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.join().expect("broker probe panicked")
@@ -232,7 +232,7 @@ fn pause(until_ms: u64, stop: &AtomicBool) -> bool {
         if stop.load(Ordering::Relaxed) {
             return false;
         }
-        let left = until_ms.saturating_sub(unix_us() / 1_000);
+        let left = until_ms.saturating_sub(unix_ms());
         if left == 0 {
             return true;
         }

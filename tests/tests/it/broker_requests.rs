@@ -3,41 +3,28 @@
 //! harness's broker probe reads only around each window's end, so it asks the broker far less often
 //! than the job's reader does.
 
-use std::process::Stdio;
-
-use adstream_harness::services::broker::{LocalBroker, free_port};
-use adstream_profile::profile::KafkaSection;
-use adstream_tests::TestBroker;
 use adstream_tests::wire_tap::WireTap;
 
 #[test]
 fn the_broker_probe_fetches_only_around_window_ends() {
-    let listen = format!("127.0.0.1:{}", free_port().unwrap());
-    let tap = WireTap::start(&listen);
-    let broker = LocalBroker::start_advertising(&listen, &tap.address).unwrap();
-    let t = TestBroker::create_topics(
-        broker,
-        KafkaSection {
-            bootstrap: tap.address.clone(),
-            partitions: 2,
-            ..KafkaSection::default()
-        },
-    );
-    let out = std::env::temp_dir().join(format!("adstream-requests-{}", std::process::id()));
+    let (tap, t) = WireTap::before_a_broker(2);
     // 14 s of 10 s windows: the probe reads from the base to 0.5 s after it and from 8.5 s to 10.5 s,
     // about 2.5 s of the run; the job's reader fetches throughout.
-    let run = t
-        .harness_run()
-        .args(["--producers", "1", "--rate", "2000", "--duration", "14"])
-        .args(["--window", "10", "--ui", "off", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{said}");
-    assert!(said.contains("verification EXACT"), "{said}");
-
+    let (out, _) = t.run_exact(
+        "requests",
+        &[
+            "--producers",
+            "1",
+            "--rate",
+            "2000",
+            "--duration",
+            "14",
+            "--window",
+            "10",
+            "--ui",
+            "off",
+        ],
+    );
     // The probe is the one client that fetches one partition of the two-partition events topic; the
     // job's reader (one worker) fetches both of that topic's partitions.
     let fetches = tap.fetches();

@@ -6,25 +6,13 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
-use adstream_harness::services::broker::{LocalBroker, free_port};
-use adstream_profile::profile::KafkaSection;
+use adstream_tests::bin;
 use adstream_tests::wire_tap::WireTap;
-use adstream_tests::{TestBroker, bin};
 
 #[test]
 fn properties_from_the_profile_and_the_flag_reach_every_client() {
     // The broker tells clients to connect through the tap, so every connection passes it.
-    let listen = format!("127.0.0.1:{}", free_port().unwrap());
-    let tap = WireTap::start(&listen);
-    let broker = LocalBroker::start_advertising(&listen, &tap.address).unwrap();
-    let t = TestBroker::create_topics(
-        broker,
-        KafkaSection {
-            bootstrap: tap.address.clone(),
-            partitions: 2,
-            ..KafkaSection::default()
-        },
-    );
+    let (tap, t) = WireTap::before_a_broker(2);
     let dir = std::env::temp_dir().join(format!("adstream-properties-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = dir.join("profile.toml");
