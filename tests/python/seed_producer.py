@@ -17,10 +17,26 @@ import sys
 import time
 import uuid
 
-from kafka import KafkaProducer
-
 AD_TYPES = ["image", "video", "carousel", "text", "story", "shopping", "collection"]
 EVENT_TYPES = ["view", "click", "purchase"]
+
+
+def seed_event(rng, base, second, window):
+    """One event of the seed's schema in the seed's field order, at a random moment of logical second
+    ``second`` after ``base`` (Unix seconds); ``json.dumps`` of it is the seed's byte layout."""
+    event_time_ns = (base + second) * 1_000_000_000 + rng.randrange(1_000_000_000)
+    return {
+        "user_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "page_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "ad_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "ad_type": rng.choice(AD_TYPES),
+        "event_type": rng.choice(EVENT_TYPES),
+        "event_time_ns": event_time_ns,
+        "window_id": (event_time_ns - base * 1_000_000_000) // (window * 1_000_000_000),
+        "ip_address": str(ipaddress.IPv4Address(rng.getrandbits(32))),
+        "campaign_id": rng.randint(1, 10),
+        "produce_time": int(time.time() * 1000),
+    }
 
 
 def main():
@@ -34,6 +50,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    # Imported here so that seed_event can be used without kafka-python (scripts/seed-layout-fill.py).
+    from kafka import KafkaProducer
+
     rng = random.Random(args.seed)
     base = args.base if args.base is not None else int(time.time())
     producer = KafkaProducer(bootstrap_servers=args.bootstrap, linger_ms=5)
@@ -46,19 +65,7 @@ def main():
 
     for second in range(args.seconds):
         for _ in range(args.per_second):
-            event_time_ns = (base + second) * 1_000_000_000 + rng.randrange(1_000_000_000)
-            event = {
-                "user_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "page_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "ad_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "ad_type": rng.choice(AD_TYPES),
-                "event_type": rng.choice(EVENT_TYPES),
-                "event_time_ns": event_time_ns,
-                "window_id": (event_time_ns - base * 1_000_000_000) // (args.window * 1_000_000_000),
-                "ip_address": str(ipaddress.IPv4Address(rng.getrandbits(32))),
-                "campaign_id": rng.randint(1, 10),
-                "produce_time": int(time.time() * 1000),
-            }
+            event = seed_event(rng, base, second, args.window)
             future = producer.send(args.topic, json.dumps(event).encode())
             future.add_callback(on_ack)
             future.add_errback(failed.append)

@@ -1,5 +1,6 @@
 //! The catch-up baseline: how fast a bare rdkafka consumer, with the job's consumer settings, reads the
 //! events topic — no decoding, only a look at the `kind` header to know when every producer has ended.
+//! Foreign events, which have no end markers, it reads to where the topic ends.
 //! It takes offsets in order through the same consumer as the job, so the comparison is like for like.
 
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use adstream_kafka::ordered::{OrderedConsumer, header};
 use adstream_kafka::settings::consumer_config;
 use adstream_profile::profile::KafkaSection;
 use adstream_protocol::wire::HEADER_KIND;
+use rdkafka::message::BorrowedMessage;
 use serde::Serialize;
 
 /// What a drain read.
@@ -18,42 +20,77 @@ pub struct DrainRate {
     pub records: u64,
     /// Records without a `kind` header.
     pub events: u64,
-    /// Seconds from the first record to the last end marker.
+    /// Seconds from the first record to the last.
     pub elapsed_s: f64,
     /// Records per second.
     pub records_per_s: f64,
 }
 
+/// How long a drain of foreign events (no end markers) waits for more once it has read to the ends the
+/// broker reported: the local broker's reported end can lag its last batch. Not counted in the time.
+const QUIET: Duration = Duration::from_millis(500);
+
 /// Reads every partition of the events topic from the beginning until each holds an end marker from
-/// each of `producers` producers.
+/// each of `producers` producers; with none (events of producers the harness did not start, no end
+/// markers), to the ends the broker reports and on until nothing more comes for [`QUIET`]. The time runs
+/// from the first record to the last.
 pub fn drain(kafka_section: &KafkaSection, producers: u32) -> Result<DrainRate, KafkaError> {
     let mut consumer = OrderedConsumer::assign_all(
         &consumer_config(&kafka_section.connection()),
         &kafka_section.bootstrap,
         &kafka_section.events_topic,
     )?;
+    let mut count = Count::default();
+    if producers == 0 {
+        consumer.read_all_now(QUIET, None, |message| {
+            count.add(message);
+        })?;
+        return Ok(count.rate());
+    }
     let mut ends_missing = consumer.partitions().len() as u64 * u64::from(producers);
-    let (mut records, mut events) = (0u64, 0u64);
-    let mut first: Option<Instant> = None;
     while ends_missing > 0 {
         let Some(message) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
         let message = message.map_err(KafkaError::client("consume"))?;
-        first.get_or_insert_with(Instant::now);
-        records += 1;
-        let kind = header(&message, HEADER_KIND).flatten();
-        match kind {
-            None => events += 1,
-            Some(b"end") => ends_missing -= 1,
-            Some(_) => {}
+        if count.add(&message) == Some(b"end") {
+            ends_missing -= 1;
         }
     }
-    let elapsed_s = first.map_or(0.0, |t| t.elapsed().as_secs_f64());
-    Ok(DrainRate {
-        records,
-        events,
-        elapsed_s,
-        records_per_s: records as f64 / elapsed_s.max(f64::MIN_POSITIVE),
-    })
+    Ok(count.rate())
+}
+
+/// The records a drain has read so far, and when.
+#[derive(Default)]
+struct Count {
+    records: u64,
+    events: u64,
+    first_last: Option<(Instant, Instant)>,
+}
+
+impl Count {
+    /// Counts `message`; its `kind` header, if it has one.
+    fn add<'m>(&mut self, message: &'m BorrowedMessage<'_>) -> Option<&'m [u8]> {
+        let now = Instant::now();
+        let (first, _) = self.first_last.unwrap_or((now, now));
+        self.first_last = Some((first, now));
+        self.records += 1;
+        let kind = header(message, HEADER_KIND).flatten();
+        if kind.is_none() {
+            self.events += 1;
+        }
+        kind
+    }
+
+    fn rate(&self) -> DrainRate {
+        let elapsed_s = self
+            .first_last
+            .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
+        DrainRate {
+            records: self.records,
+            events: self.events,
+            elapsed_s,
+            records_per_s: self.records as f64 / elapsed_s.max(f64::MIN_POSITIVE),
+        }
+    }
 }
