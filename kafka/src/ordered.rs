@@ -56,6 +56,16 @@ pub fn header_text<'a>(message: &'a BorrowedMessage<'_>, key: &str) -> Option<&'
         .and_then(|v| std::str::from_utf8(v).ok())
 }
 
+/// How a [`OrderedConsumer::read_all_now`] ended.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadAll {
+    /// Whether every partition's reported end was reached (else the deadline passed first).
+    pub reached_end: bool,
+    /// When nothing more had been fetched after the last record read: the end of the reading, less the
+    /// quiet time waited after it.
+    pub ran_dry_at: Instant,
+}
+
 /// Assigned partitions of one topic, read in offset order.
 pub struct OrderedConsumer {
     consumer: BaseConsumer<LagContext>,
@@ -226,39 +236,65 @@ impl OrderedConsumer {
     }
 
     /// Hands every record there is now to `each`: at least to the end the broker reports (see
-    /// [`OrderedConsumer::reported_ends`]), then until nothing more has come for `quiet`. Whether the
-    /// reported end was reached before `deadline` (`None`: no deadline), else it gives up there.
+    /// [`OrderedConsumer::reported_ends`]), then until nothing more has come for `quiet`; gives up at
+    /// `deadline` (`None`: none). While records flow it polls without waiting and reads no clock: a
+    /// catch-up read costs what the records cost.
     pub fn read_all_now(
         &mut self,
         quiet: Duration,
         deadline: Option<Instant>,
         mut each: impl FnMut(&BorrowedMessage<'_>),
-    ) -> Result<bool, KafkaError> {
-        /// How long one poll waits before the ends and the clocks are looked at again.
+    ) -> Result<ReadAll, KafkaError> {
+        /// How long one poll waits once nothing is fetched before the ends and clocks are looked at again.
         const POLL: Duration = Duration::from_millis(20);
+        /// Records read between two looks at the deadline while records flow.
+        const DEADLINE_EVERY: u32 = 4096;
         let mut left: BTreeMap<i32, i64> = self
             .reported_ends()?
             .into_iter()
             .filter(|(_, end)| *end > 0)
             .collect();
-        let mut last = Instant::now();
+        // When nothing more was fetched after the last record (`None` while records flow).
+        let mut dry: Option<Instant> = None;
+        let mut since_look = 0u32;
         loop {
-            if left.is_empty() && last.elapsed() >= quiet {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                return Ok(left.is_empty());
-            }
-            if let Some(Ok(message)) = self.poll(POLL) {
-                last = Instant::now();
-                let partition = message.partition();
-                if left
-                    .get(&partition)
-                    .is_some_and(|&end| message.offset() + 1 >= end)
-                {
-                    left.remove(&partition);
+            let wait = if dry.is_some() { POLL } else { Duration::ZERO };
+            match self.poll(wait) {
+                Some(Ok(message)) => {
+                    dry = None;
+                    let partition = message.partition();
+                    if left
+                        .get(&partition)
+                        .is_some_and(|&end| message.offset() + 1 >= end)
+                    {
+                        left.remove(&partition);
+                    }
+                    each(&message);
+                    since_look += 1;
+                    if since_look < DEADLINE_EVERY {
+                        continue;
+                    }
                 }
-                each(&message);
+                // An error fetched nothing: wait before the next poll as when nothing came.
+                Some(Err(_)) => {
+                    dry.get_or_insert_with(Instant::now);
+                }
+                None => {
+                    let since = *dry.get_or_insert_with(Instant::now);
+                    if left.is_empty() && since.elapsed() >= quiet {
+                        return Ok(ReadAll {
+                            reached_end: true,
+                            ran_dry_at: since,
+                        });
+                    }
+                }
+            }
+            since_look = 0;
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Ok(ReadAll {
+                    reached_end: left.is_empty(),
+                    ran_dry_at: dry.unwrap_or_else(Instant::now),
+                });
             }
         }
     }

@@ -61,7 +61,10 @@ impl TopicReader {
         deadline: Instant,
         each: impl FnMut(&BorrowedMessage<'_>),
     ) -> Result<bool, KafkaError> {
-        self.consumer.read_all_now(quiet, Some(deadline), each)
+        Ok(self
+            .consumer
+            .read_all_now(quiet, Some(deadline), each)?
+            .reached_end)
     }
 
     /// Waits until the topic has a record, or `stop` is set; whether a record came.
