@@ -200,13 +200,22 @@ impl OrderedConsumer {
         &mut self,
         timeout: Duration,
     ) -> Option<Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>> {
-        // The clock is read only when waiting: the job polls without waiting, once per record.
-        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
+        // What is already fetched is taken without waiting, and the clock is read only once nothing
+        // is: the job polls without waiting, once per record, and a reader that waits pays no clock
+        // read per record either while records flow.
+        let mut deadline: Option<Instant> = None;
         loop {
-            let remaining = deadline.map_or(Duration::ZERO, |d| {
+            let wait = deadline.map_or(Duration::ZERO, |d| {
                 d.saturating_duration_since(Instant::now())
             });
-            let message = match self.consumer.poll(remaining)? {
+            let Some(polled) = self.consumer.poll(wait) else {
+                if timeout.is_zero() || deadline.is_some() {
+                    return None;
+                }
+                deadline = Some(Instant::now() + timeout);
+                continue;
+            };
+            let message = match polled {
                 Ok(message) => message,
                 Err(error) => return Some(Err(error)),
             };

@@ -48,14 +48,10 @@ pub fn drain(kafka_section: &KafkaSection, producers: u32) -> Result<DrainRate, 
         return Ok(count.rate(read.ran_dry_at));
     }
     let mut ends_missing = consumer.partitions().len() as u64 * u64::from(producers);
-    // Polls without waiting while records flow, as the job does: a wait reads the clock on every call.
-    let mut wait = Duration::ZERO;
     while ends_missing > 0 {
-        let Some(message) = consumer.poll(wait) else {
-            wait = Duration::from_millis(100);
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
-        wait = Duration::ZERO;
         let message = message.map_err(KafkaError::client("consume"))?;
         if count.add(&message) == Some(b"end") {
             ends_missing -= 1;
