@@ -19,18 +19,10 @@ fi
 source scripts/local-broker.sh
 [ -z "$other" ] || source scripts/other-build.sh
 
-"$bin/harness" topics create --bootstrap "$bootstrap" --partitions 2 >/dev/null
+catchup_partitions=2 catchup_seconds=10 source scripts/catchup-events.sh
 "$bin/harness" topics create --bootstrap "$bootstrap" --partitions 2 \
     --events-topic seed-events --results-topic seed-results >/dev/null
-base=$(date +%s%3N)
-echo "== filling: 2 × 1,000,000 events of our producers into events, 2 × 1,000,000 in the seed's layout into seed-events"
-fillers=()
-for id in 0 1; do
-    "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
-        --rate 100000 --duration 10 --unpaced >/dev/null 2>&1 &
-    fillers+=($!)
-done
-wait "${fillers[@]}"
+echo "== filling: 2 × 1,000,000 events in the seed's layout into seed-events"
 fillers=()
 for seed in 1 2; do
     "$venv/bin/python" scripts/seed-layout-fill.py --bootstrap "$bootstrap" --topic seed-events \

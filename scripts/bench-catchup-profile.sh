@@ -9,15 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats="${1:-4}"
 source scripts/local-broker.sh
-"$bin/harness" topics create --bootstrap "$bootstrap" --partitions 2 >/dev/null
-base=$(date +%s%3N)
-fillers=()
-for id in 0 1; do
-    "$bin/producer" --bootstrap "$bootstrap" --id $id --base-time-ms "$base" --generator uniform \
-        --rate 100000 --duration 10 --unpaced >/dev/null 2>&1 &
-    fillers+=($!)
-done
-wait "${fillers[@]}"
+catchup_partitions=2 catchup_seconds=10 source scripts/catchup-events.sh
 for i in $(seq 1 "$repeats"); do
     /usr/bin/time -f "  [$i] bare consumer: wall %e s, cpu %U + %S s" \
         "$bin/harness" drain --bootstrap "$bootstrap" --producers 2 2>&1 | tail -n 1

@@ -9,7 +9,6 @@ fill millions for the catch-up benchmark. Needs a Python with confluent-kafka
 Prints one JSON line when done: the base it used and how many events the broker acknowledged.
 """
 
-import argparse
 import json
 import os
 import random
@@ -19,18 +18,11 @@ import time
 from confluent_kafka import Producer
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "python"))
-from seed_producer import seed_event  # noqa: E402  (one copy of the seed's layout)
+from seed_producer import arguments, seed_event  # noqa: E402  (one copy of the seed's layout)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--seconds", type=int, required=True, help="logical seconds of events")
-    parser.add_argument("--per-second", type=int, required=True, help="events per logical second")
-    parser.add_argument("--base", type=int, help="base time in Unix seconds (default: now)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
 
     rng = random.Random(args.seed)
     base = args.base if args.base is not None else int(time.time())
@@ -48,7 +40,7 @@ def main():
 
     for second in range(args.seconds):
         for _ in range(args.per_second):
-            value = json.dumps(seed_event(rng, base, second, 10)).encode()
+            value = json.dumps(seed_event(rng, base, second, args.window)).encode()
             while True:
                 try:
                     producer.produce(args.topic, value, on_delivery=on_delivery)

@@ -39,8 +39,9 @@ def seed_event(rng, base, second, window):
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description):
+    """The command line of a producer of seed events (this one and scripts/seed-layout-fill.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--seconds", type=int, required=True, help="logical seconds of events")
@@ -48,7 +49,11 @@ def main():
     parser.add_argument("--window", type=int, default=10, help="window size in seconds")
     parser.add_argument("--base", type=int, help="base time in Unix seconds (default: now, as the seed)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = arguments(__doc__.splitlines()[0]).parse_args()
 
     # Imported here so that seed_event can be used without kafka-python (scripts/seed-layout-fill.py).
     from kafka import KafkaProducer
