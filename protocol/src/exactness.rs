@@ -33,7 +33,7 @@ use crate::wire::{
 };
 
 /// Mismatches listed in full; the rest are only counted.
-const LISTED: usize = 10;
+pub(crate) const LISTED: usize = 10;
 
 /// Where in the events topic the event of a dead letter the job declared late came from, read from
 /// the dead letter's headers (`header(key)` gives one's text); `None` for any other dead letter.

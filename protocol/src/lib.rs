@@ -10,7 +10,8 @@
 //!   applies too;
 //! - [`exactness`]: the expected result of a set of valid events, computed with its own code (not the
 //!   job's) as [`tally`]s, and the comparison of a results topic — every revision — with it; [`once`]: that each event of our
-//!   producers is in the events topic once;
+//!   producers is in the events topic once; [`answers`]: another engine's results and their verdict
+//!   against the same recount;
 //! - [`messages`] and [`outbox`]: the typed lines a child process (job or producer) writes for the
 //!   harness, on a stdout kept for them alone;
 //! - [`liveness`]: when a process that should speak about once a second counts as gone;
@@ -19,6 +20,7 @@
 //!
 //! Modules lower in that list depend on those above, never the other way round.
 
+pub mod answers;
 pub mod catalog;
 pub mod clock;
 pub mod cpu;

@@ -105,6 +105,10 @@ pub enum ControlKind {
     Watermark,
     /// An [`EndMarker`]: the producer has finished.
     End,
+    /// A [`CloseMarker`]: written by the harness to every partition once the producers are done, so
+    /// that an engine whose windows close on later event times closes the last ones. It counts in no
+    /// window.
+    Close,
 }
 
 impl ControlKind {
@@ -113,6 +117,7 @@ impl ControlKind {
         match self {
             ControlKind::Watermark => "watermark",
             ControlKind::End => "end",
+            ControlKind::Close => "close",
         }
     }
 
@@ -121,6 +126,7 @@ impl ControlKind {
         match value {
             b"watermark" => Some(ControlKind::Watermark),
             b"end" => Some(ControlKind::End),
+            b"close" => Some(ControlKind::Close),
             _ => None,
         }
     }
@@ -143,6 +149,19 @@ pub struct EndMarker {
     pub producer: u32,
     /// How many events this producer sent to the partition the marker is on.
     pub events: u64,
+}
+
+/// A closing record (ARCHITECTURE.md, "Any engine"): an event time past the last window of the run and
+/// any lateness the job declared, with no campaign. An engine that closes windows when its event time
+/// passes them takes it into its watermark and counts it nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseMarker {
+    /// Event time, nanoseconds since the Unix epoch.
+    pub event_time_ns: u64,
+    /// The window of `event_time_ns`, counted from the run's base time.
+    pub window_id: u64,
+    /// Wall-clock milliseconds since the Unix epoch when the harness wrote it.
+    pub produce_time: u64,
 }
 
 /// One record of the results topic: the aggregate of one (window, campaign), keyed

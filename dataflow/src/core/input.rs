@@ -7,7 +7,7 @@
 
 use adstream_protocol::validity::{Invalid, check_size};
 use adstream_protocol::wire::{
-    ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
+    CloseMarker, ControlKind, EndMarker, Event, HEADER_KIND, HEADER_PRODUCER, HEADER_SEQ, Watermark,
 };
 
 use crate::core::canonical_event;
@@ -36,6 +36,9 @@ pub enum Input {
     Watermark(Watermark),
     /// An end marker.
     End(EndMarker),
+    /// A closing record from the harness, for engines that close windows on later event times: ours
+    /// closes them on the producers' watermarks and end markers, and skips it.
+    Close(CloseMarker),
 }
 
 /// Why a record was rejected; [`Rejection::reason`] is the dead-letter `reason` header.
@@ -122,6 +125,7 @@ pub fn decode(headers: &Headers<'_>, value: Option<&[u8]>) -> Result<Input, Reje
                 .map(Input::Watermark)
                 .map_err(bad),
             ControlKind::End => serde_json::from_str(text).map(Input::End).map_err(bad),
+            ControlKind::Close => serde_json::from_str(text).map(Input::Close).map_err(bad),
         };
     }
     let origin = match (
@@ -205,6 +209,18 @@ mod tests {
             Ok(Input::End(EndMarker {
                 producer: 1,
                 events: 9
+            }))
+        );
+        let close = decode(
+            &[(HEADER_KIND, Some(b"close"))],
+            Some(br#"{"event_time_ns":7,"window_id":2,"produce_time":3}"#),
+        );
+        assert_eq!(
+            close,
+            Ok(Input::Close(CloseMarker {
+                event_time_ns: 7,
+                window_id: 2,
+                produce_time: 3
             }))
         );
     }

@@ -147,6 +147,8 @@ impl WindowState {
                 };
                 control(applied)
             }
+            // Windows close on the producers' own progress; a closing record says nothing new.
+            Input::Close(_) => Verdict::Control,
         }
     }
 
