@@ -13,7 +13,8 @@ use adstream_dataflow::process::{self, ProcessError, RunOptions};
 use adstream_profile::flags::{
     self, ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, WindowArgs,
 };
-use adstream_profile::profile::{Profile, Served, keys};
+use adstream_profile::profile::{Profile, keys};
+use adstream_profile::served::Served;
 use clap::{Args, Parser};
 
 /// Aggregate ad events per campaign over event-time windows, from the events topic to the results

@@ -17,7 +17,8 @@ use adstream_profile::ConfigError;
 use adstream_profile::flags::{
     self, ConfigArg, KafkaArgs, MetricsArgs, ProducerArgs, TrafficArgs, WindowArgs,
 };
-use adstream_profile::profile::{Profile, Served};
+use adstream_profile::profile::Profile;
+use adstream_profile::served::Served;
 use adstream_protocol::clock::unix_ns;
 use adstream_protocol::messages::{ChildMessage, ProducerProgress};
 use adstream_protocol::outbox::Outbox;

@@ -1,5 +1,5 @@
 //! The values of the keys that choose among a few: a producer's traffic shape, how windows close, how
-//! results are written, how remote job processes start, and where the local broker keeps its data. Each is a lowercase word in a profile and on the command line.
+//! results are written, how remote job processes start, where the local broker keeps its data, and which reference engine runs. Each is a lowercase word in a profile and on the command line.
 
 use std::fmt;
 
@@ -92,6 +92,34 @@ impl fmt::Display for BrokerStorage {
         f.write_str(match self {
             BrokerStorage::Memory => "memory",
             BrokerStorage::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// A reference stream job kept in the repository (`job.engine`, `--engine`): what `harness run` and
+/// `harness compare` start instead of a command of the user's (README, "Any engine").
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// adstream's own job, started through the engine contract like the others.
+    Adstream,
+    /// Spark Structured Streaming: the seed's `SparkJob.py`.
+    Spark,
+    /// Pathway, with its Kafka connector.
+    Pathway,
+    /// Bytewax, with its Kafka source and sink.
+    Bytewax,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Adstream => "adstream",
+            Engine::Spark => "spark",
+            Engine::Pathway => "pathway",
+            Engine::Bytewax => "bytewax",
         })
     }
 }

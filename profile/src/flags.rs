@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 
 use crate::error::ConfigError;
-use crate::profile::{Generator, OutputMode, Profile, Served, WindowMode, keys};
+use crate::profile::{Generator, OutputMode, Profile, WindowMode, keys};
+use crate::served::Served;
 
 /// A command line that cannot be run: a request for help or the version (printed, exit 0), or a
 /// mistake (one line on stderr, exit 2).
@@ -83,7 +84,7 @@ pub trait Override {
     fn apply(&self, profile: &mut Profile);
 }
 
-fn set<T: Clone>(target: &mut T, flag: &Option<T>) {
+pub(crate) fn set<T: Clone>(target: &mut T, flag: &Option<T>) {
     if let Some(value) = flag {
         *target = value.clone();
     }

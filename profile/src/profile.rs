@@ -9,7 +9,7 @@ use adstream_protocol::validity::EventRules;
 use adstream_protocol::window::Windows;
 use serde::{Deserialize, Serialize};
 
-pub use crate::choices::{BrokerStorage, Generator, Launch, OutputMode, WindowMode};
+pub use crate::choices::{BrokerStorage, Engine, Generator, Launch, OutputMode, WindowMode};
 use crate::client::{ClientProperties, Connection};
 use crate::error::{ConfigError, key_error, syntax_error};
 use crate::keys::{AtLeast, AtMost, HostPorts, NumberAtLeast, Positive, TopicName, profile_table};
@@ -218,6 +218,51 @@ profile_table! {
                 flag "--launch"
                 help "How job processes on other hosts start: print the command to run there, or \
                       start them over the system's ssh (see [ssh] in the profile)";
+            /// Another stream job to measure instead of adstream's own: a shell command the harness
+            /// starts in the run's directory with the run's settings in `ADSTREAM_*` variables
+            /// (README, "Any engine").
+            command: Option<String> = None,
+                flag "--job"
+                help "Measure this stream job instead of adstream's: a shell command started in the \
+                      run's directory with the run's settings in ADSTREAM_* variables (README, \
+                      \"Any engine\")";
+            /// A reference stream job kept in the repository, started like `command`.
+            engine: Option<Engine> = None,
+                flag "--engine"
+                help "Measure a reference stream job: adstream, spark, pathway or bytewax \
+                      (installed on first use)";
+            /// The text of the line (stdout or stderr) by which another engine says it reads its
+            /// input; the producers start after it.
+            ready_line: String = "ready".to_owned(),
+                flag "--job-ready"
+                help "Another engine is reading once it writes a line containing this text";
+            /// How long after another engine's start the producers' schedule begins (they wait
+            /// when it reads sooner); unset, the reference engine's own allowance, or 10 s.
+            start_allowance_s: Option<u64> = None,
+                flag "--job-start-allowance"
+                help "Seconds after another engine's start at which the producers' schedule begins \
+                      (default: the reference engine's own, or 10)";
+            /// How long another engine may take to say it reads.
+            ready_timeout_s: u64 = 180,
+                flag "--job-ready-timeout"
+                help "Seconds another engine may take to say it reads", rule AtLeast(1);
+            /// How late another engine's windows wait for events (its watermark delay): the closing
+            /// records the harness writes after the producers are this far past the last window;
+            /// unset, the reference engine's own, or 0.
+            lateness_ms: Option<u64> = None,
+                flag "--job-lateness-ms"
+                help "How long another engine's windows wait for late events: the closing records \
+                      go this far past the last window (default: the reference engine's own, or 0)";
+            /// How long after the producers end another engine may take to answer every
+            /// (window, campaign) that had events.
+            finish_timeout_s: u64 = 120,
+                flag "--job-finish-timeout"
+                help "Seconds another engine may take after the producers end to write every result",
+                rule AtLeast(1);
+            /// How long another engine has to exit after SIGTERM before its processes are killed.
+            stop_grace_ms: u64 = 5_000,
+                flag "--job-stop-grace-ms"
+                help "Milliseconds another engine has to exit after SIGTERM before it is killed";
         }
         /// `[ssh]`: how `harness run --launch ssh` reaches other hosts with the system's `ssh` and
         /// `scp`.
@@ -258,63 +303,6 @@ profile_table! {
                 flag "--metrics-linger-ms"
                 help "Keep serving the final metrics this long after the work is done";
         }
-    }
-}
-
-/// The kinds of process that serve metrics, each under its own `[metrics]` key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Served {
-    /// The job's processes, `metrics.job`.
-    Job,
-    /// The producers, `metrics.producers`.
-    Producers,
-    /// The harness, `metrics.harness`.
-    Harness,
-}
-
-impl Served {
-    /// The profile key.
-    pub fn key(self) -> crate::keys::Key {
-        match self {
-            Served::Job => keys::metrics::job,
-            Served::Producers => keys::metrics::producers,
-            Served::Harness => keys::metrics::harness,
-        }
-    }
-}
-
-impl MetricsSection {
-    /// The text of `kind`'s key.
-    pub fn of(&self, kind: Served) -> Option<&str> {
-        match kind {
-            Served::Job => self.job.as_deref(),
-            Served::Producers => self.producers.as_deref(),
-            Served::Harness => self.harness.as_deref(),
-        }
-        .filter(|text| !text.is_empty())
-    }
-
-    /// Sets `kind`'s key to `text`.
-    pub fn set(&mut self, kind: Served, text: &str) {
-        let key = match kind {
-            Served::Job => &mut self.job,
-            Served::Producers => &mut self.producers,
-            Served::Harness => &mut self.harness,
-        };
-        *key = Some(text.to_owned());
-    }
-
-    /// How long a finished process keeps serving its final values.
-    pub fn linger(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.linger_ms)
-    }
-
-    /// Where process `index` of `kind` serves its metrics, if that kind serves any; `None` too for a
-    /// text or index that [`Profile::validate`] refuses.
-    pub fn address(&self, kind: Served, index: u32) -> Option<crate::address::HostPort> {
-        crate::address::ListenPorts::parse(self.of(kind)?)
-            .ok()?
-            .nth(index)
     }
 }
 

@@ -6,7 +6,8 @@ use crate::address::ListenPorts;
 use crate::client::Table;
 use crate::error::ConfigError;
 use crate::keys::Key;
-use crate::profile::{OutputMode, Profile, Served, WindowMode, keys};
+use crate::profile::{OutputMode, Profile, WindowMode, keys};
+use crate::served::Served;
 
 impl Profile {
     /// Checks every value that has the right type but may still be out of range.
@@ -53,6 +54,19 @@ impl Profile {
             (Served::Harness, 1),
         ] {
             check_listen(kind, self.metrics.of(kind), processes)?;
+        }
+        if self.job.command.is_some() && self.job.engine.is_some() {
+            return Err(keys::job::engine.invalid(
+                "cannot be given with job.command (--job): one of them names the job to measure",
+            ));
+        }
+        if self
+            .job
+            .command
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            return Err(keys::job::command.invalid("must not be empty"));
         }
         if self.job.process >= self.job.processes {
             return Err(keys::job::process.invalid(format!(
