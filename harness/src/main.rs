@@ -52,6 +52,12 @@ enum Command {
     /// Benchmark baseline: read the events topic with a bare consumer (no parsing) until every
     /// partition holds an end marker from each producer, and report the rate.
     Drain(ReadArgs),
+    /// The reference stream jobs `harness run --engine` measures: what each is, whether it is
+    /// installed; --install installs them ahead of a run.
+    Engines(cli::engines::EnginesArgs),
+    /// The guard of another engine's job (started by `harness run --job`, not by people).
+    #[command(hide = true)]
+    EngineGuard(cli::engine_guard::EngineGuardArgs),
 }
 
 /// jemalloc serves every allocation of the process, librdkafka's included (see the workspace
@@ -64,6 +70,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(rejected) => return rejected.report(),
     };
+    if let Command::EngineGuard(args) = &cli.command {
+        return match cli::engine_guard::run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = match &cli.command {
         Command::Run(args) => cli::run::run(args),
         Command::Sweep(args) => cli::sweep::run(args),
@@ -74,6 +89,8 @@ fn main() -> ExitCode {
         Command::Latency(args) => cli::latency::run(args),
         Command::Drain(args) => cli::drain::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Engines(args) => cli::engines::run(args),
+        Command::EngineGuard(_) => unreachable!("answered above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

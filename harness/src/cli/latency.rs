@@ -1,7 +1,7 @@
 //! `harness latency`: the latency collector on its own over an existing results topic (the seed's
 //! latency_calculator.py): a per-window table and percentiles.
 
-use adstream_harness::measure::collectors::ResultsCollector;
+use adstream_harness::measure::collectors::{ResultFormat, ResultsCollector};
 use adstream_harness::report::latency::LatencyReport;
 use adstream_kafka::metadata::reach;
 
@@ -12,7 +12,7 @@ use crate::cli::ReadArgs;
 pub fn run(args: &ReadArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
     reach(&profile.kafka.connection())?;
-    let collector = ResultsCollector::start(&profile.kafka)?;
+    let collector = ResultsCollector::start(&profile.kafka, ResultFormat::Ours)?;
     let observations: Vec<_> = collector
         .finish(u64::MAX)
         .iter()

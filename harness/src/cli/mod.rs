@@ -5,6 +5,8 @@
 pub mod broker;
 pub mod capacity;
 pub mod drain;
+pub mod engine_guard;
+pub mod engines;
 pub mod latency;
 pub mod report;
 pub mod run;

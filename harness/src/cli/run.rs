@@ -11,10 +11,12 @@ use adstream_harness::experiment::single_run::Experiment;
 use adstream_harness::services::broker::LocalBroker;
 use adstream_harness::services::topics::Topics;
 use adstream_profile::ConfigError;
+use adstream_profile::engine_args::EngineArgs;
 use adstream_profile::flags::{
     ConfigArg, JobArgs, KafkaArgs, MetricsArgs, Override, TrafficArgs, WindowArgs,
 };
-use adstream_profile::profile::{BrokerStorage, Launch, Profile, Served, keys};
+use adstream_profile::profile::{BrokerStorage, Launch, Profile, keys};
+use adstream_profile::served::Served;
 use clap::Args;
 
 use crate::cli::{UiArg, announce, ensure_broker, out_dir};
@@ -37,6 +39,8 @@ pub struct RunArgs {
     producers: Option<u32>,
     #[command(flatten)]
     job: JobArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
     /// Directory for the files (a run's: effective profile, hostfile, summary.json, report; a
@@ -106,6 +110,7 @@ impl RunArgs {
             &self.traffic,
             &self.window,
             &self.job,
+            &self.engine,
             &self.metrics.of(Served::Harness),
             self,
         ])?)
@@ -117,6 +122,9 @@ impl RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let profile = args.profile()?;
     let faults = args.planned_faults();
+    if another_engine(&profile) {
+        refuse_for_engines(&profile, !faults.is_empty() || args.random_faults.is_some())?;
+    }
     for fault in &faults {
         fault
             .within(profile.job.processes, profile.producers.count, true)
@@ -160,12 +168,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             p.count, p.rate, p.duration, p.generator
         )
     };
+    let job = match (&profile.job.command, profile.job.engine) {
+        (Some(command), _) => format!("job `{command}`"),
+        (None, Some(engine)) => format!("the {engine} reference job"),
+        (None, None) => format!(
+            "job {} process(es) × {} worker(s)",
+            profile.job.processes, profile.job.workers
+        ),
+    };
     eprintln!(
-        "run: {events}, {} partitions, job {} process(es) × {} worker(s), broker {}",
-        profile.kafka.partitions,
-        profile.job.processes,
-        profile.job.workers,
-        profile.kafka.bootstrap
+        "run: {events}, {} partitions, {job}, broker {}",
+        profile.kafka.partitions, profile.kafka.bootstrap
     );
     announce(ui.as_ref());
     let interrupt = Interrupt::install()?;
@@ -191,7 +204,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         out.display()
     );
     anyhow::ensure!(
-        summary.counted_all(),
+        report.verification.exact || !another_engine(&profile),
+        "verification failed: NOT EXACT, {} mismatches: {}",
+        report.verification.mismatch_count,
+        report.verification.mismatches.join("; ")
+    );
+    anyhow::ensure!(
+        summary.counted_all() || another_engine(&profile),
         "the job processed {} events but the producers delivered {}",
         summary.processed,
         summary.produced
@@ -208,6 +227,38 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         Some(endpoint) => endpoint.serve_until_exit(linger),
         None if ui.is_some() => std::thread::sleep(linger),
         None => {}
+    }
+    Ok(())
+}
+
+/// Whether the run measures another engine's job instead of adstream's own processes.
+fn another_engine(profile: &Profile) -> bool {
+    profile.job.command.is_some() || profile.job.engine.is_some()
+}
+
+/// What a run of another engine cannot do, each one line naming the flag.
+fn refuse_for_engines(profile: &Profile, faults: bool) -> Result<(), ConfigError> {
+    let flag = if profile.job.command.is_some() {
+        "--job"
+    } else {
+        "--engine"
+    };
+    if faults {
+        return Err(ConfigError::Flags(format!(
+            "--kill, --fault and --random-faults act on adstream's own job processes; a run with \
+             {flag} measures the job as it is"
+        )));
+    }
+    if profile.producers.count == 0 {
+        return Err(keys::producers::count.invalid(format!(
+            "must be at least 1 with {flag}: the harness ends another engine's run after its own \
+             producers"
+        )));
+    }
+    if profile.job.processes > 1 {
+        return Err(keys::job::processes.invalid(format!(
+            "applies to adstream's own job; with {flag} the job starts its own processes"
+        )));
     }
     Ok(())
 }

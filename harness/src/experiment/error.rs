@@ -103,6 +103,61 @@ pub enum RunError {
         /// Its last stderr lines.
         last_words: String,
     },
+    /// Another engine's job exited unsuccessfully.
+    #[error("the job `{command}` exited with {status}; its last lines: {last_words}")]
+    EngineFailed {
+        /// Its command.
+        command: String,
+        /// How its guard ended: the command's status.
+        status: ExitStatus,
+        /// Its last lines, stdout and stderr.
+        last_words: String,
+    },
+    /// Another engine's job exited by itself before the run could use it.
+    #[error("the job exited {stage}; its last lines: {last_words}")]
+    EngineEnded {
+        /// When.
+        stage: &'static str,
+        /// Its last lines, stdout and stderr.
+        last_words: String,
+    },
+    /// Another engine's job never wrote its ready line.
+    #[error(
+        "the job wrote no line containing `{ready_line}` within {timeout_s}s (job.ready_line, \
+         --job-ready; job.ready_timeout_s, --job-ready-timeout); its last lines: {last_words}"
+    )]
+    EngineNotReady {
+        /// The text looked for.
+        ready_line: String,
+        /// How long the harness waited.
+        timeout_s: u64,
+        /// Its last lines.
+        last_words: String,
+    },
+    /// Another engine's job did not answer every (window, campaign) in time.
+    #[error(
+        "the job wrote no result for {missing} of the {expected} (window, campaign) pairs with \
+         events within {timeout_s}s after the producers ended (job.finish_timeout_s, \
+         --job-finish-timeout): {first}"
+    )]
+    EngineUnfinished {
+        /// How long the harness waited.
+        timeout_s: u64,
+        /// Pairs without a result.
+        missing: usize,
+        /// Pairs with events.
+        expected: usize,
+        /// The first missing ones, described.
+        first: String,
+    },
+    /// A reference engine could not be installed.
+    #[error("cannot install the {engine} reference job: {reason}")]
+    EngineInstall {
+        /// The engine.
+        engine: String,
+        /// Why.
+        reason: String,
+    },
     /// A child wrote a line on stdout that is not one of the messages.
     #[error("{child} wrote a line the harness cannot read: {error}")]
     Unreadable {

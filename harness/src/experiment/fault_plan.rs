@@ -117,6 +117,11 @@ impl FaultPlan {
                      default address with no broker there)"
                 ));
             }
+            Role::Engine => {
+                return Err(format!(
+                    "{self}: another engine's job is measured as it is, without faults"
+                ));
+            }
         };
         if index < count {
             return Ok(());
@@ -168,6 +173,7 @@ impl fmt::Display for FaultPlan {
             Role::Job(i) => format!("job:{i}"),
             Role::Producer(i) => format!("producer:{i}"),
             Role::Broker => "broker".to_owned(),
+            Role::Engine => "engine".to_owned(),
         };
         write!(f, "{}:{who}@{}", self.action.word(), self.at.as_secs_f64())?;
         if let Some(lasts) = self.lasts {

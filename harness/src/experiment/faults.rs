@@ -198,7 +198,7 @@ impl Faults {
             Role::Producer(id) => {
                 self.producers_catching_up.insert(id, fault);
             }
-            Role::Job(_) | Role::Broker => {
+            Role::Job(_) | Role::Broker | Role::Engine => {
                 self.catching_up.push(CatchingUp {
                     fault,
                     events_sent: sent,

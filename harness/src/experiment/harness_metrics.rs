@@ -10,7 +10,8 @@ use adstream_metrics::prometheus_client::metrics::gauge::Gauge;
 use adstream_metrics::prometheus_client::registry::Registry;
 use adstream_profile::address::{HostPort, is_unspecified};
 use adstream_profile::hostfile::HostLine;
-use adstream_profile::profile::{Profile, Served};
+use adstream_profile::profile::Profile;
+use adstream_profile::served::Served;
 
 use crate::experiment::error::RunError;
 use crate::experiment::launch::job_processes;

@@ -1,10 +1,18 @@
 //! Ctrl-C, SIGTERM and SIGHUP, turned from a kill into a request: the harness stops its children in
 //! order and says what it has (a partial report, a stopped broker) instead of dying mid-way. The
-//! handler is installed once per process.
+//! handler is installed once per process. An interrupted run's partial report is made here too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use adstream_profile::profile::Profile;
+use adstream_protocol::exactness::Verification;
+
+use crate::experiment::ledger::Ledger;
+use crate::measure::collectors::RunCollectors;
+use crate::report::latency::LatencyReport;
+use crate::report::model::{EventCounts, Measured, Report};
 
 /// Whether the user asked the harness to stop.
 #[derive(Debug, Clone)]
@@ -53,4 +61,32 @@ impl Interrupt {
         }
         true
     }
+}
+
+/// The report of a run that did not finish: what the collectors and the children's progress showed.
+pub fn partial_report(profile: &Profile, ledger: &Ledger, collectors: RunCollectors) -> Report {
+    let collected = collectors.results.finish(0);
+    let broker = collectors.probe.finish();
+    let observations: Vec<_> = collected
+        .iter()
+        .filter(|c| c.result.is_final)
+        .map(|c| c.observation())
+        .collect();
+    let latency = LatencyReport::of(&observations);
+    Report::new(Measured {
+        configuration: profile.clone(),
+        events: EventCounts {
+            produced: ledger.sent(),
+            processed: ledger.processed(),
+            ..EventCounts::default()
+        },
+        latency: &latency,
+        broker: &broker,
+        producers: Vec::new(),
+        elapsed_s: 0.0,
+        verification: Verification::not_verified(
+            "interrupted before the run completed: not verified".to_owned(),
+            collected.len() as u64,
+        ),
+    })
 }

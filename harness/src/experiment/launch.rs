@@ -32,6 +32,8 @@ pub struct Programs<'a> {
     /// incarnation of the job gets fresh ports, so a restarted job does not meet what was wrong with
     /// the old connections (a port still held, a link cut).
     pub own_hostfile: bool,
+    /// Another engine's job, when the run measures one instead of adstream's processes.
+    pub engine: Option<&'a crate::experiment::engine_job::EngineJob>,
 }
 
 /// How long the job's workers may take to report that they read their partitions.

@@ -38,12 +38,30 @@ pub struct Ledger {
     /// Peers the current incarnation's processes gave up on, as they said.
     peer_silences: Vec<PeerSilence>,
     last_stderr: BTreeMap<Role, VecDeque<String>>,
+    /// Another engine's readiness: the text of its ready line, and whether it has written it.
+    engine_ready: Option<(String, bool)>,
 }
 
 impl Ledger {
+    /// Expects another engine as the run's job, which says it reads with a line containing
+    /// `ready_line`. Its lines are words, on either stream, never messages.
+    pub fn expect_engine(&mut self, ready_line: &str) {
+        self.engine_ready = Some((ready_line.to_owned(), false));
+    }
+
+    /// Whether the other engine has said it reads.
+    pub fn engine_ready(&self) -> bool {
+        self.engine_ready.as_ref().is_some_and(|(_, ready)| *ready)
+    }
+
     /// Takes one line a child wrote: a message on stdout, or words for people on stderr.
     pub fn take(&mut self, line: Line) -> Result<(), RunError> {
-        if line.stderr {
+        if line.child == Role::Engine
+            && let Some((text, ready)) = &mut self.engine_ready
+        {
+            *ready |= line.text.contains(text.as_str());
+        }
+        if line.stderr || line.child == Role::Engine {
             let kept = self.last_stderr.entry(line.child).or_default();
             kept.push_back(line.text);
             if kept.len() > KEEP_LINES {

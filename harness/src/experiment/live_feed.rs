@@ -284,3 +284,18 @@ impl Shown<'_> {
         self.live.borrow_mut().phase(phase);
     }
 }
+
+/// A run's name on its live page: its directory's, with the cell's for a sweep's repeat
+/// (`p2-w1-n1-r1000-poisson/run-0`; a run's own default directory, `run-<unix ms>`, stands alone).
+pub fn run_title(out: &Path) -> String {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let repeat = |run: &str| {
+        run.strip_prefix("run-")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    };
+    match (name(out), out.parent().and_then(name)) {
+        (Some(run), Some(cell)) if repeat(&run) => format!("{cell}/{run}"),
+        (Some(run), _) => run,
+        (None, _) => "run".to_owned(),
+    }
+}

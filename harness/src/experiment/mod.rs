@@ -6,6 +6,8 @@
 
 pub mod capacity;
 pub mod drive;
+pub mod engine_job;
+pub mod engine_run;
 pub mod error;
 pub mod fault_plan;
 pub mod faults;

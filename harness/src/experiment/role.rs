@@ -1,4 +1,4 @@
-//! What a child process is in a run: a job process or a producer, by index, or the local broker. Errors, the supervisor and
+//! What a child process is in a run: a job process or a producer, by index, the local broker, or another engine's job. Errors, the supervisor and
 //! the ledger all name children by it.
 
 use std::fmt;
@@ -12,6 +12,9 @@ pub enum Role {
     Producer(u32),
     /// The local broker the harness started (not a child the supervisor starts).
     Broker,
+    /// Another engine's job (`--job`, `--engine`), under its guard: one child however many
+    /// processes it has.
+    Engine,
 }
 
 impl fmt::Display for Role {
@@ -20,6 +23,7 @@ impl fmt::Display for Role {
             Role::Job(i) => write!(f, "job {i}"),
             Role::Producer(i) => write!(f, "producer {i}"),
             Role::Broker => f.write_str("broker"),
+            Role::Engine => f.write_str("the job"),
         }
     }
 }

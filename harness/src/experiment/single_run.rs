@@ -10,21 +10,23 @@ use std::time::Duration;
 use adstream_metrics::Endpoint;
 use adstream_profile::profile::{OutputMode, Profile};
 use adstream_protocol::clock::unix_ms;
-use adstream_protocol::exactness::Verification;
 
 use crate::experiment::drive::{Driven, Follow, drive};
+use crate::experiment::engine_job::EngineJob;
+use crate::experiment::engine_run::{EngineFinished, finish_engine};
 use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultPlan, FaultRecord, Faults};
 use crate::experiment::harness_metrics::{HarnessMetrics, Phase, place_children, scrape_targets};
-use crate::experiment::interrupt::Interrupt;
+use crate::experiment::interrupt::{Interrupt, partial_report};
 use crate::experiment::launch::{Programs, job_processes, local_hostfile};
 use crate::experiment::ledger::Ledger;
-use crate::experiment::live_feed::{LiveFeed, Shown};
+use crate::experiment::live_feed::{LiveFeed, Shown, run_title};
 use crate::experiment::supervisor::sibling_binary;
 use crate::measure::broker_probe::BrokerProbe;
-use crate::measure::collectors::{Collected, ResultsCollector, RunCollectors};
+use crate::measure::collectors::{Collected, ResultFormat, ResultsCollector, RunCollectors};
 use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
+use crate::report::files::write_private;
 use crate::report::latency::LatencyReport;
 use crate::report::model::{
     EventCounts, Measured, ProducerFigures, Report, RevisionFigures, RunSummary,
@@ -87,14 +89,28 @@ impl Experiment<'_> {
         let dataflow = sibling_binary("dataflow")?;
         let producer = sibling_binary("producer")?;
         let own_hostfile = profile.job.processes > 1 && profile.job.hostfile.is_none();
-        let (profile, profile_path) = self.effective_profile(profile)?;
+        let engine = EngineJob::command_of(profile, &dataflow)?;
+        let (profile, lead) = match engine {
+            Some(_) => {
+                let settled = EngineJob::settle(profile);
+                let lead = EngineJob::start_allowance(&settled);
+                (settled, lead)
+            }
+            None => (profile.clone(), BASE_LEAD),
+        };
+        let (profile, profile_path) = self.effective_profile(&profile, lead)?;
+        let engine = engine.map(|e| e.with_env(&profile, self.out)).transpose()?;
         let metrics = HarnessMetrics::default();
         let endpoint = metrics.serve(&profile)?;
         for (name, url) in scrape_targets(&profile)? {
             eprintln!("metrics: {name} at {url}");
         }
+        let format = match engine {
+            Some(_) => ResultFormat::Engine(profile.event_rules().and_then(|r| r.windows())),
+            None => ResultFormat::Ours,
+        };
         let collectors = RunCollectors {
-            results: ResultsCollector::start(&profile.kafka)?,
+            results: ResultsCollector::start(&profile.kafka, format)?,
             probe: BrokerProbe::start(&profile)?,
         };
         let title = run_title(self.out);
@@ -109,6 +125,7 @@ impl Experiment<'_> {
             dataflow: &dataflow,
             producer: &producer,
             own_hostfile,
+            engine: engine.as_ref(),
         };
         let faults = Faults::new(self.faults, profile.job.max_restarts);
         let mut follow = Follow::new(
@@ -120,17 +137,41 @@ impl Experiment<'_> {
             self.broker,
         )?;
         let outcome = match drive(&mut follow, &collectors) {
-            Ok(driven) => {
+            Ok(mut driven) => {
                 let (ledger, faults) = follow.conclude()?;
                 metrics.phase(Phase::Verifying);
                 live.borrow_mut().phase(Phase::Verifying);
-                let finished = Finished {
-                    ledger,
-                    faults,
-                    collectors,
-                    driven,
-                };
-                self.finish(&profile, finished, cpu, &live)
+                match (&engine, driven.engine.take()) {
+                    (Some(engine), Some(end)) => {
+                        let finished = EngineFinished {
+                            engine,
+                            ledger,
+                            collectors,
+                            driven,
+                            end,
+                            cpu,
+                        };
+                        finish_engine(self.out, &profile, finished, &live).and_then(
+                            |(summary, report)| {
+                                self.write_pages(&live.borrow())?;
+                                Ok(Outcome {
+                                    summary,
+                                    report,
+                                    metrics: None,
+                                })
+                            },
+                        )
+                    }
+                    _ => {
+                        let finished = Finished {
+                            ledger,
+                            faults,
+                            collectors,
+                            driven,
+                        };
+                        self.finish(&profile, finished, cpu, &live)
+                    }
+                }
             }
             Err(error) if error.is_interrupted() => {
                 // Stop every child first: the collectors end once their topics go quiet.
@@ -164,13 +205,17 @@ impl Experiment<'_> {
 
     /// The profile the run's children read, with its hostfile and base time, written to the run's
     /// directory; the caller's profile is left as it was.
-    fn effective_profile(&self, profile: &Profile) -> Result<(Profile, PathBuf), RunError> {
+    fn effective_profile(
+        &self,
+        profile: &Profile,
+        lead: Duration,
+    ) -> Result<(Profile, PathBuf), RunError> {
         let mut profile = profile.clone();
         if profile.job.processes > 1 && profile.job.hostfile.is_none() {
             profile.job.hostfile = Some(local_hostfile(self.out, profile.job.processes)?);
         }
         place_children(&mut profile)?;
-        let base_ms = unix_ms() + BASE_LEAD.as_millis() as u64;
+        let base_ms = unix_ms() + lead.as_millis() as u64;
         if profile.producers.count > 0 {
             profile.producers.base_time_ms = Some(base_ms);
         } else {
@@ -333,68 +378,10 @@ impl Experiment<'_> {
     }
 }
 
-/// A run's name on its live page: its directory's, with the cell's for a sweep's repeat
-/// (`p2-w1-n1-r1000-poisson/run-0`; a run's own default directory, `run-<unix ms>`, stands alone).
-fn run_title(out: &Path) -> String {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    let repeat = |run: &str| {
-        run.strip_prefix("run-")
-            .is_some_and(|n| n.parse::<u32>().is_ok())
-    };
-    match (name(out), out.parent().and_then(name)) {
-        (Some(run), Some(cell)) if repeat(&run) => format!("{cell}/{run}"),
-        (Some(run), _) => run,
-        (None, _) => "run".to_owned(),
-    }
-}
-
 /// What following a run to its end handed over.
 struct Finished {
     ledger: Ledger,
     faults: Vec<FaultRecord>,
     collectors: RunCollectors,
     driven: Driven,
-}
-
-/// Writes `bytes` to `path`, readable by its owner only: a profile can hold client secrets (a SASL
-/// password) the run's children read, which the report redacts.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(bytes)
-}
-
-/// The report of a run that did not finish: what the collectors and the children's progress showed.
-fn partial_report(profile: &Profile, ledger: &Ledger, collectors: RunCollectors) -> Report {
-    let collected = collectors.results.finish(0);
-    let broker = collectors.probe.finish();
-    let observations: Vec<_> = collected
-        .iter()
-        .filter(|c| c.result.is_final)
-        .map(|c| c.observation())
-        .collect();
-    let latency = LatencyReport::of(&observations);
-    Report::new(Measured {
-        configuration: profile.clone(),
-        events: EventCounts {
-            produced: ledger.sent(),
-            processed: ledger.processed(),
-            ..EventCounts::default()
-        },
-        latency: &latency,
-        broker: &broker,
-        producers: Vec::new(),
-        elapsed_s: 0.0,
-        verification: Verification::not_verified(
-            "interrupted before the run completed: not verified".to_owned(),
-            collected.len() as u64,
-        ),
-    })
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use crate::experiment::error::RunError;
 use crate::experiment::role::Role;
 use crate::services::ownership::owned_command;
+use crate::services::process_tree::signal_all;
+use rustix::process::Signal;
 
 /// How often [`Supervisor::failure_of`] looks whether a child has exited.
 const EXIT_POLL: Duration = Duration::from_millis(10);
@@ -73,6 +75,9 @@ pub struct ChildGuard {
     status: Option<ExitStatus>,
     /// The child's stdin when it is held open (an ssh session ends its remote process when it closes).
     _stdin: Option<ChildStdin>,
+    /// How long the child has to exit after SIGTERM before it is killed, when it is asked first
+    /// (another engine's guard, which then stops the engine's whole tree).
+    asked_first: Option<Duration>,
 }
 
 impl ChildGuard {
@@ -87,6 +92,15 @@ impl ChildGuard {
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
+        if let Some(patience) = self.asked_first
+            && self.status.is_none()
+        {
+            signal_all(&[self.child.id()], Signal::TERM);
+            let deadline = Instant::now() + patience;
+            while matches!(self.try_status(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(EXIT_POLL);
+            }
+        }
         if self.status.is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -120,7 +134,30 @@ impl Supervisor {
         program: &Path,
         args: &[&std::ffi::OsStr],
     ) -> Result<(), RunError> {
-        self.start(role, program, args, false)
+        self.start(role, program, args, false, |_| {})
+    }
+
+    /// Starts `program` with `args` as `role` like [`Supervisor::spawn`], in `dir` with `env` added to
+    /// its environment: another engine's guard, with the contract's variables. When it is stopped it
+    /// gets SIGTERM first and `patience` to exit before it is killed.
+    pub fn spawn_in(
+        &mut self,
+        role: Role,
+        program: &Path,
+        args: &[&std::ffi::OsStr],
+        dir: &Path,
+        env: &[(String, String)],
+        patience: Duration,
+    ) -> Result<(), RunError> {
+        self.start(role, program, args, false, |command| {
+            command
+                .current_dir(dir)
+                .envs(env.iter().map(|(k, v)| (k, v)));
+        })?;
+        if let Some(guard) = self.guards.last_mut() {
+            guard.asked_first = Some(patience);
+        }
+        Ok(())
     }
 
     /// Starts `program` with `args` as `role` like [`Supervisor::spawn`], but with its stdin a pipe
@@ -132,7 +169,7 @@ impl Supervisor {
         program: &Path,
         args: &[&std::ffi::OsStr],
     ) -> Result<(), RunError> {
-        self.start(role, program, args, true)
+        self.start(role, program, args, true, |_| {})
     }
 
     fn start(
@@ -141,8 +178,11 @@ impl Supervisor {
         program: &Path,
         args: &[&std::ffi::OsStr],
         hold_stdin: bool,
+        prepare: impl FnOnce(&mut std::process::Command),
     ) -> Result<(), RunError> {
-        let mut child = owned_command(program)
+        let mut command = owned_command(program);
+        prepare(&mut command);
+        let mut child = command
             .args(args)
             .stdin(if hold_stdin {
                 Stdio::piped()
@@ -163,6 +203,7 @@ impl Supervisor {
             child,
             status: None,
             _stdin: stdin,
+            asked_first: None,
         });
         Ok(())
     }
@@ -201,6 +242,13 @@ impl Supervisor {
             }
         }
         Ok(())
+    }
+
+    /// Asks `role` to stop (SIGTERM): another engine's guard then stops the engine's whole tree.
+    pub fn terminate(&mut self, role: Role) {
+        if let Some(pid) = self.pid(role) {
+            signal_all(&[pid], Signal::TERM);
+        }
     }
 
     /// The process id of `role` while it runs.

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use adstream_kafka::KafkaError;
 use adstream_profile::profile::KafkaSection;
-use adstream_protocol::wire::WindowResult;
+use adstream_protocol::answers::{Answer, Answers};
+use adstream_protocol::window::Windows;
+use adstream_protocol::wire::{AsOf, WindowResult};
 use rdkafka::Message;
 
 use crate::measure::broker_probe::BrokerProbe;
@@ -51,9 +53,24 @@ impl Collected {
     }
 }
 
+/// How the results topic's records read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultFormat {
+    /// adstream's own results ([`WindowResult`]); a record that is not one is skipped (the recount
+    /// finds what is missing).
+    Ours,
+    /// Another engine's ([`Answer`]), with the run's windows when its base time is known: every record
+    /// is kept as an answer (or as unreadable), and as a final result for the latency figures.
+    Engine(Option<Windows>),
+}
+
 /// Collects result records.
 pub struct ResultsCollector {
     handle: JoinHandle<Vec<Collected>>,
+    /// Another engine's answers so far.
+    answers: Arc<Mutex<Answers>>,
+    /// Result records read so far.
+    records: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     expected: Arc<AtomicU64>,
     seen: Arc<AtomicU64>,
@@ -126,7 +143,7 @@ impl LiveLatency {
 
 impl ResultsCollector {
     /// Starts reading the results topic from the beginning.
-    pub fn start(kafka: &KafkaSection) -> Result<Self, KafkaError> {
+    pub fn start(kafka: &KafkaSection, format: ResultFormat) -> Result<Self, KafkaError> {
         // Latency is the record's own timestamp, so this reader may wait longer per fetch and spare the
         // broker.
         let mut reader = TopicReader::open(kafka, &kafka.results_topic, Wait::Patient)?;
@@ -134,18 +151,29 @@ impl ResultsCollector {
         let expected = Arc::new(AtomicU64::new(u64::MAX));
         let seen = Arc::new(AtomicU64::new(0));
         let live = Arc::new(LiveLatency::default());
+        let answers = Arc::new(Mutex::new(Answers::default()));
+        let records = Arc::new(AtomicU64::new(0));
         let (s, e, n, l) = (
             Arc::clone(&stop),
             Arc::clone(&expected),
             Arc::clone(&seen),
             Arc::clone(&live),
         );
+        let (a, r) = (Arc::clone(&answers), Arc::clone(&records));
         let handle = std::thread::spawn(move || {
             let mut observations = Vec::new();
             let mut finals = 0;
             let mut windows = std::collections::BTreeSet::new();
             reader.read_until(&s, Duration::from_secs(5), None, |message| {
-                if let Some(o) = collect(message) {
+                r.fetch_add(1, Ordering::Relaxed);
+                let collected = match format {
+                    ResultFormat::Ours => collect(message),
+                    ResultFormat::Engine(windows) => {
+                        let mut answers = a.lock().expect("answers lock");
+                        collect_answer(message, windows.as_ref(), &mut answers)
+                    }
+                };
+                if let Some(o) = collected {
                     if o.result.is_final {
                         let observation = o.observation();
                         let latency = observation.latency_ms();
@@ -169,6 +197,8 @@ impl ResultsCollector {
         });
         Ok(Self {
             handle,
+            answers,
+            records,
             stop,
             expected,
             seen,
@@ -184,6 +214,16 @@ impl ResultsCollector {
     /// The same, shared: it outlives [`ResultsCollector::finish`].
     pub fn live_shared(&self) -> Arc<LiveLatency> {
         Arc::clone(&self.live)
+    }
+
+    /// Another engine's answers so far (none for adstream's own results).
+    pub fn answers(&self) -> Arc<Mutex<Answers>> {
+        Arc::clone(&self.answers)
+    }
+
+    /// Result records read so far, of any kind.
+    pub fn records(&self) -> u64 {
+        self.records.load(Ordering::Relaxed)
     }
 
     /// Final results seen so far.
@@ -205,4 +245,46 @@ fn collect(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<Collected>
         result: serde_json::from_slice(message.payload()?).ok()?,
         record_ms: message.timestamp().to_millis()?,
     })
+}
+
+/// Another engine's record: kept as its answer (or as unreadable), and, when it is one, as a final
+/// result for the latency figures (its window's bounds from the run's windows, its emission the
+/// record's timestamp).
+fn collect_answer(
+    message: &rdkafka::message::BorrowedMessage<'_>,
+    windows: Option<&Windows>,
+    answers: &mut Answers,
+) -> Option<Collected> {
+    let at = format!(
+        "results partition {} offset {}",
+        message.partition(),
+        message.offset()
+    );
+    let answer = match Answer::parse(message.payload().unwrap_or_default(), windows) {
+        Ok(answer) => answer,
+        Err(why) => {
+            answers.take_unreadable(format!("{at}: {why}"));
+            return None;
+        }
+    };
+    let record_ms = message.timestamp().to_millis().unwrap_or_default();
+    let bound = |w: u64| windows.map_or(0, |ws| ws.start_ns(w) / 1_000_000);
+    let [views, clicks, purchases] = answer.by_type.unwrap_or_default();
+    let result = WindowResult {
+        window_id: answer.window_id,
+        window_start_ms: bound(answer.window_id),
+        window_end_ms: bound(answer.window_id + 1),
+        campaign_id: answer.campaign_id,
+        count: answer.count,
+        views,
+        clicks,
+        purchases,
+        max_produce_time: answer.max_produce_time,
+        emitted_at_ms: u64::try_from(record_ms).unwrap_or_default(),
+        revision: 0,
+        is_final: true,
+        as_of: AsOf::new(),
+    };
+    answers.take(answer);
+    Some(Collected { result, record_ms })
 }

@@ -105,7 +105,7 @@ fn declared_late(
 
 /// The recount of the events topic up to `plan.end`, and whether that end was reached by `deadline`.
 /// Also which events of our producers are in the topic more than once.
-fn recount_events(
+pub fn recount_events(
     plan: &VerifyPlan<'_>,
     deadline: Instant,
 ) -> Result<(Recount, WrittenOnce, bool), KafkaError> {

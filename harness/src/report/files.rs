@@ -57,3 +57,18 @@ impl RunSummary {
         )
     }
 }
+
+/// Writes `bytes` to `path`, readable by its owner only: a profile can hold client secrets (a SASL
+/// password) the run's children read, which the report redacts.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)
+}

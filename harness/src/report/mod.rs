@@ -3,6 +3,7 @@
 //! Kafka; the layers above fill it.
 
 pub mod comparison;
+pub mod engine;
 pub mod files;
 pub mod grid;
 pub mod latency;

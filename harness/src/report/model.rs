@@ -266,6 +266,9 @@ pub struct Report {
     /// Update output mode: the revisions written and how fresh they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revisions: Option<RevisionFigures>,
+    /// Another engine's run: what it was and what it cost (its process tree's CPU is `cpu_s.job`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::report::engine::EngineFigures>,
 }
 
 impl Report {
@@ -305,6 +308,7 @@ impl Report {
             latency_undisturbed_ms: None,
             latency_disturbed_ms: None,
             revisions: None,
+            engine: None,
         }
     }
 

@@ -138,11 +138,26 @@ pub fn report_page(report: &Value, svg: &str, timeline: Option<&str>) -> String 
          <span id=\"windows\">{}</span> windows, <span id=\"results-read\">{}</span> result records \
          checked against a recount of <span id=\"events-recounted\">{}</span> events</p>\n",
         if exact { "ok" } else { "bad" },
-        if exact { "EXACT" } else { "FAILED" },
+        if exact { "EXACT" } else { "NOT EXACT" },
         shown(&v["windows_checked"]),
         shown(&v["results_read"]),
         shown(&v["events"]),
     );
+    if let Some(e) = report.get("engine").filter(|e| e.is_object()) {
+        let _ = writeln!(
+            p,
+            "<p id=\"engine\">job <b>{}</b> (<code>{}</code>): ready after {} s, first result {} s \
+             into the producers' schedule, {} result records, peak memory {} MiB (its whole process \
+             tree); its last records' latency p90 {} ms</p>",
+            shown(&e["name"]),
+            shown(&e["command"]),
+            shown(&e["ready_after_s"]),
+            shown(&e["first_result_after_s"]),
+            shown(&e["records"]),
+            shown(&e["peak_memory_mib"]),
+            shown(&e["last_record_latency_ms"]["p90"]),
+        );
+    }
     if let Some(mismatches) = v["mismatches"].as_array().filter(|m| !m.is_empty()) {
         p.push_str("<ul class=\"bad\">");
         for m in mismatches {

@@ -59,6 +59,22 @@ impl Report {
                 .broker
                 .map_or_else(String::new, |b| format!("  broker {b:.1}")),
         );
+        if let Some(e) = &self.engine {
+            let _ = writeln!(
+                t,
+                "job         {}: ready after {:.1} s, first result {} s into the producers' \
+                 schedule, {} records, peak memory {:.0} MiB (its whole process tree); its last \
+                 records' latency p90 {:.1} ms, max {:.1} ms",
+                e.name,
+                e.ready_after_s,
+                e.first_result_after_s
+                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.1}")),
+                e.records,
+                e.peak_memory_mib,
+                e.last_record_latency_ms.p90,
+                e.last_record_latency_ms.max
+            );
+        }
         for p in &self.producers {
             let _ = writeln!(
                 t,
@@ -81,7 +97,7 @@ impl Report {
         let _ = write!(
             t,
             "verification {}: {} windows, {} results checked against a recount of {} events",
-            if v.exact { "EXACT" } else { "FAILED" },
+            if v.exact { "EXACT" } else { "NOT EXACT" },
             v.windows_checked,
             v.results_read,
             v.events

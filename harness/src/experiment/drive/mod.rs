@@ -8,8 +8,6 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
-use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
@@ -19,22 +17,26 @@ use crate::experiment::error::RunError;
 use crate::experiment::faults::{FaultRecord, Faults};
 use crate::experiment::harness_metrics::Phase;
 use crate::experiment::interrupt::Interrupt;
-use crate::experiment::launch::{JobLaunch, Programs, SshLaunch, Start, plan_job, ready_timeout};
+use crate::experiment::launch::{JobLaunch, Programs, plan_job};
 use crate::experiment::ledger::Ledger;
 use crate::experiment::live_feed::Shown;
 use crate::experiment::role::Role;
 use crate::experiment::status_line::StatusLine;
 use crate::experiment::supervisor::{Line, Supervisor};
 use crate::measure::collectors::RunCollectors;
-use crate::measure::topic_reader::TopicReader;
 use crate::services::broker::LocalBroker;
 use crate::services::broker_watch::BrokerWatch;
 use crate::services::cut::Cut;
+use crate::services::process_tree::TreeMeter;
 use adstream_protocol::liveness::Liveness;
 
+mod engine;
 mod inject;
 mod restart;
 mod show;
+mod start;
+
+pub use engine::EngineEnd;
 
 /// How long the job may take to finish after the last producer ended, beyond one window.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,6 +73,8 @@ pub struct Follow<'a> {
     broker_watch: BrokerWatch,
     /// The ports cut off the network now, by the fault's target (restored when dropped).
     cuts: BTreeMap<Role, Cut>,
+    /// Another engine's process tree, while it runs.
+    tree: Option<TreeMeter>,
 }
 
 impl<'a> Follow<'a> {
@@ -102,6 +106,7 @@ impl<'a> Follow<'a> {
             broker,
             broker_watch: BrokerWatch::start(&programs.profile.kafka.connection())?,
             cuts: BTreeMap::new(),
+            tree: None,
         })
     }
 
@@ -149,12 +154,26 @@ impl<'a> Follow<'a> {
         }
         self.kill_silent()?;
         self.watch_broker()?;
+        if let Some(tree) = &mut self.tree {
+            tree.look();
+        }
         if let Some((child, status)) = self.supervisor.failed()? {
             // Take in what it said before it died.
             for line in self.supervisor.last_lines(LAST_LINES_QUIET) {
                 let _ = self.take(line);
             }
             match child {
+                Role::Engine => {
+                    return Err(RunError::EngineFailed {
+                        command: self
+                            .programs
+                            .engine
+                            .map(|e| e.command.clone())
+                            .unwrap_or_default(),
+                        status,
+                        last_words: self.ledger.last_words(child),
+                    });
+                }
                 Role::Job(process) if self.faults.can_restart() => self.restart(process, status)?,
                 Role::Producer(id) if self.faults.can_restart() => {
                     self.restart_producer(id, status)?
@@ -218,7 +237,7 @@ impl<'a> Follow<'a> {
 }
 
 /// What following a run to the job's exit found.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Driven {
     /// Seconds from the first producer's start to the job's exit.
     pub elapsed_s: f64,
@@ -226,6 +245,10 @@ pub struct Driven {
     pub remote_processes: u32,
     /// When the producers started (Unix ms).
     pub started_unix_ms: u64,
+    /// Seconds from the job's start to its readiness.
+    pub ready_after_s: f64,
+    /// How another engine's part ended, when the run measured one.
+    pub engine: Option<EngineEnd>,
 }
 
 /// Starts the job and the producers and follows them to the job's exit. A run without
@@ -239,8 +262,20 @@ pub fn drive(follow: &mut Follow<'_>, collectors: &RunCollectors) -> Result<Driv
         follow.wait_for_events()?;
     }
     follow.shown.phase(Phase::Starting);
-    let remote = follow.start_job()?;
-    follow.wait_ready(remote)?;
+    let starting = Instant::now();
+    let remote = match programs.engine {
+        Some(engine) => {
+            follow.start_engine(engine)?;
+            follow.wait_engine_ready()?;
+            0
+        }
+        None => {
+            let remote = follow.start_job()?;
+            follow.wait_ready(remote)?;
+            remote
+        }
+    };
+    let ready_after_s = starting.elapsed().as_secs_f64();
     let started = Instant::now();
     let started_unix_ms = unix_ms();
     follow.started = Some(started);
@@ -259,6 +294,16 @@ pub fn drive(follow: &mut Follow<'_>, collectors: &RunCollectors) -> Result<Driv
     // Our producers are done: the job has a window and a margin to finish. Others' producers may go on
     // as long as they like; the job ends once their input is quiet.
     follow.shown.phase(Phase::Draining);
+    if programs.engine.is_some() {
+        let end = follow.finish_engine(collectors, started, started_unix_ms)?;
+        return Ok(Driven {
+            elapsed_s: end.elapsed_s,
+            remote_processes: 0,
+            started_unix_ms,
+            ready_after_s,
+            engine: Some(end),
+        });
+    }
     let patience = DRAIN_TIMEOUT + Duration::from_secs(programs.profile.window.size);
     let deadline = (!external).then(|| Instant::now() + patience);
     // The job's work ends with its summaries; a process may then keep serving its metrics for a while
@@ -286,99 +331,7 @@ pub fn drive(follow: &mut Follow<'_>, collectors: &RunCollectors) -> Result<Driv
         elapsed_s,
         remote_processes: remote,
         started_unix_ms,
+        ready_after_s,
+        engine: None,
     })
-}
-
-impl Follow<'_> {
-    /// Waits, until interrupted, for the first record in the events topic, written by producers the harness
-    /// does not start (the job is started after it, so its idle clock starts with the input).
-    fn wait_for_events(&mut self) -> Result<(), RunError> {
-        let profile = self.programs.profile;
-        let k = &profile.kafka;
-        self.display.println(&format!(
-        "waiting for events in `{}` at {}: start the producers now; the run ends {} ms after their \
-         input goes quiet (job.idle_close_ms)",
-        k.events_topic, k.bootstrap, profile.job.idle_close_ms
-    ));
-        let arrived = TopicReader::all(k, &k.events_topic)?.first_record(self.interrupt.flag());
-        if !arrived {
-            return Err(RunError::Interrupted(String::new()));
-        }
-        Ok(())
-    }
-
-    /// Starts the job's processes — here, or on their hosts over ssh — and prints the commands of those
-    /// the user starts by hand; how many those are.
-    fn start_job(&mut self) -> Result<u32, RunError> {
-        let profile = self.programs.profile;
-        let mut remote = 0;
-        for launch in &self.jobs {
-            let role = Role::Job(launch.line.process);
-            match &launch.start {
-                Start::Here => {
-                    let args = launch.command.args();
-                    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
-                    self.supervisor
-                        .spawn(role, &launch.command.dataflow, &args)?;
-                }
-                Start::OverSsh { dir } => {
-                    let ssh = SshLaunch {
-                        ssh: &profile.ssh,
-                        launch,
-                        dataflow: profile
-                            .ssh
-                            .dataflow
-                            .as_deref()
-                            .unwrap_or(self.programs.dataflow),
-                        dir,
-                    };
-                    ssh.copy()?;
-                    let args = ssh.command();
-                    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
-                    self.supervisor
-                        .spawn_holding_stdin(role, Path::new("ssh"), &args)?;
-                    let host = &launch.line.address.host;
-                    self.hosts.insert(role, host.clone());
-                    self.display.println(&format!(
-                        "job process {} started on {host} over ssh",
-                        launch.line.process
-                    ));
-                }
-                Start::ByHand => {
-                    remote += 1;
-                    self.display.println(&launch.instructions());
-                }
-            }
-        }
-        Ok(remote)
-    }
-
-    /// Waits until every local worker said it reads its partitions. Timely connects every process before
-    /// any worker starts, so the local workers' readiness means the remote processes have joined too.
-    fn wait_ready(&mut self, remote: u32) -> Result<(), RunError> {
-        let profile = self.programs.profile;
-        let (timeout, notes) = ready_timeout(profile, remote);
-        for note in notes {
-            self.display.println(&note);
-        }
-        let job = &profile.job;
-        let workers = ((job.processes - remote) * job.workers) as usize;
-        let deadline = Instant::now() + timeout;
-        while self.ledger.ready_workers() < workers {
-            if Instant::now() >= deadline {
-                return Err(RunError::NotReady {
-                    ready: self.ledger.ready_workers(),
-                    workers,
-                    timeout_s: timeout.as_secs(),
-                    hint: if remote > 0 {
-                        " (are the remote processes started?)"
-                    } else {
-                        ""
-                    },
-                });
-            }
-            self.pump(PUMP)?;
-        }
-        Ok(())
-    }
 }
