@@ -213,7 +213,6 @@ fn classify(record: &ReadRecord) -> EventsRecord {
         Some(Some(ControlKind::End)) => {
             EventsRecord::End(serde_json::from_slice(&record.value).unwrap())
         }
-        // The harness's closing records, for other engines; no producer wrote them.
         Some(Some(ControlKind::Close) | None) => EventsRecord::Other,
         None => match (
             number(HEADER_PRODUCER),

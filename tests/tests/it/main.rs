@@ -7,6 +7,7 @@ mod broker_requests;
 mod checkpoints;
 mod client_properties;
 mod dead_letter_topic;
+mod engines;
 mod failures;
 mod fault_schedule;
 mod foreign_producers;
