@@ -36,6 +36,9 @@ enum Command {
     /// Run a grid of experiments (partitions × workers × processes × rate × generator), each cell
     /// `--repeat` times on fresh topics; write sweep.csv and sweep.svg and print one table.
     Sweep(Box<SweepArgs>),
+    /// Run one workload on several engines (adstream, Spark, Pathway, Bytewax) in turn and write
+    /// compare.html, compare.csv and compare.svg: exactness, latency, throughput, CPU and memory.
+    Compare(Box<cli::compare::CompareArgs>),
     /// Find the highest sustainable total event rate of a configuration by a bounded search of runs.
     Capacity(Box<CapacityArgs>),
     /// Run the local broker (tansu, memory storage) in the foreground until interrupted.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Sweep(args) => cli::sweep::run(args),
         Command::Capacity(args) => cli::capacity::run(args),
+        Command::Compare(args) => cli::compare::run(args),
         Command::Broker(args) => cli::broker::run(args),
         Command::Topics(args) => cli::topics::run(args),
         Command::Verify(args) => cli::verify::run(args),

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod capacity;
+pub mod compare;
 pub mod drain;
 pub mod engine_guard;
 pub mod engines;

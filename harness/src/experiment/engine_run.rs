@@ -130,6 +130,7 @@ pub fn finish_engine(
                     .unwrap_or(driven.started_unix_ms);
                 (ms - schedule as i64) as f64 / 1_000.0
             }),
+            run_s: driven.elapsed_s,
             peak_memory_mib: end.tree.peak_rss_bytes as f64 / (1024.0 * 1024.0),
             records: records.len() as u64,
             last_record_latency_ms: last_record_latency(&last),

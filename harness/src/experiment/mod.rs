@@ -5,6 +5,7 @@
 //! uses the measuring, report and services layers below it.
 
 pub mod capacity;
+pub mod compare;
 pub mod drive;
 pub mod engine_job;
 pub mod engine_run;

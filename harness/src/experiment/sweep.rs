@@ -95,7 +95,8 @@ impl Sweep<'_> {
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), RunError> {
+/// Writes `text` to the file `name` in `dir` (a sweep's or a comparison's pages and tables).
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> Result<(), RunError> {
     let path = dir.join(name);
     std::fs::write(&path, text).map_err(RunError::io(format!("write {}", path.display())))
 }

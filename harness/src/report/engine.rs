@@ -21,6 +21,8 @@ pub struct EngineFigures {
     pub ready_after_s: f64,
     /// Seconds from the start of the producers' schedule to its first result record.
     pub first_result_after_s: Option<f64>,
+    /// Seconds from the start of the producers' schedule to its last answer the run waited for.
+    pub run_s: f64,
     /// The largest resident memory of its process tree, MiB.
     pub peak_memory_mib: f64,
     /// Result records it wrote.

@@ -4,6 +4,7 @@
 
 pub mod comparison;
 pub mod engine;
+pub mod engines_compared;
 pub mod files;
 pub mod grid;
 pub mod latency;

@@ -224,3 +224,56 @@ fn pathway_is_exact() {
 fn bytewax_is_exact() {
     reference_engine_is_exact("bytewax");
 }
+
+#[test]
+fn compare_runs_one_workload_on_each_engine_and_its_page_opens() {
+    let _alone = REFERENCE_ENGINE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let t = TestBroker::with_topics(2);
+    let out = std::env::temp_dir().join(format!("adstream-compare-{}", std::process::id()));
+    let run = std::process::Command::new(adstream_tests::bin("harness"))
+        .args(["compare", "--bootstrap", &t.kafka.bootstrap])
+        .args(["--engines", "adstream,bytewax", "--repeat", "1"])
+        .args([
+            "--producers",
+            "2",
+            "--rate",
+            "300",
+            "--generator",
+            "uniform",
+        ])
+        .args(["--duration", "5", "--window", "2", "--ui", "off"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run harness compare");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    let table = String::from_utf8_lossy(&run.stdout);
+    for engine in ["adstream", "bytewax"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(engine))
+            .unwrap_or_else(|| panic!("{table}"));
+        assert!(row.contains(" exact "), "{table}");
+        assert!(out.join(engine).join("run-0/report.html").is_file());
+    }
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let _browser = adstream_tests::runs::driving_a_browser();
+    let dom = adstream_tests::browser::dump_dom(&out.join("compare.html"));
+    for engine in ["adstream", "bytewax"] {
+        let row = dom
+            .split(&format!("<tr id=\"engine-{engine}\">"))
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .unwrap_or_else(|| panic!("no row of {engine}: {dom}"));
+        assert!(row.contains("<td class=\"ok\">exact</td>"), "{row}");
+        assert!(
+            row.contains(&format!("href=\"{engine}/run-0/report.html\"")),
+            "{row}"
+        );
+    }
+    assert!(dom.contains("<svg"), "the plot is inline");
+}
