@@ -17,7 +17,7 @@ use crate::measure::collectors::RunCollectors;
 use crate::measure::cpu_meter::CpuMeter;
 use crate::report::engine::{EngineFigures, answer_observations, last_record_latency};
 use crate::report::latency::LatencyReport;
-use crate::report::model::{CpuUse, EventCounts, Measured, ProducerFigures, Report, RunSummary};
+use crate::report::model::{CpuUse, Measured, Report, RunSummary};
 use crate::report::plot;
 
 /// Everything a finished engine run hands over to be judged and reported.
@@ -95,19 +95,10 @@ pub fn finish_engine(
         let during = cpu.lap();
         let mut report = Report::new(Measured {
             configuration: profile.clone(),
-            events: EventCounts {
-                produced: summary.produced,
-                processed: summary.processed,
-                rejected: 0,
-                late: 0,
-            },
+            events: summary.event_counts(),
             latency: &latency,
             broker: &broker,
-            producers: summary
-                .producers
-                .iter()
-                .map(ProducerFigures::from_summary)
-                .collect(),
+            producers: summary.producer_figures(),
             elapsed_s: driven.elapsed_s,
             verification,
         });

@@ -28,9 +28,7 @@ use crate::measure::cpu_meter::{CpuMeter, cpu_use};
 use crate::measure::verify::{EventsEnd, VerifyPlan, verify};
 use crate::report::files::write_private;
 use crate::report::latency::LatencyReport;
-use crate::report::model::{
-    EventCounts, Measured, ProducerFigures, Report, RevisionFigures, RunSummary,
-};
+use crate::report::model::{Measured, Report, RevisionFigures, RunSummary};
 use crate::report::page::write_report_page;
 use crate::report::plot;
 use crate::services::broker::LocalBroker;
@@ -328,19 +326,10 @@ impl Experiment<'_> {
         let verifying = cpu.lap();
         let mut report = Report::new(Measured {
             configuration: profile.clone(),
-            events: EventCounts {
-                produced: summary.produced,
-                processed: summary.processed,
-                rejected: summary.rejected,
-                late: summary.late,
-            },
+            events: summary.event_counts(),
             latency: &latency,
             broker: &broker,
-            producers: summary
-                .producers
-                .iter()
-                .map(ProducerFigures::from_summary)
-                .collect(),
+            producers: summary.producer_figures(),
             elapsed_s: driven.elapsed_s,
             verification,
         });

@@ -157,6 +157,24 @@ impl RunSummary {
         self.remote_processes > 0 || self.producers.is_empty() || self.processed == self.produced
     }
 
+    /// The run's event counts.
+    pub fn event_counts(&self) -> EventCounts {
+        EventCounts {
+            produced: self.produced,
+            processed: self.processed,
+            rejected: self.rejected,
+            late: self.late,
+        }
+    }
+
+    /// Each producer's figures, from its summary.
+    pub fn producer_figures(&self) -> Vec<ProducerFigures> {
+        self.producers
+            .iter()
+            .map(ProducerFigures::from_summary)
+            .collect()
+    }
+
     /// The CPU the children reported, job and producers apart.
     pub fn cpu_of_children(&self) -> CpuUse {
         CpuUse {
