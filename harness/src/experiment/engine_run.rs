@@ -92,6 +92,19 @@ pub fn finish_engine(
         let broker = collectors.probe.finish();
         live.borrow_mut().last_sample(&ledger, &seen, &broker, true);
         let latency = LatencyReport::of(&first_final);
+        // The run lasts from its schedule's start to the last record the job wrote (its Kafka
+        // timestamp): what came after — the recount, the quiet the harness waited for — is not its.
+        let schedule_ms = profile
+            .producers
+            .base_time_ms
+            .unwrap_or(driven.started_unix_ms);
+        let run_s = collected
+            .iter()
+            .map(|c| c.record_ms)
+            .max()
+            .map_or(driven.elapsed_s, |ms| {
+                (ms - schedule_ms as i64).max(0) as f64 / 1_000.0
+            });
         let during = cpu.lap();
         let mut report = Report::new(Measured {
             configuration: profile.clone(),
@@ -99,7 +112,7 @@ pub fn finish_engine(
             latency: &latency,
             broker: &broker,
             producers: summary.producer_figures(),
-            elapsed_s: driven.elapsed_s,
+            elapsed_s: run_s,
             verification,
         });
         report.cpu_s = CpuUse {
@@ -114,14 +127,8 @@ pub fn finish_engine(
             name: engine.name.clone(),
             command: engine.command.clone(),
             ready_after_s: driven.ready_after_s,
-            first_result_after_s: first_ms.map(|ms| {
-                let schedule = profile
-                    .producers
-                    .base_time_ms
-                    .unwrap_or(driven.started_unix_ms);
-                (ms - schedule as i64) as f64 / 1_000.0
-            }),
-            run_s: driven.elapsed_s,
+            first_result_after_s: first_ms.map(|ms| (ms - schedule_ms as i64) as f64 / 1_000.0),
+            run_s,
             peak_memory_mib: end.tree.peak_rss_bytes as f64 / (1024.0 * 1024.0),
             records: records.len() as u64,
             last_record_latency_ms: last_record_latency(&last),

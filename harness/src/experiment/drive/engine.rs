@@ -2,8 +2,9 @@
 //! contract's variables, wait for its ready line, and — once the producers are done — end it the same
 //! way for every engine: a closing record on every partition past the last window and the declared
 //! lateness, the recount of the events topic, then its results watched until every (window, campaign)
-//! with events has an answer that agrees with the recount, or every one has an answer and the results
-//! have gone quiet, or the finish timeout passes; then the guard stops its whole tree.
+//! with events has an answer that agrees with the recount, or every one has an answer (or the job has
+//! exited) and the results have gone quiet, or the finish timeout passes; then the guard stops its
+//! whole tree.
 
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
@@ -132,12 +133,14 @@ impl Follow<'_> {
                 quiet_since = (records, Instant::now());
                 last_answer = Instant::now();
             }
+            // A job that has exited writes nothing more: judge what it wrote.
+            let gone = self.supervisor.all_exited(|r| r == Role::Engine)?;
             let answers = answers.lock().expect("answers lock");
             if answers.all_agree(&recount) {
                 break;
             }
             let missing = answers.missing(&recount);
-            if missing.is_empty() && quiet_since.1.elapsed() >= SETTLE {
+            if (missing.is_empty() || gone) && quiet_since.1.elapsed() >= SETTLE {
                 break;
             }
             if Instant::now() >= deadline {
