@@ -31,14 +31,19 @@ BASE = datetime.fromtimestamp(int(os.environ["ADSTREAM_BASE_TIME_MS"]) / 1000, t
 LATENESS = timedelta(milliseconds=int(os.environ.get("ADSTREAM_LATENESS_MS", "0")))
 PROPERTIES = json.loads(os.environ.get("ADSTREAM_KAFKA_PROPERTIES", "{}"))
 PRODUCER_PROPERTIES = json.loads(os.environ.get("ADSTREAM_KAFKA_PRODUCER_PROPERTIES", "{}"))
-# A closing record stands for every campaign seen so far: each key's clock sees its time.
+PARTITIONS = int(os.environ["ADSTREAM_PARTITIONS"])
+# The closing records stand for every campaign seen so far: each key's clock sees their time. Each is
+# its partition's last record, and Bytewax reads each partition on its own, a batch at a time: the
+# closing time counts only once every partition's closing record is in, so that no partition still
+# holds events of the windows it closes.
 CLOSE = "close"
 campaigns_seen = set()
+closed_partitions = set()
 
 
 def parse(message):
-    """The keyed items of one record: an event under its campaign, a closing record under every
-    campaign seen, nothing for other control records."""
+    """The keyed items of one record: an event under its campaign, the closing time under every
+    campaign seen once every partition's closing record is in, nothing for other control records."""
     kind = dict(message.headers or []).get("kind")
     value = json.loads(message.value)
     if kind is None:
@@ -46,7 +51,9 @@ def parse(message):
         campaigns_seen.add(campaign)
         return [(campaign, value)]
     if kind == b"close":
-        return [(c, dict(value, event_type=CLOSE)) for c in sorted(campaigns_seen)]
+        closed_partitions.add(message.partition)
+        if len(closed_partitions) == PARTITIONS:
+            return [(c, dict(value, event_type=CLOSE)) for c in sorted(campaigns_seen)]
     return []
 
 

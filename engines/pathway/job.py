@@ -8,8 +8,8 @@ seen passes the window's end plus ADSTREAM_LATENESS_MS), and writes them to the 
 Pathway's Kafka writer as JSON (its own `time` and `diff` fields ride along).
 
 Control records carry a `kind` header and no `campaign_id`: watermarks and end markers have no
-`event_time_ns` and are left out; the harness's closing record has one, so it moves the table's event
-time — closing the last windows — and counts in no campaign. It prints `ready` once the broker answers.
+`event_time_ns` and are left out; the harness's closing records have one, so once every partition's is
+in, their time moves the table's event time — closing the last windows — and counts in no campaign. It prints `ready` once the broker answers.
 """
 
 import json
@@ -21,6 +21,7 @@ from confluent_kafka.admin import AdminClient
 BOOTSTRAP = os.environ["ADSTREAM_BOOTSTRAP"]
 EVENTS = os.environ["ADSTREAM_EVENTS_TOPIC"]
 RESULTS = os.environ["ADSTREAM_RESULTS_TOPIC"]
+PARTITIONS = int(os.environ["ADSTREAM_PARTITIONS"])
 WINDOW_NS = int(os.environ["ADSTREAM_WINDOW_S"]) * 1_000_000_000
 BASE_NS = int(os.environ["ADSTREAM_BASE_TIME_MS"]) * 1_000_000
 LATENESS_NS = int(os.environ.get("ADSTREAM_LATENESS_MS", "0")) * 1_000_000
@@ -49,12 +50,25 @@ reading = dict(
 records = pw.io.kafka.read(
     reading, topic=EVENTS, schema=Record, format="json", autocommit_duration_ms=50
 )
-timed = records.filter(pw.this.event_time_ns.is_not_none()).select(
+events = records.filter(pw.this.campaign_id.is_not_none()).select(
     t=pw.unwrap(pw.this.event_time_ns),
     campaign_id=pw.this.campaign_id,
     event_type=pw.this.event_type,
     produce_time=pw.coalesce(pw.this.produce_time, 0),
 )
+# The closing records (an event time and no campaign), one per partition, each its partition's last:
+# their time counts once every partition's is in, so that none still holds events of the windows it
+# closes.
+closes = records.filter(
+    pw.this.campaign_id.is_none() & pw.this.event_time_ns.is_not_none()
+).reduce(n=pw.reducers.count(), t=pw.reducers.max(pw.unwrap(pw.this.event_time_ns)))
+closing = closes.filter(pw.this.n >= PARTITIONS).select(
+    t=pw.this.t,
+    campaign_id=pw.declare_type(int | None, None),
+    event_type=pw.declare_type(str | None, None),
+    produce_time=0,
+)
+timed = events.concat_reindex(closing)
 windows = timed.windowby(
     pw.this.t,
     window=pw.temporal.tumbling(duration=WINDOW_NS, origin=BASE_NS),

@@ -84,11 +84,16 @@ REWIND = 5_000
 
 class Follower:
     """A consumer of every partition on a thread of the driver's reader process, which knows each
-    partition's next offset: the records it has seen exist."""
+    partition's next offset: the records it has seen exist.
+
+    A partition's closing record (its last) is held back until every partition's is seen: in the batch
+    that first holds one, its time moves the watermark past the last windows, and another partition
+    must not still hold their events."""
 
     def __init__(self, options):
         self.options = options
         self.seen = {str(p): 0 for p in range(int(options["partitions"]))}
+        self.closes = {}
         self.lock = threading.Lock()
         threading.Thread(target=self._follow, daemon=True).start()
 
@@ -103,10 +108,16 @@ class Follower:
                     with self.lock:
                         p = str(message.partition())
                         self.seen[p] = max(self.seen[p], message.offset() + 1)
+                        if dict(message.headers() or []).get("kind") == b"close":
+                            self.closes.setdefault(p, message.offset())
 
     def ends(self):
         with self.lock:
-            return dict(self.seen)
+            ends = dict(self.seen)
+            if len(self.closes) < len(ends):
+                for p, offset in self.closes.items():
+                    ends[p] = min(ends[p], offset)
+            return ends
 
 
 # The driver's follower, made at its first use: a reader is pickled to the executors, a thread not.
