@@ -76,7 +76,14 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let interrupt = Interrupt::install()?;
     let comparison = Comparison {
         base: &base,
-        engines: args.engines.clone(),
+        // Each engine once, in the order first named: its runs share its directory.
+        engines: args
+            .engines
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !args.engines[..*i].contains(e))
+            .map(|(_, e)| *e)
+            .collect(),
         repeat: args.repeat,
         experiment: Experiment {
             out: &out,

@@ -300,6 +300,8 @@ pub fn compare_svg(rows: &[EngineRow], path: &Path) -> PlotResult {
     chart
         .configure_mesh()
         .disable_x_mesh()
+        // A label for every segment, so that each engine's (the middle of its three bars) is drawn.
+        .x_labels(rows.len() * 4 + 1)
         .x_label_formatter(&|x| match x {
             SegmentValue::CenterOf(i) if i % 4 == 1 => rows
                 .get(i / 4)
