@@ -5,6 +5,7 @@
 pub mod comparison;
 pub mod engine;
 pub mod engines_compared;
+pub mod fault_record;
 pub mod files;
 pub mod grid;
 pub mod latency;

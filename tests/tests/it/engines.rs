@@ -57,6 +57,13 @@ fn run_job(t: &TestBroker, name: &str, flags: &str, extra: &[&str]) -> (PathBuf,
     (out, output)
 }
 
+/// The last line of a run that must have failed with exit 1 (its one-line reason).
+fn failure_line(run: &Output) -> String {
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    err.lines().last().unwrap_or_default().to_owned()
+}
+
 /// The processes of the test job `name` still running.
 fn jobs_left(name: &str) -> Vec<u32> {
     pgrep(&["-f", &format!("engine_job.py .*--tag {}", tag(name))])
@@ -99,9 +106,7 @@ fn a_foreign_job_is_judged_exact_with_its_latency_and_costs() {
 fn a_wrong_job_is_not_exact_and_says_where() {
     let t = TestBroker::with_topics(2);
     let (out, run) = run_job(&t, "dropping", "--drop-every 1000 --twice 1/3", &[]);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(1), "{err}");
-    let last = err.lines().last().unwrap_or_default();
+    let last = failure_line(&run);
     assert!(
         last.starts_with("error: verification failed: NOT EXACT"),
         "{last}"
@@ -128,9 +133,7 @@ fn a_wrong_job_is_not_exact_and_says_where() {
 fn a_job_that_fails_at_start_is_one_line_and_leaves_nothing() {
     let t = TestBroker::with_topics(2);
     let (_, run) = run_job(&t, "fails", "--fail-at-start", &[]);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(1), "{err}");
-    let last = err.lines().last().unwrap_or_default();
+    let last = failure_line(&run);
     assert!(
         last.starts_with("error: the job `") && last.contains("engine_job.py --fail-at-start"),
         "{last}"
@@ -144,9 +147,7 @@ fn a_job_that_fails_at_start_is_one_line_and_leaves_nothing() {
 fn a_job_that_never_says_it_reads_times_out_in_one_line() {
     let t = TestBroker::with_topics(2);
     let (_, run) = run_job(&t, "silent", "--never-ready", &["--job-ready-timeout", "3"]);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(1), "{err}");
-    let last = err.lines().last().unwrap_or_default();
+    let last = failure_line(&run);
     assert!(
         last.starts_with("error: the job wrote no line containing `ready` within 3s"),
         "{last}"
